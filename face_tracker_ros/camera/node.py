@@ -1,0 +1,186 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The camera node: publishes frames from a V4L2 device, a video file or the simulation.
+
+Topics:
+
+* ``camera/image_raw`` (``sensor_msgs/Image``, bgr8, reliable): every captured
+  frame, ``header.stamp`` = capture time, ``frame_id`` = ``frame_id`` parameter.
+* ``sim/true_target`` (``geometry_msgs/PointStamped``, simulation only): where
+  the face truly is in that frame (same stamp): ``x``/``y`` its normalised
+  offset, ``z`` its distance from the image centre over the half-width, or -1
+  when the face centre is outside the image.
+* subscribes ``sim/joint_states`` (``sensor_msgs/JointState``, simulation
+  only): the simulated controller's true pan/tilt, which aim the simulated view.
+
+Capture runs in its own thread (:class:`CaptureThread`), so a read that blocks
+never stalls the executor; frames are published from that thread.
+"""
+
+import math
+import threading
+
+from geometry_msgs.msg import PointStamped
+from rclpy.node import Node
+from rclpy.time import Time
+from sensor_msgs.msg import Image, JointState
+
+from face_tracker_ros.camera.capture import CaptureThread
+from face_tracker_ros.camera.sources import make_source, SOURCES
+from face_tracker_ros.common import qos
+from face_tracker_ros.common.compat import array_to_image
+from face_tracker_ros.common.params import declare, Param, ParameterError
+from face_tracker_ros.common.runner import main_for
+from face_tracker_ros.sim.paths import PATHS
+
+PARAMS = (
+    Param('source', 'v4l2', 'Frame source: a V4L2 device, a video file, or the simulation',
+          choices=SOURCES),
+    Param('device', '/dev/video0',
+          'V4L2 device: /dev/videoN, a /dev/v4l/by-id/... link, or an index (source v4l2)'),
+    Param('video_path', '', 'Video file to play (source file)'),
+    Param('loop_video', True, 'Start the video file again at its end (source file)'),
+    Param('width', 640, 'Requested frame width', min=16, max=7680, unit='px'),
+    Param('height', 480, 'Requested frame height', min=16, max=4320, unit='px'),
+    Param('fps', 30.0, 'Requested frame rate (file: 0 plays at the file\'s own rate)',
+          min=0.0, max=240.0, unit='Hz'),
+    Param('fourcc', 'MJPG', 'Requested V4L2 pixel format, four characters (MJPG, YUYV)'),
+    Param('frame_id', 'camera_optical_frame', 'frame_id of the published images'),
+    Param('max_consecutive_errors', 10,
+          'Failed reads in a row after which the source is closed and reopened',
+          min=1, max=10000),
+    Param('reopen_backoff', 0.5, 'First wait before reopening a failed source',
+          min=0.01, max=60.0, unit='s'),
+    Param('reopen_backoff_max', 5.0, 'Longest wait between reopen attempts',
+          min=0.01, max=600.0, unit='s'),
+    Param('sim.path', 'drift', 'Simulated face motion', choices=PATHS),
+    Param('sim.seed', 0, 'Seed of the simulated motion and sensor noise', min=0, max=2 ** 31),
+    Param('sim.hfov', math.radians(60.0), 'Horizontal field of view of the simulated camera',
+          min=0.1, max=3.0, unit='rad'),
+    Param('sim.face_size', 0.15, 'Angular width of the simulated face', min=0.02, max=1.0,
+          unit='rad'),
+    Param('sim.noise_sigma', 2.0, 'Gaussian sensor noise of the simulated camera',
+          min=0.0, max=50.0, unit='grey levels'),
+)
+
+
+class CameraNode(Node):
+    """Publishes camera frames, captured in a thread of their own."""
+
+    def __init__(self, **kwargs):
+        """Declare parameters, open the source and start capturing."""
+        super().__init__('camera', **kwargs)
+        self.params = p = declare(self, PARAMS)
+        if p['source'] == 'file' and not p['video_path']:
+            raise ParameterError("parameter 'video_path' is required when source is 'file'")
+        if p['source'] == 'v4l2' and not p['device']:
+            raise ParameterError("parameter 'device' is required when source is 'v4l2'")
+        if p['source'] != 'file' and p['fps'] <= 0.0:
+            raise ParameterError("parameter 'fps' must be > 0 for sources v4l2 and sim")
+        if len(p['fourcc']) != 4:
+            raise ParameterError(f"parameter 'fourcc' = {p['fourcc']!r} must be 4 characters")
+        self._frame_id = p['frame_id']
+        self._pose = (0.0, 0.0)
+        self._pose_lock = threading.Lock()
+        self._image_pub = self.create_publisher(Image, 'camera/image_raw', qos.IMAGE_PUB)
+        self._truth_pub = None
+        scene = None
+        if p['source'] == 'sim':
+            from face_tracker_ros.sim.scene import SimScene
+            scene = SimScene(width=p['width'], height=p['height'], hfov=p['sim.hfov'],
+                             path=p['sim.path'], seed=p['sim.seed'],
+                             face_size_rad=p['sim.face_size'],
+                             noise_sigma=p['sim.noise_sigma'])
+            self._truth_pub = self.create_publisher(PointStamped, 'sim/true_target',
+                                                    qos.STREAM_PUB)
+            self.create_subscription(JointState, 'sim/joint_states', self._on_sim_pose,
+                                     qos.LATEST_ONLY)
+        try:
+            self.source = make_source(
+                p['source'], device=p['device'], video_path=p['video_path'],
+                width=p['width'], height=p['height'], fps=p['fps'], fourcc=p['fourcc'],
+                loop=p['loop_video'], scene=scene, pose=self._current_pose)
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
+        self.capture = CaptureThread(
+            self.source, self._on_frame,
+            max_consecutive_errors=p['max_consecutive_errors'],
+            reopen_backoff_s=p['reopen_backoff'],
+            reopen_backoff_max_s=p['reopen_backoff_max'],
+            logger=_RosLogAdapter(self.get_logger()))
+        self.frames_published = 0
+        self.capture.start()
+        self.get_logger().info(f"camera started: source '{p['source']}', publishing "
+                               f'{self._image_pub.topic_name}')
+
+    def _current_pose(self):
+        with self._pose_lock:
+            return self._pose
+
+    def _on_sim_pose(self, msg: JointState) -> None:
+        try:
+            pan = msg.position[list(msg.name).index('pan')]
+            tilt = msg.position[list(msg.name).index('tilt')]
+        except (ValueError, IndexError):
+            self.get_logger().warning('sim/joint_states without pan and tilt: ignored',
+                                      throttle_duration_sec=10.0)
+            return
+        with self._pose_lock:
+            self._pose = (float(pan), float(tilt))
+
+    def _on_frame(self, frame, stamp_ns: int) -> None:
+        if not self.context.ok():
+            return  # shutting down (Ctrl-C): the capture thread is about to be stopped
+        stamp = Time(nanoseconds=stamp_ns).to_msg()
+        msg = array_to_image(frame, stamp, self._frame_id)
+        try:
+            self._image_pub.publish(msg)
+        except Exception:  # noqa: BLE001 - publishing races with shutdown
+            if not self.context.ok():
+                return
+            raise
+        self.frames_published += 1
+        if self._truth_pub is not None:
+            truth = self.source.last_truth
+            if truth is not None:
+                point = PointStamped()
+                point.header = msg.header
+                point.point.x = float(truth.offset_x)
+                point.point.y = float(truth.offset_y)
+                point.point.z = float(truth.error) if truth.visible else -1.0
+                self._truth_pub.publish(point)
+
+    def shutdown(self) -> None:
+        """Stop the capture thread and release the source."""
+        self.capture.stop()
+
+
+class _RosLogAdapter:
+    """Lets ROS-free code log through the node's logger (with throttling of repeats)."""
+
+    def __init__(self, logger):
+        self._logger = logger
+
+    def debug(self, msg: str) -> None:
+        self._logger.debug(msg)
+
+    def info(self, msg: str) -> None:
+        self._logger.info(msg)
+
+    def warning(self, msg: str) -> None:
+        self._logger.warning(msg, throttle_duration_sec=2.0)
+
+    def error(self, msg: str) -> None:
+        self._logger.error(msg, throttle_duration_sec=2.0)
+
+    def exception(self, msg: str) -> None:
+        self.error(msg)
+
+
+def main(args=None):
+    """Run the camera node."""
+    main_for(CameraNode, 'camera')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,24 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Quality-of-service profiles, following REP-2003.
+
+Drivers publish sensor data reliably; consumers that only care about the
+newest sample subscribe best-effort with a queue of one, so a slow consumer
+always works on the latest frame and never on a backlog.
+"""
+
+from rclpy.qos import (HistoryPolicy, QoSProfile, ReliabilityPolicy,
+                       qos_profile_sensor_data)
+
+#: Publisher of camera images (REP-2003: reliable, small queue).
+IMAGE_PUB = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                       history=HistoryPolicy.KEEP_LAST)
+
+#: Subscriber to any stream where only the newest message matters.
+LATEST_ONLY = QoSProfile(depth=1, reliability=qos_profile_sensor_data.reliability,
+                         history=HistoryPolicy.KEEP_LAST,
+                         durability=qos_profile_sensor_data.durability)
+
+#: Publishers of small per-frame results (targets, joint states, traces).
+STREAM_PUB = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                        history=HistoryPolicy.KEEP_LAST)

@@ -1,0 +1,305 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Face detection backends: OpenCV Haar cascades and the YuNet CNN.
+
+Every backend takes a BGR ``uint8`` image (``H x W x 3``), a BGRA image
+(``H x W x 4``) or a mono8 image (``H x W`` or ``H x W x 1``) and returns the
+faces it found as :class:`Face` boxes in pixel coordinates of that same image.
+``detect`` never raises on a malformed frame (``None``, empty, wrong dtype or
+shape): it returns an empty list, so one bad frame cannot stop a node.
+
+``haar`` needs no model file but is slow and misses turned faces; ``yunet``
+(``cv2.FaceDetectorYN``, OpenCV >= 4.8) needs the ONNX model
+``face_detection_yunet_2023mar.onnx`` from the OpenCV model zoo
+(https://github.com/opencv/opencv_zoo, ``models/face_detection_yunet``, MIT
+licence) and is both faster and far more accurate.  The project never ships
+the model; its path is a parameter.
+"""
+
+import abc
+import dataclasses
+import hashlib
+import inspect
+import math
+import os
+from typing import Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+BACKENDS = ('haar', 'yunet')
+
+KNOWN_MODEL_SHA256: Dict[str, str] = {
+    'ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0':
+        'face_detection_yunet_2023mar.onnx (OpenCV model zoo)',
+}
+
+DEFAULT_HAAR_CASCADE = 'haarcascade_frontalface_default.xml'
+
+_YUNET_MIN_INPUT_PX = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Face:
+    """A detected face: a box in full-image pixel coordinates and a confidence."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float = 1.0
+
+    @property
+    def center(self) -> Tuple[float, float]:
+        """Return the box centre ``(u, v)`` in pixels."""
+        return self.x + self.w / 2.0, self.y + self.h / 2.0
+
+    @property
+    def area(self) -> float:
+        """Return the box area in square pixels."""
+        return self.w * self.h
+
+
+def sha256_of(path: str) -> str:
+    """Return the hex sha256 digest of the file at ``path``."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as stream:
+        for block in iter(lambda: stream.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    """Return ``value`` as an int, or raise ValueError naming ``name`` and the range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or value != value or int(value) != value or value < minimum:
+        raise ValueError(f'{name} must be an integer >= {minimum}, got {value!r}')
+    return int(value)
+
+
+def _check_float(name: str, value: object, low: float, high: float,
+                 low_open: bool = False) -> float:
+    """Return ``value`` as a float in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    if ok:
+        value_f = float(value)
+        ok = (value_f > low if low_open else value_f >= low) and value_f <= high
+    if not ok:
+        bracket = '(' if low_open else '['
+        raise ValueError(f'{name} must be in {bracket}{low}, {high}], got {value!r}')
+    return value_f
+
+
+def _as_bgr(image: object) -> Optional[np.ndarray]:
+    """Return ``image`` as a 3-channel BGR uint8 array, or None if it is not an image."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.size == 0:
+        return None
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim != 3:
+        return None
+    channels = image.shape[2]
+    if channels == 3:
+        return np.ascontiguousarray(image)
+    if channels == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if channels == 1:
+        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR)
+    return None
+
+
+def _as_gray(image: object) -> Optional[np.ndarray]:
+    """Return ``image`` as a single-channel uint8 array, or None if it is not an image."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.size == 0:
+        return None
+    if image.ndim == 2:
+        return np.ascontiguousarray(image)
+    if image.ndim != 3:
+        return None
+    channels = image.shape[2]
+    if channels == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if channels == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    if channels == 1:
+        return np.ascontiguousarray(image[:, :, 0])
+    return None
+
+
+class FaceDetectorBackend(abc.ABC):
+    """A face detector: one image in, the faces it contains out."""
+
+    name: str = ''
+
+    @abc.abstractmethod
+    def detect(self, image: np.ndarray) -> List[Face]:
+        """Return the faces in a BGR (or mono8) uint8 image, in that image's pixels.
+
+        A malformed image yields an empty list instead of an exception.
+        """
+
+
+class HaarBackend(FaceDetectorBackend):
+    """Viola-Jones detector with an OpenCV Haar cascade (``cv2.CascadeClassifier``).
+
+    ``scale_factor`` (> 1) is the pyramid step, ``min_neighbors`` (>= 0) how many
+    overlapping raw hits a face needs, ``min_size_px`` (>= 1) the smallest face
+    width searched for, in pixels of the image handed to :meth:`detect`.  Haar
+    gives no confidence, so every face has ``score`` 1.0.  ``cascade_path`` ''
+    means OpenCV's bundled ``haarcascade_frontalface_default.xml``.  Raises
+    RuntimeError when this OpenCV has no ``CascadeClassifier`` (OpenCV 5) or the
+    cascade file is missing or unusable.
+    """
+
+    name = 'haar'
+
+    def __init__(self, cascade_path: str = '', scale_factor: float = 1.1,
+                 min_neighbors: int = 5, min_size_px: int = 30) -> None:
+        scale_factor = _check_float('scale_factor', scale_factor, 1.0, 2.0, low_open=True)
+        min_neighbors = _check_int('min_neighbors', min_neighbors, 0)
+        min_size_px = _check_int('min_size_px', min_size_px, 1)
+        if not hasattr(cv2, 'CascadeClassifier'):
+            raise RuntimeError(
+                f'this OpenCV ({cv2.__version__}) has no cv2.CascadeClassifier: OpenCV 5 '
+                'removed Haar cascades from the main wheel; install '
+                "'opencv-python-headless<5' or 'opencv-contrib-python', or use the "
+                "'yunet' backend")
+        if not cascade_path:
+            cascade_dir = getattr(getattr(cv2, 'data', None), 'haarcascades', '') or ''
+            cascade_path = os.path.join(cascade_dir, DEFAULT_HAAR_CASCADE)
+            if not cascade_dir or not os.path.isfile(cascade_path):
+                raise RuntimeError(
+                    f'this OpenCV ({cv2.__version__}) does not bundle {DEFAULT_HAAR_CASCADE}; '
+                    'set cascade_path to a Haar cascade XML file, install '
+                    "'opencv-python-headless<5' or 'opencv-contrib-python', or use the "
+                    "'yunet' backend")
+        if not isinstance(cascade_path, str) or not os.path.isfile(cascade_path):
+            raise RuntimeError(f'cascade_path: no such file: {cascade_path!r}')
+        self.cascade_path = cascade_path
+        self._cascade = cv2.CascadeClassifier()
+        try:
+            loaded = self._cascade.load(cascade_path)
+        except cv2.error:
+            loaded = False
+        if not loaded or self._cascade.empty():
+            raise RuntimeError(
+                f'cascade_path: {cascade_path!r} is not a loadable Haar cascade XML file')
+        self.scale_factor = scale_factor
+        self.min_neighbors = min_neighbors
+        self.min_size_px = min_size_px
+
+    def detect(self, image: np.ndarray) -> List[Face]:
+        """Return the faces in ``image``; see :class:`FaceDetectorBackend`."""
+        gray = _as_gray(image)
+        if gray is None or min(gray.shape) < self.min_size_px:
+            return []
+        boxes = self._cascade.detectMultiScale(
+            gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
+            minSize=(self.min_size_px, self.min_size_px))
+        return [Face(float(x), float(y), float(w), float(h)) for x, y, w, h in boxes]
+
+
+class YuNetBackend(FaceDetectorBackend):
+    """The YuNet CNN face detector through ``cv2.FaceDetectorYN``.
+
+    ``model_path`` is the ONNX file.  Its sha256 is checked: with
+    ``expected_sha256`` set, a different file raises ValueError; otherwise the
+    result is in :attr:`checksum_status`, either ``'verified (<model name>)'``
+    for a model listed in :data:`KNOWN_MODEL_SHA256` (or matching
+    ``expected_sha256``) or ``'unknown checksum <sha256>'``, which a node should
+    log as a warning.  Boxes may reach slightly past the image border for a face
+    cut by it; ``score`` is the network's confidence in [0, 1].
+    """
+
+    name = 'yunet'
+
+    def __init__(self, model_path: str, score_threshold: float = 0.7,
+                 nms_threshold: float = 0.3, top_k: int = 50,
+                 expected_sha256: str = '') -> None:
+        score_threshold = _check_float('score_threshold', score_threshold, 0.0, 1.0)
+        nms_threshold = _check_float('nms_threshold', nms_threshold, 0.0, 1.0)
+        top_k = _check_int('top_k', top_k, 1)
+        expected = str(expected_sha256 or '').strip().lower()
+        if expected and (len(expected) != 64
+                         or any(c not in '0123456789abcdef' for c in expected)):
+            raise ValueError(
+                'expected_sha256 must be empty or 64 hexadecimal digits, '
+                f'got {expected_sha256!r}')
+        if not isinstance(model_path, str) or not os.path.isfile(model_path):
+            raise FileNotFoundError(
+                f'model_path: YuNet model not found: {model_path!r} (download '
+                'face_detection_yunet_2023mar.onnx from the OpenCV model zoo, '
+                'https://github.com/opencv/opencv_zoo)')
+        if not hasattr(cv2, 'FaceDetectorYN'):
+            raise RuntimeError(
+                f'this OpenCV ({cv2.__version__}) has no cv2.FaceDetectorYN (needs >= 4.8)')
+        actual = sha256_of(model_path)
+        if expected and actual != expected:
+            raise ValueError(
+                f'model_path: {model_path!r} has sha256 {actual}, but expected_sha256 '
+                f'is {expected}')
+        if actual in KNOWN_MODEL_SHA256:
+            self.checksum_status = f'verified ({KNOWN_MODEL_SHA256[actual]})'
+        elif expected:
+            self.checksum_status = 'verified (matches expected_sha256)'
+        else:
+            self.checksum_status = f'unknown checksum {actual}'
+        self.model_path = model_path
+        self.sha256 = actual
+        self._input_size: Tuple[int, int] = (320, 320)
+        try:
+            self._net = cv2.FaceDetectorYN.create(
+                model_path, '', self._input_size, score_threshold, nms_threshold, top_k)
+        except cv2.error as exc:
+            raise ValueError(
+                f'model_path: {model_path!r} is not a loadable YuNet ONNX model: '
+                f'{str(exc).strip()}') from exc
+
+    def detect(self, image: np.ndarray) -> List[Face]:
+        """Return the faces in ``image``; see :class:`FaceDetectorBackend`."""
+        bgr = _as_bgr(image)
+        if bgr is None:
+            return []
+        height, width = bgr.shape[:2]
+        if height < _YUNET_MIN_INPUT_PX or width < _YUNET_MIN_INPUT_PX:
+            # FaceDetectorYN returns garbage boxes for inputs of about 32 px or less;
+            # padding right and bottom keeps the coordinates of what is there.
+            bgr = cv2.copyMakeBorder(
+                bgr, 0, max(0, _YUNET_MIN_INPUT_PX - height), 0,
+                max(0, _YUNET_MIN_INPUT_PX - width), cv2.BORDER_CONSTANT, value=(0, 0, 0))
+        size = (bgr.shape[1], bgr.shape[0])
+        if size != self._input_size:
+            self._net.setInputSize(size)
+            self._input_size = size
+        _, rows = self._net.detect(bgr)
+        if rows is None:
+            return []
+        faces = []
+        for row in rows:
+            x, y, w, h, score = (float(v) for v in row[[0, 1, 2, 3, 14]])
+            if all(math.isfinite(v) for v in (x, y, w, h, score)) and w > 0.0 and h > 0.0 \
+                    and x < width and y < height and x + w > 0.0 and y + h > 0.0:
+                faces.append(Face(x, y, w, h, score))
+        return faces
+
+
+_CLASSES = {'haar': HaarBackend, 'yunet': YuNetBackend}
+
+
+def make_backend(name: str, **params: object) -> FaceDetectorBackend:
+    """Build the backend called ``name`` (one of :data:`BACKENDS`) with ``params``.
+
+    Raises ValueError naming ``backend`` for an unknown name and naming the
+    offending keys for parameters the backend does not take.
+    """
+    if name not in _CLASSES:
+        raise ValueError(
+            f'backend must be one of {", ".join(repr(b) for b in BACKENDS)}, got {name!r}')
+    cls = _CLASSES[name]
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != 'self']
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f'backend {name!r} does not take {", ".join(unknown)}; '
+            f'its parameters are {", ".join(accepted)}')
+    return cls(**params)

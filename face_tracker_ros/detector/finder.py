@@ -1,0 +1,206 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""A face search strategy cheap enough to keep a 30 fps camera fed on one core.
+
+A full-frame Haar search of a 640x480 image costs 50-200 ms; searching near
+where the faces were a frame ago costs a fraction of that.  :class:`FaceFinder`
+wraps any :class:`~face_tracker_ros.detector.backends.FaceDetectorBackend` and
+decides, frame by frame, where to look:
+
+* ``full``: the whole frame, downscaled to ``detect_width`` pixels wide
+  (0 = native size; frames narrower than that are never upscaled).
+* ``roi``: when the previous call found faces, only a region of interest
+  around each of them (up to four, the largest): the face box grown by
+  ``roi_scale`` about its centre and clipped to the image.  Overlapping regions
+  are merged.  A region is searched at native resolution, or downscaled so that
+  its smallest remembered face is about 64 px wide when that face is wider than
+  80 px, which keeps the cost independent of how close the person stands.
+  A box touching an edge of its region (other than the image border) is taken
+  for a face cut off by the region and ignored.
+
+When the ``roi`` search finds nothing the same frame is searched ``full``
+again, and after ``full_search_every - 1`` consecutive ``roi`` frames the next
+frame is searched ``full`` anyway, so a new face elsewhere in the picture (for
+instance a second, larger one) is found within ``full_search_every`` frames.
+
+The backend's own minimum face size applies to the image it is handed: with
+``detect_width`` 320 on a 640 px camera, a Haar ``min_size_px`` of 30 means a
+face must be about 60 px wide in the camera image to be found by a full search.
+"""
+
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from face_tracker_ros.detector.backends import Face, FaceDetectorBackend
+
+MAX_ROIS = 4
+"""How many faces of the previous frame get a region of interest."""
+
+ROI_NATIVE_MAX_FACE_PX = 80.0
+"""Regions whose smallest face is at most this wide are searched at native size."""
+
+ROI_FACE_PX = 64.0
+"""Width a face is scaled to in a downscaled region search."""
+
+_EDGE_PX = 1.0
+
+_Rect = Tuple[int, int, int, int]
+
+
+def _is_image(image: object) -> bool:
+    """Return True if ``image`` is a non-empty uint8 mono, BGR or BGRA array."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.size == 0:
+        return False
+    if image.ndim == 2:
+        return True
+    return image.ndim == 3 and image.shape[2] in (1, 3, 4)
+
+
+def _is_box(face: Face) -> bool:
+    """Return True if ``face`` has a finite position and a positive, finite size."""
+    values = (face.x, face.y, face.w, face.h)
+    return all(math.isfinite(v) for v in values) and face.w > 0.0 and face.h > 0.0
+
+
+def _resize(image: np.ndarray, scale: float) -> Tuple[np.ndarray, float, float]:
+    """Downscale ``image`` by ``scale`` (< 1); return it and the x/y factors back."""
+    height, width = image.shape[:2]
+    new_w = max(1, int(round(width * scale)))
+    new_h = max(1, int(round(height * scale)))
+    small = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    return small, width / float(new_w), height / float(new_h)
+
+
+def _overlap(a: _Rect, b: _Rect) -> bool:
+    """Return True if the ``(x0, y0, x1, y1)`` rectangles share any area."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+class FaceFinder:
+    """Find faces in a stream of frames, searching near the last faces when it can.
+
+    See the module docstring for the strategy.  :attr:`last_mode` tells which
+    search produced the latest result (``'full'`` or ``'roi'``).
+    """
+
+    def __init__(self, backend: FaceDetectorBackend, detect_width: int = 320,
+                 roi_search: bool = True, roi_scale: float = 2.5,
+                 full_search_every: int = 15) -> None:
+        if not callable(getattr(backend, 'detect', None)):
+            raise ValueError(
+                f'backend must be a FaceDetectorBackend (an object with detect()), '
+                f'got {backend!r}')
+        if isinstance(detect_width, bool) or not isinstance(detect_width, (int, np.integer)) \
+                or not (detect_width == 0 or 32 <= detect_width <= 10000):
+            raise ValueError(
+                f'detect_width must be 0 (native size) or an integer in [32, 10000], '
+                f'got {detect_width!r}')
+        if not isinstance(roi_search, (bool, np.bool_)):
+            raise ValueError(f'roi_search must be True or False, got {roi_search!r}')
+        if isinstance(roi_scale, bool) \
+                or not isinstance(roi_scale, (int, float, np.integer, np.floating)) \
+                or not 1.5 <= float(roi_scale) <= 10.0:
+            raise ValueError(f'roi_scale must be in [1.5, 10.0], got {roi_scale!r}')
+        if isinstance(full_search_every, bool) \
+                or not isinstance(full_search_every, (int, np.integer)) \
+                or full_search_every < 1:
+            raise ValueError(
+                f'full_search_every must be an integer >= 1, got {full_search_every!r}')
+        self.backend = backend
+        self.detect_width = int(detect_width)
+        self.roi_search = bool(roi_search)
+        self.roi_scale = float(roi_scale)
+        self.full_search_every = int(full_search_every)
+        self.last_mode = 'full'
+        self._previous: List[Face] = []
+        self._roi_run = 0
+
+    def reset(self) -> None:
+        """Forget the previous faces, so the next call searches the full frame."""
+        self._previous = []
+        self._roi_run = 0
+        self.last_mode = 'full'
+
+    def find(self, image: np.ndarray) -> List[Face]:
+        """Return the faces in ``image`` in its pixel coordinates, largest first.
+
+        ``image`` is a BGR (or mono8/BGRA) uint8 array; anything else yields an
+        empty list, counts as a ``full`` search and forgets the previous faces.
+        """
+        if not _is_image(image):
+            self.reset()
+            return []
+        faces: Optional[List[Face]] = None
+        if self.roi_search and self._previous and self._roi_run < self.full_search_every - 1:
+            faces = self._search_rois(image, self._previous)
+            if faces:
+                self._roi_run += 1
+                self.last_mode = 'roi'
+        if not faces:
+            faces = self._search_full(image)
+            self._roi_run = 0
+            self.last_mode = 'full'
+        faces.sort(key=lambda face: face.area, reverse=True)
+        self._previous = faces[:MAX_ROIS]
+        return faces
+
+    def _search_full(self, image: np.ndarray) -> List[Face]:
+        """Search the whole frame, downscaled to ``detect_width``."""
+        width = image.shape[1]
+        if self.detect_width and width > self.detect_width:
+            small, fx, fy = _resize(image, self.detect_width / float(width))
+            return [Face(f.x * fx, f.y * fy, f.w * fx, f.h * fy, f.score)
+                    for f in self._detect(small)]
+        return self._detect(image)
+
+    def _detect(self, image: np.ndarray) -> List[Face]:
+        """Run the backend and drop any box that is not finite and non-empty."""
+        return [f for f in self.backend.detect(image) if _is_box(f)]
+
+    def _search_rois(self, image: np.ndarray, seeds: Sequence[Face]) -> List[Face]:
+        """Search regions grown around ``seeds`` and return what they contain."""
+        height, width = image.shape[:2]
+        groups: List[Tuple[_Rect, float]] = []
+        for face in seeds:
+            cu, cv = face.center
+            half_w = face.w * self.roi_scale / 2.0
+            half_h = face.h * self.roi_scale / 2.0
+            rect = (max(0, int(cu - half_w)), max(0, int(cv - half_h)),
+                    min(width, int(np.ceil(cu + half_w))), min(height, int(np.ceil(cv + half_h))))
+            if rect[2] - rect[0] < 2 or rect[3] - rect[1] < 2:
+                continue
+            groups.append((rect, face.w))
+        merged = True
+        while merged:
+            merged = False
+            for i in range(len(groups)):
+                for j in range(i + 1, len(groups)):
+                    (a, wa), (b, wb) = groups[i], groups[j]
+                    if _overlap(a, b):
+                        union = (min(a[0], b[0]), min(a[1], b[1]),
+                                 max(a[2], b[2]), max(a[3], b[3]))
+                        groups[i] = (union, min(wa, wb))
+                        del groups[j]
+                        merged = True
+                        break
+                if merged:
+                    break
+        found: List[Face] = []
+        for (x0, y0, x1, y1), face_w in groups:
+            crop = image[y0:y1, x0:x1]
+            fx = fy = 1.0
+            if face_w > ROI_NATIVE_MAX_FACE_PX:
+                crop, fx, fy = _resize(crop, ROI_FACE_PX / face_w)
+            crop_h, crop_w = crop.shape[:2]
+            for f in self._detect(crop):
+                # A box touching a region edge inside the image is most likely a face
+                # cut by the region: drop it, and let a full search find the whole face.
+                if (x0 > 0 and f.x <= _EDGE_PX) or (y0 > 0 and f.y <= _EDGE_PX) \
+                        or (x1 < width and f.x + f.w >= crop_w - _EDGE_PX) \
+                        or (y1 < height and f.y + f.h >= crop_h - _EDGE_PX):
+                    continue
+                found.append(Face(x0 + f.x * fx, y0 + f.y * fy, f.w * fx, f.h * fy, f.score))
+        return found

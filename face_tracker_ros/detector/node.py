@@ -1,0 +1,203 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The detector node: finds faces in the newest frame and publishes the one to follow.
+
+Topics:
+
+* subscribes ``camera/image_raw`` (``sensor_msgs/Image``) best-effort with a
+  queue of one; a worker thread always takes the newest frame, so there is
+  never a backlog (frames replaced before they were processed count as skipped).
+* ``face/target`` (``geometry_msgs/PointStamped``): one message per processed
+  frame, with that frame's header (stamp = capture time).  ``point.x`` and
+  ``point.y`` are the chosen face's offset from the image centre, normalised to
+  [-1, 1] (x right, y down, optical frame); ``point.z`` is the face width over
+  the image width, and **``point.z == 0`` means "no face"** (x and y are 0).
+* ``face/debug_image`` (``sensor_msgs/Image``): the frame with the faces drawn,
+  only when ``publish_debug_image`` is true and someone subscribes.
+"""
+
+import threading
+import time
+from typing import List, Optional
+
+import cv2
+from geometry_msgs.msg import PointStamped
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from face_tracker_ros.common import qos
+from face_tracker_ros.common.compat import array_to_image, image_to_array, ImageFormatError
+from face_tracker_ros.common.params import declare, Param, ParameterError
+from face_tracker_ros.common.runner import main_for
+from face_tracker_ros.detector.backends import BACKENDS, Face, make_backend
+from face_tracker_ros.detector.finder import FaceFinder
+from face_tracker_ros.detector.selection import TargetSelector
+from face_tracker_ros.geometry import pixel_to_offset
+
+PARAMS = (
+    Param('backend', 'haar', 'Face detector', choices=BACKENDS),
+    Param('haar.cascade_path', '',
+          'Haar cascade XML; empty = OpenCV\'s haarcascade_frontalface_default.xml'),
+    Param('haar.scale_factor', 1.1, 'Haar image pyramid step', min=1.01, max=2.0),
+    Param('haar.min_neighbors', 5, 'Haar detections needed to accept a face', min=0, max=50),
+    Param('haar.min_size_px', 30, 'Smallest face Haar looks for, in the searched image',
+          min=8, max=2000, unit='px'),
+    Param('yunet.model_path', '', 'YuNet ONNX model (face_detection_yunet_2023mar.onnx)'),
+    Param('yunet.sha256', '', 'Expected sha256 of the model; empty = check against known '
+          'releases and warn if unknown'),
+    Param('yunet.score_threshold', 0.7, 'YuNet confidence needed to accept a face',
+          min=0.0, max=1.0),
+    Param('yunet.nms_threshold', 0.3, 'YuNet non-maximum suppression IoU', min=0.0, max=1.0),
+    Param('detect_width', 320, 'Full-frame searches run on a copy scaled to this width '
+          '(0 = native size, else at least 32)', min=0, max=7680, unit='px'),
+    Param('roi_search', True, 'Search around the last face first'),
+    Param('roi_scale', 2.5, 'Size of the search window around the last face, in face sizes',
+          min=1.5, max=10.0),
+    Param('full_search_every', 15, 'Force a full-frame search every N frames',
+          min=1, max=100000),
+    Param('selection.max_jump', 1.0, 'Largest move (in face widths) between frames for the '
+          'current face to be kept', min=0.0, min_exclusive=True, max=100.0),
+    Param('selection.size_ratio', 2.0, 'Largest size change between frames for the current '
+          'face to be kept', min=1.0, max=100.0),
+    Param('publish_debug_image', False, 'Publish face/debug_image with the faces drawn'),
+)
+
+
+class DetectorNode(Node):
+    """Detects faces in the newest frame in a worker thread and publishes the target."""
+
+    def __init__(self, **kwargs):
+        """Declare parameters, load the backend and start the worker."""
+        super().__init__('detector', **kwargs)
+        self.params = p = declare(self, PARAMS)
+        try:
+            if p['backend'] == 'haar':
+                backend = make_backend('haar', cascade_path=p['haar.cascade_path'],
+                                       scale_factor=p['haar.scale_factor'],
+                                       min_neighbors=p['haar.min_neighbors'],
+                                       min_size_px=p['haar.min_size_px'])
+            else:
+                if not p['yunet.model_path']:
+                    raise ParameterError(
+                        "parameter 'yunet.model_path' is required when backend is 'yunet'")
+                backend = make_backend('yunet', model_path=p['yunet.model_path'],
+                                       score_threshold=p['yunet.score_threshold'],
+                                       nms_threshold=p['yunet.nms_threshold'],
+                                       expected_sha256=p['yunet.sha256'])
+                status = backend.checksum_status
+                if status.startswith('verified'):
+                    self.get_logger().info(f'YuNet model {status}')
+                else:
+                    self.get_logger().warning(f'YuNet model: {status}')
+            self.finder = FaceFinder(backend, detect_width=p['detect_width'],
+                                     roi_search=p['roi_search'], roi_scale=p['roi_scale'],
+                                     full_search_every=p['full_search_every'])
+            self.selector = TargetSelector(max_jump=p['selection.max_jump'],
+                                           size_ratio=p['selection.size_ratio'])
+        except (ValueError, FileNotFoundError, RuntimeError) as exc:
+            raise ParameterError(str(exc)) from None
+        self.backend_name = p['backend']
+        self.frames_received = 0
+        self.frames_processed = 0
+        self.frames_skipped = 0
+        self.frames_rejected = 0
+        self.detections = 0
+        self.faces_last_frame = 0
+        self.processing_ms_last = 0.0
+        self._pending: Optional[Image] = None
+        self._cond = threading.Condition()
+        self._running = True
+        self._target_pub = self.create_publisher(PointStamped, 'face/target', qos.STREAM_PUB)
+        self._debug_pub = None
+        if p['publish_debug_image']:
+            self._debug_pub = self.create_publisher(Image, 'face/debug_image', qos.IMAGE_PUB)
+        self.create_subscription(Image, 'camera/image_raw', self._on_image, qos.LATEST_ONLY)
+        self._worker = threading.Thread(target=self._work, name='detector', daemon=True)
+        self._worker.start()
+        self.get_logger().info(f"detector started: backend '{p['backend']}'")
+
+    def _on_image(self, msg: Image) -> None:
+        with self._cond:
+            self.frames_received += 1
+            if self._pending is not None:
+                self.frames_skipped += 1
+            self._pending = msg
+            self._cond.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while self._running and self._pending is None:
+                    self._cond.wait(0.5)
+                if not self._running:
+                    return
+                msg, self._pending = self._pending, None
+            try:
+                self._process(msg)
+            except Exception:  # noqa: BLE001 - the worker must outlive any one frame
+                self.get_logger().error('detection failed on a frame; skipped:\n'
+                                        + _traceback(), throttle_duration_sec=5.0)
+
+    def _process(self, msg: Image) -> None:
+        try:
+            frame = image_to_array(msg)
+        except ImageFormatError as exc:
+            self.frames_rejected += 1
+            self.get_logger().warning(f'malformed image skipped: {exc}',
+                                      throttle_duration_sec=5.0)
+            return
+        if msg.encoding == 'rgb8':
+            frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        elif msg.encoding in ('bgra8', 'rgba8'):
+            code = cv2.COLOR_BGRA2BGR if msg.encoding == 'bgra8' else cv2.COLOR_RGBA2BGR
+            frame = cv2.cvtColor(frame, code)
+        started = time.perf_counter()
+        faces = self.finder.find(frame)
+        chosen = self.selector.choose(faces)
+        self.processing_ms_last = (time.perf_counter() - started) * 1000.0
+        self.frames_processed += 1
+        self.faces_last_frame = len(faces)
+        height, width = frame.shape[:2]
+        target = PointStamped()
+        target.header = msg.header
+        if chosen is not None:
+            self.detections += 1
+            cx, cy = chosen.center
+            target.point.x, target.point.y = pixel_to_offset(cx, cy, width, height)
+            target.point.z = chosen.w / float(width)
+        self._target_pub.publish(target)
+        if self._debug_pub is not None and self._debug_pub.get_subscription_count() > 0:
+            self._debug_pub.publish(array_to_image(_annotate(frame, faces, chosen),
+                                                   msg.header.stamp, msg.header.frame_id))
+
+    def shutdown(self) -> None:
+        """Stop the worker thread."""
+        with self._cond:
+            self._running = False
+            self._cond.notify()
+        self._worker.join(timeout=2.0)
+
+
+def _annotate(frame, faces: List[Face], chosen: Optional[Face]):
+    out = frame.copy() if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    for face in faces:
+        colour = (0, 255, 0) if face is chosen else (0, 160, 255)
+        cv2.rectangle(out, (int(face.x), int(face.y)),
+                      (int(face.x + face.w), int(face.y + face.h)), colour, 2)
+    h, w = out.shape[:2]
+    cv2.drawMarker(out, (w // 2, h // 2), (255, 255, 255), cv2.MARKER_CROSS, 20, 1)
+    return out
+
+
+def _traceback() -> str:
+    import traceback
+    return traceback.format_exc()
+
+
+def main(args=None):
+    """Run the detector node."""
+    main_for(DetectorNode, 'detector')
+
+
+if __name__ == '__main__':
+    main()

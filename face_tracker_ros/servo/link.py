@@ -1,0 +1,172 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""A serial link to the servo controller that survives unplugging, and its reconnect backoff.
+
+:class:`SerialLink` wraps pyserial so that nothing a failing device does can
+raise out of :meth:`SerialLink.write` or :meth:`SerialLink.read_available`:
+any error closes the port, is counted, and leaves a one-line reason in
+``last_error``.  The owner reopens it, paced by a :class:`Backoff`.
+"""
+
+import math
+from typing import Optional
+
+import serial
+
+
+def _positive(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError('{} ({!r}) must be a finite number > 0'.format(name, value))
+    return float(value)
+
+
+class Backoff:
+    """Exponential backoff between reconnect attempts, driven by an injected clock.
+
+    After the n-th consecutive :meth:`failed` the next attempt is allowed
+    ``min(max_s, initial_s * factor ** (n - 1))`` seconds later.  :meth:`reset`
+    (after a success) allows the next attempt at once.  ``attempts`` counts the
+    consecutive failures and ``delay_s`` is the wait the latest one imposed.
+    """
+
+    def __init__(self, initial_s: float = 0.5, max_s: float = 5.0, factor: float = 2.0) -> None:
+        """Validate the timing parameters; ValueError names the bad one."""
+        self.initial_s = _positive('initial_s', initial_s)
+        self.max_s = _positive('max_s', max_s)
+        self.factor = _positive('factor', factor)
+        if self.max_s < self.initial_s:
+            raise ValueError('max_s ({:g}) must be >= initial_s ({:g})'.format(
+                self.max_s, self.initial_s))
+        if self.factor < 1.0:
+            raise ValueError('factor ({:g}) must be >= 1'.format(self.factor))
+        self.attempts = 0
+        self.delay_s = 0.0
+        self._next_time: Optional[float] = None
+
+    def ready(self, now: float) -> bool:
+        """Return True when an attempt is allowed at time ``now`` (seconds)."""
+        return self._next_time is None or now >= self._next_time
+
+    def failed(self, now: float) -> None:
+        """Record a failed attempt made at ``now``; the next one waits longer."""
+        self.attempts += 1
+        if self.attempts == 1:
+            self.delay_s = self.initial_s
+        else:
+            self.delay_s = min(self.max_s, self.delay_s * self.factor)
+        self._next_time = now + self.delay_s
+
+    def reset(self) -> None:
+        """Forget failures (call after a successful attempt)."""
+        self.attempts = 0
+        self.delay_s = 0.0
+        self._next_time = None
+
+
+class SerialLink:
+    """A pyserial port that reports failures instead of raising them.
+
+    ``port`` may be a device path (``/dev/ttyACM0``), a symlink to one (a udev
+    name or the simulator's pty link) or a pyserial URL (``loop://``).  Not
+    thread-safe: use it from one thread.
+    """
+
+    def __init__(self, port: str, baudrate: int = 115200, write_timeout_s: float = 0.05,
+                 exclusive: bool = True) -> None:
+        """Store the settings (nothing is opened); ValueError names a bad one."""
+        if not isinstance(port, str) or not port:
+            raise ValueError('port ({!r}) must be a non-empty device path or URL'.format(port))
+        if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
+            raise ValueError('baudrate ({!r}) must be a positive integer, e.g. 115200'.format(
+                baudrate))
+        self.port = port
+        self.baudrate = baudrate
+        self.write_timeout_s = _positive('write_timeout_s', write_timeout_s)
+        self.exclusive = bool(exclusive)
+        self.opens_total = 0
+        self.write_errors_total = 0
+        self.read_errors_total = 0
+        self.last_error = ''
+        self._serial: Optional[serial.SerialBase] = None
+
+    @property
+    def is_open(self) -> bool:
+        """Return True while the port is open."""
+        return self._serial is not None
+
+    def open(self) -> bool:
+        """Open the port if needed; return True on success, False with ``last_error`` set.
+
+        Bytes already waiting in the driver from before the open are discarded.
+        """
+        if self._serial is not None:
+            return True
+        try:
+            port = serial.serial_for_url(
+                self.port, baudrate=self.baudrate, timeout=0,
+                write_timeout=self.write_timeout_s, exclusive=self.exclusive)
+        except Exception as exc:  # any failure is reported, not raised
+            self.last_error = 'open {}: {}'.format(self.port, _describe(exc))
+            return False
+        try:
+            port.reset_input_buffer()
+        except Exception:  # stale input is harmless, the parser copes
+            pass
+        self._serial = port
+        self.opens_total += 1
+        return True
+
+    def write(self, data: bytes) -> bool:
+        """Send ``data``; on any error or a write stuck past the timeout, close, return False."""
+        port = self._serial
+        if port is None:
+            self.last_error = 'write: port {} is not open'.format(self.port)
+            return False
+        try:
+            written = port.write(data)
+        except Exception as exc:  # unplugged, timed out, driver error
+            self._fail('write', exc)
+            self.write_errors_total += 1
+            return False
+        if written is not None and written != len(data):
+            self._fail('write', OSError('short write: {} of {} bytes'.format(
+                written, len(data))))
+            self.write_errors_total += 1
+            return False
+        return True
+
+    def read_available(self, max_bytes: int = 4096) -> bytes:
+        """Return the bytes that have arrived (at most ``max_bytes``), b'' when none; never blocks.
+
+        A device that vanished is detected here too: the port is closed, the
+        error counted, and b'' returned.
+        """
+        port = self._serial
+        if port is None or max_bytes <= 0:
+            return b''
+        try:
+            return bytes(port.read(max_bytes))
+        except Exception as exc:  # unplugged or driver error
+            self._fail('read', exc)
+            self.read_errors_total += 1
+            return b''
+
+    def close(self) -> None:
+        """Close the port (idempotent, never raises)."""
+        port = self._serial
+        self._serial = None
+        if port is not None:
+            try:
+                port.close()
+            except Exception:  # closing a dead port may fail; it is closed anyway
+                pass
+
+    def _fail(self, what: str, exc: BaseException) -> None:
+        self.last_error = '{} {}: {}'.format(what, self.port, _describe(exc))
+        self.close()
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or exc.__class__.__name__
+    return text.replace('\n', ' ')

@@ -1,0 +1,275 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The servo node: turns face targets into pan/tilt commands on a serial servo controller.
+
+Topics:
+
+* subscribes ``face/target`` (``geometry_msgs/PointStamped``, best-effort,
+  newest only): the detector's target (``z == 0`` means no face).
+* ``joint_states`` (``sensor_msgs/JointState``): joints ``pan`` and ``tilt``,
+  radians, as commanded; published with every command and at ``tick_rate``.
+* ``servo/command_latency`` (``sensor_msgs/TimeReference``): one per command
+  caused by a target: ``header.stamp`` = when the command was written,
+  ``time_ref`` = capture time of the image it came from.
+
+The serial port is opened with pyserial exactly as given (a device, a
+``/dev/serial/by-id`` link, or the simulated controller's pseudo-terminal
+link); while it is missing or broken the node retries with backoff from its
+timer and drops (never queues) the commands it produces meanwhile.
+"""
+
+import math
+
+from geometry_msgs.msg import PointStamped
+from rclpy.node import Node
+from sensor_msgs.msg import JointState, TimeReference
+
+from face_tracker_ros.common import qos
+from face_tracker_ros.common.params import declare, Param, ParameterError
+from face_tracker_ros.common.runner import main_for
+from face_tracker_ros.servo.calibration import AxisCalibration
+from face_tracker_ros.servo.control import AxisGains, PanTiltController, TrackerConfig
+from face_tracker_ros.servo.link import Backoff, SerialLink
+from face_tracker_ros.servo.protocols import ErrorReply, Garbage, make_protocol, PROTOCOLS
+
+BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+HFOV = math.radians(60.0)
+VFOV = 2.0 * math.atan(math.tan(HFOV / 2.0) * 3.0 / 4.0)
+
+
+def _axis_params(axis: str, limit: float):
+    g = AxisGains()
+    c = AxisCalibration()
+    return (
+        Param(f'{axis}.min_angle', -limit, f'Soft travel limit of {axis}, low side',
+              min=-math.pi, max=math.pi, unit='rad'),
+        Param(f'{axis}.max_angle', limit, f'Soft travel limit of {axis}, high side',
+              min=-math.pi, max=math.pi, unit='rad'),
+        Param(f'{axis}.home', 0.0, f'Home angle of {axis}', min=-math.pi, max=math.pi,
+              unit='rad'),
+        Param(f'{axis}.kp', g.kp, f'{axis} proportional gain (velocity per error)', min=0.0,
+              max=100.0, unit='1/s'),
+        Param(f'{axis}.ki', g.ki, f'{axis} integral gain', min=0.0, max=100.0, unit='1/s^2'),
+        Param(f'{axis}.kd', g.kd, f'{axis} derivative gain', min=0.0, max=10.0),
+        Param(f'{axis}.deadband', g.deadband, f'{axis} errors below this are ignored',
+              min=0.0, max=0.5, unit='rad'),
+        Param(f'{axis}.integral_limit', g.integral_limit, f'{axis} anti-windup clamp of the '
+              'error integral', min=0.0, max=10.0, unit='rad*s'),
+        Param(f'{axis}.max_velocity', g.max_velocity, f'{axis} slew-rate limit',
+              min=0.01, max=20.0, unit='rad/s'),
+        Param(f'{axis}.invert', c.invert, f'{axis} servo mounted reversed (flips the pulse '
+              'direction)'),
+        Param(f'{axis}.center_us', c.center_us, f'{axis} pulse width at angle 0',
+              min=400.0, max=2600.0, unit='us'),
+        Param(f'{axis}.us_per_rad', c.us_per_rad, f'{axis} pulse width change per radian',
+              min=50.0, max=5000.0, unit='us/rad'),
+        Param(f'{axis}.min_us', c.min_us, f'{axis} shortest pulse sent', min=400.0,
+              max=2600.0, unit='us'),
+        Param(f'{axis}.max_us', c.max_us, f'{axis} longest pulse sent', min=400.0,
+              max=2600.0, unit='us'),
+    )
+
+
+PARAMS = (
+    Param('port', '/dev/ttyUSB0', 'Serial port of the servo controller (device, by-id link '
+          'or pyserial URL)'),
+    Param('baudrate', 115200, 'Serial baud rate', choices=BAUDRATES),
+    Param('protocol', 'ascii', 'Servo controller protocol', choices=PROTOCOLS),
+    Param('maestro.pan_channel', 0, 'Maestro channel of the pan servo', min=0, max=23),
+    Param('maestro.tilt_channel', 1, 'Maestro channel of the tilt servo', min=0, max=23),
+    Param('hfov', HFOV, 'Horizontal field of view of the camera', min=0.1, max=3.0,
+          unit='rad'),
+    Param('vfov', VFOV, 'Vertical field of view of the camera', min=0.1, max=3.0, unit='rad'),
+    Param('max_target_age', 0.5, 'Targets older than this (capture to now) are ignored; no '
+          'face for this long means the face is lost', min=0.01, max=10.0, unit='s'),
+    Param('lost_hold', 1.5, 'After losing the face, hold still until this long after the '
+          'last sighting, then return home', min=0.0, max=600.0, unit='s'),
+    Param('home_speed', 0.3, 'Speed of the return home', min=0.01, max=10.0, unit='rad/s'),
+    Param('tick_rate', 20.0, 'Rate of the timer that handles lost targets, replies and '
+          'reconnects', min=1.0, max=200.0, unit='Hz'),
+    Param('write_timeout', 0.05, 'Longest a serial write may block', min=0.001, max=2.0,
+          unit='s'),
+    Param('reconnect_backoff', 0.5, 'First wait before reopening the port', min=0.01,
+          max=60.0, unit='s'),
+    Param('reconnect_backoff_max', 5.0, 'Longest wait between reopen attempts', min=0.01,
+          max=600.0, unit='s'),
+) + _axis_params('pan', 1.3) + _axis_params('tilt', 0.7)
+
+
+def _gains(p, axis: str) -> AxisGains:
+    return AxisGains(kp=p[f'{axis}.kp'], ki=p[f'{axis}.ki'], kd=p[f'{axis}.kd'],
+                     deadband=p[f'{axis}.deadband'],
+                     integral_limit=p[f'{axis}.integral_limit'],
+                     max_velocity=p[f'{axis}.max_velocity'], min_angle=p[f'{axis}.min_angle'],
+                     max_angle=p[f'{axis}.max_angle'], home=p[f'{axis}.home'])
+
+
+def _calibration(p, axis: str) -> AxisCalibration:
+    return AxisCalibration(center_us=p[f'{axis}.center_us'], us_per_rad=p[f'{axis}.us_per_rad'],
+                           min_us=p[f'{axis}.min_us'], max_us=p[f'{axis}.max_us'],
+                           invert=p[f'{axis}.invert'])
+
+
+class ServoNode(Node):
+    """Closes the loop from face targets to serial servo commands."""
+
+    def __init__(self, **kwargs):
+        """Declare and check parameters, then connect (or keep trying) to the controller."""
+        super().__init__('servo', **kwargs)
+        self.params = p = declare(self, PARAMS)
+        if not p['port']:
+            raise ParameterError("parameter 'port' is required (e.g. /dev/ttyUSB0, "
+                                 '/dev/serial/by-id/...)')
+        try:
+            self.pan_cal = _calibration(p, 'pan')
+            self.tilt_cal = _calibration(p, 'tilt')
+            self.pan_cal.validate('pan')
+            self.tilt_cal.validate('tilt')
+            self.controller = PanTiltController(
+                TrackerConfig(hfov=p['hfov'], vfov=p['vfov'],
+                              max_target_age=p['max_target_age'], lost_hold=p['lost_hold'],
+                              home_speed=p['home_speed']),
+                _gains(p, 'pan'), _gains(p, 'tilt'))
+            self.protocol = make_protocol(p['protocol'], pan_channel=p['maestro.pan_channel'],
+                                          tilt_channel=p['maestro.tilt_channel'],
+                                          pan_center_us=self.pan_cal.angle_to_us(
+                                              p['pan.home']),
+                                          tilt_center_us=self.tilt_cal.angle_to_us(
+                                              p['tilt.home']))
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
+        self.link = SerialLink(p['port'], baudrate=p['baudrate'],
+                               write_timeout_s=p['write_timeout'])
+        self.backoff = Backoff(initial_s=p['reconnect_backoff'],
+                               max_s=p['reconnect_backoff_max'])
+        self.commands_sent = 0
+        self.commands_dropped = 0
+        self.targets_received = 0
+        self.error_replies = 0
+        self.garbage_replies = 0
+        self._sent_since_tick = False
+        self._joint_pub = self.create_publisher(JointState, 'joint_states', qos.STREAM_PUB)
+        self._latency_pub = self.create_publisher(TimeReference, 'servo/command_latency',
+                                                  qos.STREAM_PUB)
+        self.create_subscription(PointStamped, 'face/target', self._on_target,
+                                 qos.LATEST_ONLY)
+        self.create_timer(1.0 / p['tick_rate'], self._on_tick)
+        self._connect()
+        self.get_logger().info(f"servo started: port '{p['port']}', protocol "
+                               f"'{p['protocol']}'")
+
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _connect(self) -> None:
+        now = self._now()
+        if not self.backoff.ready(now):
+            return
+        if self.link.open():
+            self.backoff.reset()
+            self.protocol.reset()
+            self.get_logger().info(f'servo controller connected on {self.params["port"]}')
+            self.link.write(self.protocol.encode_handshake())
+            self._write_command(*self.controller.command)
+        else:
+            self.backoff.failed(now)
+            self.get_logger().warning(
+                f"servo port '{self.params['port']}' unavailable ({self.link.last_error}); "
+                'retrying', throttle_duration_sec=10.0)
+
+    def _on_target(self, msg: PointStamped) -> None:
+        self.targets_received += 1
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        now = self._now()
+        x, y, size = msg.point.x, msg.point.y, msg.point.z
+        if not all(math.isfinite(v) for v in (x, y, size)) or abs(x) > 1.5 or abs(y) > 1.5:
+            self.get_logger().warning(f'malformed target ({x}, {y}, {size}) ignored',
+                                      throttle_duration_sec=5.0)
+            return
+        if size > 0.0:
+            command = self.controller.observe_face(x, y, stamp, now)
+            if command is not None:
+                self._send(command, msg.header.stamp)
+        else:
+            command = self.controller.observe_no_face(stamp, now)
+            if command is not None:
+                self._send(command, None)
+
+    def _on_tick(self) -> None:
+        if not self.link.is_open:
+            self._connect()
+        else:
+            self._read_replies()
+        command = self.controller.tick(self._now())
+        if command is not None:
+            self._send(command, None)
+        if not self._sent_since_tick:
+            self._publish_joints()
+        self._sent_since_tick = False
+
+    def _read_replies(self) -> None:
+        data = self.link.read_available()
+        if not data:
+            return
+        for reply in self.protocol.feed(data):
+            if isinstance(reply, ErrorReply):
+                self.error_replies += 1
+                self.get_logger().warning(f'servo controller error: {reply.code} {reply.text}',
+                                          throttle_duration_sec=5.0)
+            elif isinstance(reply, Garbage):
+                self.garbage_replies += 1
+                self.get_logger().warning(f'unexpected bytes from the servo controller: '
+                                          f'{bytes(reply.data[:32])!r}',
+                                          throttle_duration_sec=5.0)
+
+    def _write_command(self, pan: float, tilt: float) -> bool:
+        if not self.link.is_open:
+            self.commands_dropped += 1
+            return False
+        data = self.protocol.encode_move(self.pan_cal.angle_to_us(pan),
+                                         self.tilt_cal.angle_to_us(tilt))
+        if self.link.write(data):
+            self.commands_sent += 1
+            return True
+        self.commands_dropped += 1
+        self.get_logger().warning(f'servo write failed ({self.link.last_error}); reconnecting',
+                                  throttle_duration_sec=5.0)
+        return False
+
+    def _send(self, command, capture_stamp) -> None:
+        pan, tilt = command
+        if not self._write_command(pan, tilt):
+            return
+        now_msg = self.get_clock().now().to_msg()
+        self._publish_joints(now_msg)
+        if capture_stamp is not None:
+            trace = TimeReference()
+            trace.header.stamp = now_msg
+            trace.header.frame_id = 'servo'
+            trace.time_ref = capture_stamp
+            trace.source = 'capture'
+            self._latency_pub.publish(trace)
+
+    def _publish_joints(self, stamp=None) -> None:
+        msg = JointState()
+        msg.header.stamp = stamp if stamp is not None else self.get_clock().now().to_msg()
+        msg.name = ['pan', 'tilt']
+        msg.position = [float(v) for v in self.controller.command]
+        self._joint_pub.publish(msg)
+        self._sent_since_tick = True
+
+    def shutdown(self) -> None:
+        """Park the head at home and close the port."""
+        if self.link.is_open:
+            home = (self.controller.pan.gains.home, self.controller.tilt.gains.home)
+            self._write_command(*home)
+        self.link.close()
+
+
+def main(args=None):
+    """Run the servo node."""
+    main_for(ServoNode, 'servo')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,104 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The simulated servo controller node: firmware on a pseudo-terminal, true angles on a topic.
+
+It opens a pseudo-terminal that speaks the same bytes as the real controller
+(``protocol``: the ASCII line protocol or the Maestro compact protocol) and
+links it at ``link_path``; the servo node opens that path exactly as it would
+open ``/dev/ttyUSB0``.  The simulated servos move at a finite speed inside
+their travel limits, and their true angles are published on
+``sim/joint_states`` (``sensor_msgs/JointState``, ``pan``/``tilt``, radians),
+which aim the simulated camera's view.
+"""
+
+import math
+
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+
+from face_tracker_ros.common import qos
+from face_tracker_ros.common.params import declare, Param, ParameterError
+from face_tracker_ros.common.paths import runtime_dir
+from face_tracker_ros.common.runner import main_for
+from face_tracker_ros.servo.calibration import AxisCalibration
+from face_tracker_ros.servo.protocols import PROTOCOLS
+from face_tracker_ros.sim.controller import SimServoController
+
+
+def _axis_params(axis: str, travel: float):
+    c = AxisCalibration()
+    return (
+        Param(f'{axis}.travel', travel, f'Physical travel limit of the simulated {axis} servo '
+              '(+-)', min=0.05, max=math.pi, unit='rad'),
+        Param(f'{axis}.invert', False, f'Simulate a {axis} servo mounted reversed'),
+        Param(f'{axis}.center_us', c.center_us, f'Pulse width that puts {axis} at 0',
+              min=400.0, max=2600.0, unit='us'),
+        Param(f'{axis}.us_per_rad', c.us_per_rad, f'{axis} pulse width change per radian',
+              min=50.0, max=5000.0, unit='us/rad'),
+    )
+
+
+PARAMS = (
+    Param('protocol', 'ascii', 'Protocol the simulated firmware speaks', choices=PROTOCOLS),
+    Param('link_path', '', 'Symlink to the pseudo-terminal; empty = '
+          '$XDG_RUNTIME_DIR/face_tracker_ros/sim_servo (or /tmp/face_tracker_ros-<uid>/...)'),
+    Param('maestro.pan_channel', 0, 'Maestro channel of the pan servo', min=0, max=23),
+    Param('maestro.tilt_channel', 1, 'Maestro channel of the tilt servo', min=0, max=23),
+    Param('max_speed', 3.0, 'Servo speed (about 0.17 s per 60 degrees, a common hobby servo)',
+          min=0.01, max=50.0, unit='rad/s'),
+    Param('publish_rate', 100.0, 'Rate of sim/joint_states', min=1.0, max=1000.0, unit='Hz'),
+) + _axis_params('pan', 1.4) + _axis_params('tilt', 0.8)
+
+
+def default_link_path() -> str:
+    """Return the default path of the simulated controller's port link."""
+    return str(runtime_dir() / 'sim_servo')
+
+
+class SimServoNode(Node):
+    """Runs :class:`SimServoController` and publishes its true angles."""
+
+    def __init__(self, **kwargs):
+        """Open the pseudo-terminal and start publishing."""
+        super().__init__('sim_servo', **kwargs)
+        self.params = p = declare(self, PARAMS)
+
+        def cal(axis):
+            return AxisCalibration(center_us=p[f'{axis}.center_us'],
+                                   us_per_rad=p[f'{axis}.us_per_rad'],
+                                   invert=p[f'{axis}.invert'])
+        try:
+            self.controller = SimServoController(
+                protocol=p['protocol'], link_path=p['link_path'] or default_link_path(),
+                pan_cal=cal('pan'), tilt_cal=cal('tilt'),
+                pan_channel=p['maestro.pan_channel'], tilt_channel=p['maestro.tilt_channel'],
+                pan_limits=(-p['pan.travel'], p['pan.travel']),
+                tilt_limits=(-p['tilt.travel'], p['tilt.travel']),
+                max_speed_rad_s=p['max_speed'])
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
+        port = self.controller.start()
+        self._pub = self.create_publisher(JointState, 'sim/joint_states', qos.STREAM_PUB)
+        self.create_timer(1.0 / p['publish_rate'], self._publish)
+        self.get_logger().info(f"simulated servo controller ({p['protocol']}) on {port}")
+
+    def _publish(self) -> None:
+        pan, tilt = self.controller.angles()
+        msg = JointState()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.name = ['pan', 'tilt']
+        msg.position = [float(pan), float(tilt)]
+        self._pub.publish(msg)
+
+    def shutdown(self) -> None:
+        """Close the pseudo-terminal and remove its link."""
+        self.controller.stop()
+
+
+def main(args=None):
+    """Run the simulated servo controller node."""
+    main_for(SimServoNode, 'sim_servo')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,223 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The main job: run the tracker in closed-loop simulation and summarise how well it tracked.
+
+Starts every node through the standalone runner (simulated camera and servo
+controller), watches the topics from a small monitor node, prints a live
+status line every second, and at the end writes ``demo-summary.json``:
+
+* ``frames_published`` / ``frames_processed`` / ``detections`` /
+  ``servo_commands``: counted on ``sim/true_target``, ``face/target`` (all,
+  and those with a face) and ``servo/command_latency``;
+* ``target_error_rms`` / ``target_error_max``: the face's true distance from
+  the image centre over the half-width (from the simulation), over the frames
+  after the first ``--settle`` seconds in which the face is in view;
+* ``latency_capture_to_command_ms_p50`` / ``_p99``: image capture to the
+  serial write of the command it caused.
+
+Exits 1 if the pipeline never produced a servo command.
+"""
+
+import argparse
+import json
+import logging
+import math
+import os
+from pathlib import Path
+import sys
+import threading
+import time
+from typing import List, Optional
+
+from face_tracker_ros.bringup.standalone import add_bringup_arguments, supervisor_from_args
+
+SETTLE_S = 3.0
+
+
+def percentile(values: List[float], q: float) -> Optional[float]:
+    """Return the q-th percentile (0-100) by linear interpolation, None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100.0
+    low = int(math.floor(pos))
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+class DemoStats:
+    """Counts and samples gathered from the topics (ROS-free, thread-safe)."""
+
+    def __init__(self, settle_s: float = SETTLE_S):
+        """Start empty."""
+        self.settle_s = settle_s
+        self.lock = threading.Lock()
+        self.frames_published = 0
+        self.frames_processed = 0
+        self.detections = 0
+        self.servo_commands = 0
+        self.first_stamp: Optional[float] = None
+        self.errors: List[float] = []
+        self.latencies_ms: List[float] = []
+        self.last_error: Optional[float] = None
+
+    def on_truth(self, stamp: float, error: float) -> None:
+        """Record one published frame and the face's true error in it (-1: not in view)."""
+        with self.lock:
+            self.frames_published += 1
+            if self.first_stamp is None:
+                self.first_stamp = stamp
+            if error >= 0.0:
+                self.last_error = error
+                if stamp - self.first_stamp >= self.settle_s:
+                    self.errors.append(error)
+
+    def on_target(self, has_face: bool) -> None:
+        """Record one processed frame."""
+        with self.lock:
+            self.frames_processed += 1
+            self.detections += int(has_face)
+
+    def on_command(self, latency_ms: float) -> None:
+        """Record one servo command and its capture-to-command latency."""
+        with self.lock:
+            self.servo_commands += 1
+            self.latencies_ms.append(latency_ms)
+
+    def summary(self, duration_s: float) -> dict:
+        """Return the summary dictionary written to ``demo-summary.json``."""
+        with self.lock:
+            errors = list(self.errors)
+            rms = math.sqrt(sum(e * e for e in errors) / len(errors)) if errors else None
+            return {
+                'duration_s': round(duration_s, 2),
+                'frames_published': self.frames_published,
+                'frames_processed': self.frames_processed,
+                'detections': self.detections,
+                'servo_commands': self.servo_commands,
+                'target_error_rms': _round(rms, 4),
+                'target_error_max': _round(max(errors) if errors else None, 4),
+                'target_error_samples': len(errors),
+                'latency_capture_to_command_ms_p50': _round(
+                    percentile(self.latencies_ms, 50), 2),
+                'latency_capture_to_command_ms_p99': _round(
+                    percentile(self.latencies_ms, 99), 2),
+            }
+
+    def status_line(self, elapsed: float) -> str:
+        """Return a one-line live status."""
+        with self.lock:
+            lat = percentile(self.latencies_ms[-100:], 50)
+            err = self.last_error
+            return (f't={elapsed:5.1f}s frames {self.frames_published:5d} processed '
+                    f'{self.frames_processed:5d} faces {self.detections:5d} commands '
+                    f'{self.servo_commands:5d} error '
+                    f'{"  -  " if err is None else f"{err:.3f}"} latency '
+                    f'{"-" if lat is None else f"{lat:.0f} ms"}')
+
+
+def _round(value: Optional[float], digits: int) -> Optional[float]:
+    return None if value is None else round(value, digits)
+
+
+def _stamp(header) -> float:
+    return header.stamp.sec + header.stamp.nanosec * 1e-9
+
+
+def make_monitor(stats: DemoStats):
+    """Create the rclpy node that feeds ``stats`` from the tracker's topics."""
+    from geometry_msgs.msg import PointStamped
+    from rclpy.node import Node
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import TimeReference
+
+    reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+    node = Node('demo_monitor')
+
+    def on_truth(msg):
+        stats.on_truth(_stamp(msg.header), msg.point.z)
+
+    def on_target(msg):
+        stats.on_target(msg.point.z > 0.0)
+
+    def on_command(msg):
+        cmd = _stamp(msg.header)
+        cap = msg.time_ref.sec + msg.time_ref.nanosec * 1e-9
+        stats.on_command((cmd - cap) * 1000.0)
+
+    node.create_subscription(PointStamped, 'sim/true_target', on_truth, reliable)
+    node.create_subscription(PointStamped, 'face/target', on_target, reliable)
+    node.create_subscription(TimeReference, 'servo/command_latency', on_command, reliable)
+    return node
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the closed-loop demo for ``--duration`` seconds and write the summary."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    add_bringup_arguments(parser)
+    parser.add_argument('--duration', type=float, default=30.0, help='seconds to run')
+    parser.add_argument('--output', default='demo-summary.json', help='summary file')
+    parser.add_argument('--settle', type=float, default=SETTLE_S,
+                        help='seconds excluded from the error figures at the start')
+    parser.add_argument('--quiet-nodes', action='store_true',
+                        help="send the nodes' own output to demo-nodes.log instead of the "
+                        'terminal')
+    args = parser.parse_args(argv)
+    args.use_sim = True
+    logging.basicConfig(level=logging.INFO, format='[%(name)s] %(levelname)s: %(message)s')
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    node_log = open('demo-nodes.log', 'w') if args.quiet_nodes else None
+    supervisor = supervisor_from_args(args, stdout=node_log)
+    stats = DemoStats(settle_s=args.settle)
+    rclpy.init(args=[])
+    monitor = make_monitor(stats)
+    executor = SingleThreadedExecutor()
+    executor.add_node(monitor)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    supervisor.start()
+    started = time.monotonic()
+    next_line = started + 1.0
+    interactive = sys.stdout.isatty()
+    try:
+        while True:
+            now = time.monotonic()
+            if now - started >= args.duration or supervisor.fatal_status is not None:
+                break
+            supervisor.poll()
+            if now >= next_line:
+                line = stats.status_line(now - started)
+                print(('\r' + line) if interactive else line, end='' if interactive else '\n',
+                      flush=True)
+                next_line += 1.0
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        elapsed = time.monotonic() - started
+        if interactive:
+            print()
+        supervisor.stop()
+        executor.shutdown()
+        monitor.destroy_node()
+        rclpy.try_shutdown()
+        if node_log is not None:
+            node_log.close()
+    summary = stats.summary(elapsed)
+    Path(args.output).write_text(json.dumps(summary, indent=2) + '\n')
+    print(json.dumps(summary, indent=2))
+    print(f'summary written to {Path(args.output).resolve()}')
+    if supervisor.fatal_status is not None:
+        return supervisor.fatal_status
+    if summary['servo_commands'] == 0:
+        print('error: the pipeline never produced a servo command', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

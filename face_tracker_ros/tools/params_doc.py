@@ -1,0 +1,98 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Write ``config/tracker.yaml`` and the README's parameter tables from the nodes' own tables.
+
+Usage::
+
+    python -m face_tracker_ros.tools.params_doc yaml > config/tracker.yaml
+    python -m face_tracker_ros.tools.params_doc markdown
+
+The tests check that the shipped YAML and the README agree with the code, so
+a parameter cannot be added, renamed or given a new default in one place only.
+"""
+
+import json
+import sys
+from typing import Dict, Sequence
+
+from face_tracker_ros.common.params import Param
+
+HEADER = """\
+# Parameters of every face_tracker_ros node, with their defaults.
+#
+# Used by launch/tracker.launch.py and by the standalone runner
+# (face_tracker_standalone / make demo); launch arguments and runner flags
+# (use_sim, camera_source, serial_port, protocol, ...) override a few of them.
+# Angles are radians, times seconds, rates hertz (REP-103). Generated from the
+# nodes' parameter tables: python -m face_tracker_ros.tools.params_doc yaml
+"""
+
+
+def node_tables() -> Dict[str, Sequence[Param]]:
+    """Return ``{node name: parameter table}`` for every node of the package."""
+    from face_tracker_ros.camera.node import PARAMS as CAMERA
+    from face_tracker_ros.detector.node import PARAMS as DETECTOR
+    from face_tracker_ros.servo.node import PARAMS as SERVO
+    from face_tracker_ros.sim.node import PARAMS as SIM_SERVO
+    return {'camera': CAMERA, 'detector': DETECTOR, 'servo': SERVO, 'sim_servo': SIM_SERVO}
+
+
+def _yaml_value(value) -> str:
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, float):
+        text = repr(round(value, 6))
+        return text if ('.' in text or 'e' in text) else text + '.0'
+    if isinstance(value, str):
+        return json.dumps(value)
+    return str(value)
+
+
+def to_yaml(tables: Dict[str, Sequence[Param]]) -> str:
+    """Render the parameters file: one block per node, each parameter commented."""
+    lines = [HEADER]
+    for node, table in tables.items():
+        lines.append(f'{node}:')
+        lines.append('  ros__parameters:')
+        for p in table:
+            note = p.description
+            if p.unit:
+                note += f' [{p.unit}]'
+            allowed = p.allowed()
+            if not allowed.startswith('any '):
+                note += f'; {allowed}'
+            lines.append(f'    # {note}')
+            lines.append(f'    {p.name}: {_yaml_value(p.default)}')
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def to_markdown(tables: Dict[str, Sequence[Param]]) -> str:
+    """Render one markdown table per node."""
+    out = []
+    for node, table in tables.items():
+        out.append(f'#### `{node}`\n')
+        out.append('| parameter | default | unit | allowed | description |')
+        out.append('|---|---|---|---|---|')
+        for p in table:
+            allowed = p.allowed()
+            allowed = '' if allowed.startswith('any ') else allowed
+            out.append(f'| `{p.name}` | `{_yaml_value(p.default)}` | {p.unit} | {allowed} | '
+                       f'{p.description} |')
+        out.append('')
+    return '\n'.join(out)
+
+
+def main() -> int:
+    """Print the YAML or the markdown tables."""
+    what = sys.argv[1] if len(sys.argv) > 1 else 'yaml'
+    if what not in ('yaml', 'markdown'):
+        print('usage: params_doc [yaml|markdown]', file=sys.stderr)
+        return 2
+    text = to_yaml(node_tables()) if what == 'yaml' else to_markdown(node_tables())
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,79 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Launch the face tracker: camera, detector and servo nodes, each its own respawning process.
+
+Examples::
+
+    ros2 launch face_tracker_ros tracker.launch.py use_sim:=true
+    ros2 launch face_tracker_ros tracker.launch.py \\
+        camera_source:=/dev/video0 serial_port:=/dev/ttyUSB0 protocol:=maestro
+
+Every node reads ``config/tracker.yaml`` (or ``params_file``); the arguments
+below override a few of its values through the same plan the standalone
+runner uses (:mod:`face_tracker_ros.bringup.plan`).
+"""
+
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from face_tracker_ros.bringup.plan import BringupArgs, make_plan, parse_bool
+
+PACKAGE = 'face_tracker_ros'
+
+ARGUMENTS = (
+    ('use_sim', 'false', 'Simulated camera and servo controller, no hardware needed'),
+    ('camera_source', '', "'sim', a V4L2 device (/dev/video0, /dev/v4l/by-id/...) or a video "
+     'file; empty = as in the parameters file'),
+    ('serial_port', '', 'Servo controller port (/dev/ttyUSB0, /dev/serial/by-id/...); empty = '
+     'as in the parameters file'),
+    ('protocol', '', 'Servo controller protocol: ascii or maestro; empty = parameters file'),
+    ('sim_path', '', 'Simulated face motion: still, drift, steps, leave_return'),
+    ('sim_port', '', 'Link path of the simulated controller\'s pseudo-terminal'),
+    ('debug_image', 'false', 'Publish face/debug_image with the detected faces drawn'),
+    ('params_file', '', 'Parameters file; empty = the installed config/tracker.yaml'),
+    ('log_level', 'info', 'Log level of every node: debug, info, warn, error, fatal'),
+    ('respawn_delay', '2.0', 'Seconds before a node that exited is started again'),
+    ('shm_transport', 'true', 'Apply the shipped Fast DDS shared-memory profile for full-rate '
+     'images (unless FASTDDS_DEFAULT_PROFILES_FILE is already set)'),
+)
+
+
+def _nodes(context):
+    def arg(name):
+        return LaunchConfiguration(name).perform(context)
+
+    share = get_package_share_directory(PACKAGE)
+    params_file = arg('params_file') or os.path.join(share, 'config', 'tracker.yaml')
+    plan = make_plan(BringupArgs(
+        use_sim=parse_bool(arg('use_sim')), camera_source=arg('camera_source'),
+        serial_port=arg('serial_port'), protocol=arg('protocol'), sim_path=arg('sim_path'),
+        sim_port=arg('sim_port'), debug_image=parse_bool(arg('debug_image'))))
+    respawn_delay = float(arg('respawn_delay'))
+    return [
+        Node(package=PACKAGE, executable=spec.executable, name=spec.name,
+             parameters=[params_file, spec.parameters],
+             arguments=['--ros-args', '--log-level', arg('log_level')],
+             respawn=True, respawn_delay=respawn_delay, output='screen',
+             emulate_tty=True)
+        for spec in plan
+    ]
+
+
+def generate_launch_description():
+    """Declare the arguments, apply the transport profile and start the nodes."""
+    share = get_package_share_directory(PACKAGE)
+    profile = os.path.join(share, 'config', 'fastdds.xml')
+    actions = [DeclareLaunchArgument(name, default_value=default, description=description)
+               for name, default, description in ARGUMENTS]
+    if 'FASTDDS_DEFAULT_PROFILES_FILE' not in os.environ:
+        actions.append(SetEnvironmentVariable(
+            'FASTDDS_DEFAULT_PROFILES_FILE', profile,
+            condition=IfCondition(LaunchConfiguration('shm_transport'))))
+    actions.append(OpaqueFunction(function=_nodes))
+    return LaunchDescription(actions)

@@ -1,0 +1,134 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Shared test set-up: DDS isolation per test run, node processes, waiting helpers."""
+
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_MODEL = ROOT.parent / 'shared' / 'models' / 'face_detection_yunet.onnx'
+
+# Every test run gets its own DDS domain and stays on this host, so parallel runs
+# (and anything else on the machine) never see each other's topics. Child
+# processes inherit these variables.
+if 'FACE_TRACKER_TEST_DOMAIN' in os.environ:
+    os.environ['ROS_DOMAIN_ID'] = os.environ['FACE_TRACKER_TEST_DOMAIN']
+else:
+    os.environ['ROS_DOMAIN_ID'] = str(11 + os.getpid() % 89)
+os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', str(ROOT / 'config' / 'fastdds.xml'))
+os.environ.setdefault('RCUTILS_COLORIZED_OUTPUT', '0')
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, spin=None):
+    """Poll ``predicate`` until it is truthy or ``timeout`` passes; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if spin is not None:
+            spin(interval)
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        if spin is None:
+            time.sleep(interval)
+
+
+class NodeProcess:
+    """A node of the package running in its own process, its output kept in a file."""
+
+    def __init__(self, module: str, name: str, params: dict, log_path: Path,
+                 params_file: str = ''):
+        """Start ``python -m module --ros-args ...``."""
+        cmd = [sys.executable, '-m', module, '--ros-args', '-r', f'__node:={name}']
+        if params_file:
+            cmd += ['--params-file', params_file]
+        for key, value in params.items():
+            if isinstance(value, bool):
+                text = 'true' if value else 'false'
+            elif isinstance(value, str):
+                text = '"' + value + '"'
+            else:
+                text = repr(value)
+            cmd += ['-p', f'{key}:={text}']
+        self.log_path = log_path
+        self._log = open(log_path, 'w')
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
+                                     cwd=str(ROOT))
+
+    def output(self) -> str:
+        """Return everything the process printed so far."""
+        self._log.flush()
+        return self.log_path.read_text(errors='replace')
+
+    def alive(self) -> bool:
+        """Return True while the process runs."""
+        return self.proc.poll() is None
+
+    def wait(self, timeout: float = 15.0) -> int:
+        """Wait for the process to exit and return its status."""
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """Stop with SIGINT (like Ctrl-C), escalating to SIGKILL; return the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def node_process(tmp_path):
+    """Start package nodes in processes; stops them all at the end of the test."""
+    started = []
+
+    def start(module: str, name: str, params: dict = None, params_file: str = ''):
+        proc = NodeProcess(module, name, params or {}, tmp_path / f'{name}.log', params_file)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def ros_node():
+    """An rclpy context and a node for the test process; spin with ``spin(seconds)``."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    nodes = []
+    executor = SingleThreadedExecutor(context=context)
+
+    def make(name: str):
+        node = rclpy.create_node(name, context=context)
+        nodes.append(node)
+        executor.add_node(node)
+        return node
+
+    def spin(seconds: float):
+        deadline = time.monotonic() + seconds
+        while True:
+            executor.spin_once(timeout_sec=max(0.0, min(0.02, deadline - time.monotonic())))
+            if time.monotonic() >= deadline:
+                break
+
+    make.spin = spin
+    yield make
+    for node in nodes:
+        node.destroy_node()
+    executor.shutdown()
+    rclpy.shutdown(context=context)

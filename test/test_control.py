@@ -1,0 +1,150 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The control law: signs, deadband, anti-windup, slew limit, soft limits, lost faces."""
+
+import math
+
+import pytest
+
+from face_tracker_ros.geometry import offset_to_angle_errors
+from face_tracker_ros.servo.control import (AxisController, AxisGains, HOLDING, HOME,
+                                            PanTiltController, RETURNING, TrackerConfig,
+                                            TRACKING)
+
+HFOV = math.radians(60.0)
+VFOV = 2.0 * math.atan(math.tan(HFOV / 2.0) * 0.75)
+
+
+def make(**config):
+    return PanTiltController(TrackerConfig(hfov=HFOV, vfov=VFOV, **config),
+                             AxisGains(), AxisGains(min_angle=-0.7, max_angle=0.7))
+
+
+def test_face_right_and_below_turns_right_and_down():
+    ctl = make()
+    ctl.observe_face(0.5, 0.5, stamp=0.0, now=0.01)
+    pan, tilt = ctl.observe_face(0.5, 0.5, stamp=0.1, now=0.11)
+    # REP-103: pan positive turns left, tilt positive looks down.
+    assert pan < 0.0
+    assert tilt > 0.0
+    assert ctl.state == TRACKING
+
+
+def test_offset_to_angle_is_the_pinhole_angle():
+    pan_err, tilt_err = offset_to_angle_errors(1.0, -1.0, HFOV, VFOV)
+    assert pan_err == pytest.approx(-HFOV / 2)
+    assert tilt_err == pytest.approx(-VFOV / 2)
+
+
+def test_deadband_ignores_small_errors_without_a_step_at_its_edge():
+    axis = AxisController(AxisGains(deadband=0.01, ki=0.0))
+    axis.update(0.009, 0.1)
+    assert axis.position == 0.0
+    axis.update(0.011, 0.1)
+    assert axis.position == pytest.approx(4.0 * 0.001 * 0.1)
+
+
+def test_slew_limit_caps_velocity():
+    axis = AxisController(AxisGains(kp=100.0, ki=0.0, max_velocity=0.5))
+    axis.update(1.0, 0.1)
+    assert axis.position == pytest.approx(0.05)
+
+
+def test_soft_limits_hold_and_integral_does_not_wind_up_at_a_limit():
+    axis = AxisController(AxisGains(kp=10.0, ki=5.0, integral_limit=1.0, max_angle=0.2))
+    for _ in range(100):
+        axis.update(0.5, 0.05)
+    assert axis.position == 0.2
+    assert axis.saturated
+    # The error stayed positive for 5 s, yet the integral stopped at the limit,
+    # so reversing the error brings the axis back at once.
+    assert axis.integral < 0.5 * 0.2
+    axis.update(-0.5, 0.05)
+    assert axis.position < 0.2
+
+
+def test_integral_is_clamped():
+    axis = AxisController(AxisGains(kp=0.0, ki=1.0, integral_limit=0.05, max_velocity=10.0))
+    for _ in range(50):
+        axis.update(0.3, 0.05)
+    assert axis.integral == pytest.approx(0.05)
+
+
+def test_integral_removes_ramp_error():
+    # A target moving at constant speed: PI leaves less lag than P alone.
+    def lag(ki):
+        axis = AxisController(AxisGains(kp=3.0, ki=ki, integral_limit=1.0, deadband=0.0))
+        target = 0.0
+        for _ in range(300):
+            target += 0.1 * 0.033
+            axis.update(target - axis.position, 0.033)
+        return target - axis.position
+    assert abs(lag(2.0)) < 0.5 * abs(lag(0.0))
+
+
+def test_stale_targets_are_ignored():
+    ctl = make(max_target_age=0.2)
+    assert ctl.observe_face(0.5, 0.0, stamp=0.0, now=0.5) is None
+    assert ctl.stale_targets == 1
+    assert ctl.state == HOME
+
+
+def test_out_of_order_targets_are_ignored():
+    ctl = make()
+    ctl.observe_face(0.5, 0.0, stamp=1.0, now=1.01)
+    assert ctl.observe_face(0.5, 0.0, stamp=0.9, now=1.02) is None
+
+
+def test_lost_face_holds_then_returns_home_slowly():
+    ctl = make(max_target_age=0.3, lost_hold=1.0, home_speed=0.2)
+    t = 0.0
+    while t < 2.0:
+        ctl.observe_face(0.6, 0.0, stamp=t, now=t + 0.02)
+        t += 0.05
+    held = ctl.command
+    assert held[0] < -0.1
+    # Face gone: the head holds still ...
+    for _ in range(10):
+        t += 0.05
+        assert ctl.observe_no_face(stamp=t, now=t + 0.02) is None
+    assert ctl.state == HOLDING
+    assert ctl.command == held
+    # ... then, lost_hold after the last sighting, returns home no faster than home_speed.
+    prev = held[0]
+    while ctl.state != HOME:
+        t += 0.05
+        cmd = ctl.tick(t)
+        if cmd is not None:
+            assert abs(cmd[0] - prev) <= 0.2 * 0.05 + 1e-9
+            prev = cmd[0]
+        assert t < 10.0
+    assert ctl.command == (0.0, 0.0)
+    assert ctl.state == HOME
+
+
+def test_face_seen_again_while_returning_resumes_tracking():
+    ctl = make(max_target_age=0.2, lost_hold=0.5)
+    ctl.observe_face(0.5, 0.0, stamp=0.0, now=0.01)
+    ctl.observe_face(0.5, 0.0, stamp=0.1, now=0.11)
+    for k in range(30):
+        ctl.tick(0.2 + 0.05 * k)
+    assert ctl.state == RETURNING or ctl.state == HOME
+    t = 2.0
+    assert ctl.observe_face(0.5, 0.0, stamp=t, now=t + 0.01) is not None
+    assert ctl.state == TRACKING
+
+
+@pytest.mark.parametrize('gains, message', [
+    (AxisGains(min_angle=0.5, max_angle=-0.5), 'pan.min_angle'),
+    (AxisGains(kp=-1.0), 'pan.kp'),
+    (AxisGains(max_velocity=0.0), 'pan.max_velocity'),
+    (AxisGains(home=2.0), 'pan.home'),
+])
+def test_bad_gains_name_the_field(gains, message):
+    with pytest.raises(ValueError, match=message.replace('.', r'\.')):
+        PanTiltController(TrackerConfig(), gains, AxisGains())
+
+
+def test_bad_tracker_config_names_the_field():
+    with pytest.raises(ValueError, match='max_target_age'):
+        PanTiltController(TrackerConfig(max_target_age=0.0), AxisGains(), AxisGains())

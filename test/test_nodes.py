@@ -1,0 +1,212 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Each node in its own process, talked to over real DDS from this test process."""
+
+import math
+import os
+import select
+import time
+import tty
+
+from conftest import wait_for
+from geometry_msgs.msg import PointStamped
+import numpy as np
+import pytest
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
+from sensor_msgs.msg import Image, JointState
+
+from face_tracker_ros.common.compat import array_to_image
+from face_tracker_ros.sim.scene import SimScene
+
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def _collector(node, msg_type, topic):
+    received = []
+    node.create_subscription(msg_type, topic, received.append, RELIABLE)
+    return received
+
+
+def _stamp_ns(stamp) -> int:
+    return stamp.sec * 1_000_000_000 + stamp.nanosec
+
+
+def test_detector_publishes_the_target_with_the_image_stamp(node_process, ros_node):
+    detector = node_process('face_tracker_ros.detector.node', 'detector')
+    node = ros_node('test_detector_client')
+    pub = node.create_publisher(Image, 'camera/image_raw', RELIABLE)
+    targets = _collector(node, PointStamped, 'face/target')
+    assert wait_for(lambda: pub.get_subscription_count() > 0, 20.0, spin=ros_node.spin), \
+        detector.output()
+
+    scene = SimScene(path='still')
+    frame, truth = scene.render(5.0, 0.0, 0.0)
+    assert truth.visible
+
+    def send(image, stamp_ns, **fields):
+        msg = array_to_image(image, Time(nanoseconds=stamp_ns).to_msg(), 'camera_optical_frame')
+        for key, value in fields.items():
+            setattr(msg, key, value)
+        count = len(targets)
+        pub.publish(msg)
+        return wait_for(lambda: len(targets) > count, 10.0, spin=ros_node.spin)
+
+    stamp = 1_700_000_000_123_456_789
+    assert send(frame, stamp), detector.output()
+    target = targets[-1]
+    assert _stamp_ns(target.header.stamp) == stamp
+    assert target.header.frame_id == 'camera_optical_frame'
+    assert target.point.z > 0.0
+    assert target.point.x == pytest.approx(truth.offset_x, abs=0.05)
+    assert target.point.y == pytest.approx(truth.offset_y, abs=0.05)
+
+    # Malformed images are skipped without an answer and without killing the node.
+    assert not send(frame, stamp + 1, step=100)
+    assert not send(frame, stamp + 2, encoding='yuv422_weird')
+    bad = array_to_image(frame, Time(nanoseconds=stamp + 3).to_msg(), 'camera_optical_frame')
+    bad.data = bad.data[:1000]
+    pub.publish(bad)
+    assert detector.alive()
+
+    # A frame without a face gives the explicit "no face" target.
+    empty = np.full_like(frame, 90)
+    assert send(empty, stamp + 4), detector.output()
+    assert targets[-1].point.z == 0.0
+    assert _stamp_ns(targets[-1].header.stamp) == stamp + 4
+    assert 'malformed image skipped' in detector.output()
+    assert detector.stop() == 0
+
+
+def _read_pty(fd, seconds: float) -> bytes:
+    data = b''
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                data += os.read(fd, 4096)
+            except OSError:
+                break
+    return data
+
+
+def _drive_servo(node_process, ros_node, protocol, tmp_path, extra=None):
+    master, slave = os.openpty()
+    tty.setraw(master)
+    port = os.ttyname(slave)
+    params = {'port': port, 'protocol': protocol}
+    params.update(extra or {})
+    servo = node_process('face_tracker_ros.servo.node', 'servo', params)
+    node = ros_node('test_servo_client')
+    pub = node.create_publisher(PointStamped, 'face/target', RELIABLE)
+    joints = _collector(node, JointState, 'joint_states')
+    assert wait_for(lambda: pub.get_subscription_count() > 0, 20.0, spin=ros_node.spin), \
+        servo.output()
+    _read_pty(master, 0.3)  # connection handshake and initial command
+    for _ in range(20):
+        msg = PointStamped()
+        msg.header.stamp = node.get_clock().now().to_msg()
+        msg.header.frame_id = 'camera_optical_frame'
+        msg.point.x, msg.point.y, msg.point.z = 0.5, -0.4, 0.15  # right of and above centre
+        pub.publish(msg)
+        ros_node.spin(0.05)
+    data = _read_pty(master, 0.5)
+    return servo, master, slave, data, joints
+
+
+def test_servo_turns_towards_a_target_in_ascii_bytes(node_process, ros_node, tmp_path):
+    servo, master, slave, data, joints = _drive_servo(node_process, ros_node, 'ascii',
+                                                      tmp_path)
+    moves = [line.split() for line in data.decode().splitlines() if line.startswith('MOVE')]
+    assert len(moves) >= 10, data
+    pan_us, tilt_us = int(moves[-1][1]), int(moves[-1][2])
+    # Face right -> pan decreases (turn right); face above -> tilt decreases (look up).
+    assert pan_us < 1500 and tilt_us < 1500
+    assert int(moves[0][1]) >= pan_us
+    ros_node.spin(0.3)
+    last = [j for j in joints if j.name == ['pan', 'tilt']][-1]
+    assert last.position[0] < 0.0 and last.position[1] < 0.0
+    assert last.position[0] == pytest.approx((pan_us - 1500) / (2000 / math.pi), abs=0.01)
+
+    # Garbage and binary junk from the controller never take the node down.
+    os.write(master, b'\xff\xfe\x00garbage\nERR RANGE 9999\n' + bytes(range(256)))
+    ros_node.spin(0.5)
+    assert servo.alive()
+    assert 'servo controller error' in servo.output() or 'unexpected bytes' in servo.output()
+    assert servo.stop() == 0
+    os.close(master)
+    os.close(slave)
+
+
+def test_servo_speaks_maestro_compact_protocol(node_process, ros_node, tmp_path):
+    servo, master, slave, data, _ = _drive_servo(
+        node_process, ros_node, 'maestro', tmp_path,
+        {'maestro.pan_channel': 3, 'maestro.tilt_channel': 4})
+    targets = {}
+    i = 0
+    while i + 4 <= len(data):
+        if data[i] == 0x84:
+            channel, low, high = data[i + 1], data[i + 2], data[i + 3]
+            targets[channel] = (low | (high << 7)) / 4.0
+            i += 4
+        else:
+            i += 1
+    assert set(targets) == {3, 4}, data.hex()
+    assert targets[3] < 1500.0 and targets[4] < 1500.0
+    assert servo.stop() == 0
+    os.close(master)
+    os.close(slave)
+
+
+def test_servo_without_a_port_keeps_retrying(node_process, tmp_path):
+    servo = node_process('face_tracker_ros.servo.node', 'servo',
+                         {'port': str(tmp_path / 'no-such-port'), 'reconnect_backoff': 0.1})
+    assert wait_for(lambda: 'unavailable' in servo.output(), 15.0), servo.output()
+    time.sleep(0.5)
+    assert servo.alive()
+    assert servo.stop() == 0
+
+
+def test_camera_publishes_simulated_frames_with_capture_stamps(node_process, ros_node):
+    camera = node_process('face_tracker_ros.camera.node', 'camera',
+                          {'source': 'sim', 'sim.path': 'still'})
+    node = ros_node('test_camera_client')
+    images = _collector(node, Image, 'camera/image_raw')
+    truths = _collector(node, PointStamped, 'sim/true_target')
+    assert wait_for(lambda: len(images) >= 30, 20.0, spin=ros_node.spin), camera.output()
+    now_ns = node.get_clock().now().nanoseconds
+    msg = images[-1]
+    assert (msg.width, msg.height, msg.encoding) == (640, 480, 'bgr8')
+    assert msg.header.frame_id == 'camera_optical_frame'
+    assert msg.step == 640 * 3 and len(msg.data) == 640 * 480 * 3
+    assert 0 <= now_ns - _stamp_ns(msg.header.stamp) < 2_000_000_000
+    stamps = [_stamp_ns(m.header.stamp) for m in images]
+    assert stamps == sorted(stamps)
+    # Roughly the configured 30 Hz.
+    span = (stamps[-1] - stamps[0]) / 1e9
+    assert 20 <= (len(stamps) - 1) / span <= 40
+    # The truth of a frame carries the frame's own stamp.
+    assert {_stamp_ns(t.header.stamp) for t in truths} & set(stamps)
+    assert camera.stop() == 0
+
+
+@pytest.mark.parametrize('module, params, expected', [
+    ('face_tracker_ros.camera.node', {'source': 'usb'}, "parameter 'source'"),
+    ('face_tracker_ros.camera.node', {'source': 'v4l2', 'fps': 0.0}, "'fps'"),
+    ('face_tracker_ros.camera.node', {'source': 'file'}, "'video_path'"),
+    ('face_tracker_ros.servo.node', {'protocol': 'pwm'}, "parameter 'protocol'"),
+    ('face_tracker_ros.servo.node', {'port': ''}, "parameter 'port'"),
+    ('face_tracker_ros.servo.node', {'pan.min_angle': 1.0, 'pan.max_angle': -1.0},
+     'pan.min_angle'),
+    ('face_tracker_ros.detector.node', {'backend': 'dnn'}, "parameter 'backend'"),
+    ('face_tracker_ros.detector.node', {'backend': 'yunet'}, 'yunet.model_path'),
+])
+def test_invalid_parameters_stop_the_node_with_one_clear_message(node_process, module, params,
+                                                                 expected):
+    proc = node_process(module, module.split('.')[1], params)
+    assert proc.wait(30.0) == 2
+    out = proc.output()
+    assert expected in out, out
+    assert 'invalid parameter' in out.strip().splitlines()[-1]
+    assert 'Traceback' not in out

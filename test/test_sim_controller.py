@@ -1,0 +1,364 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Tests of the servo model, the emulated firmware and the simulated controller on a pty."""
+
+import math
+import os
+import threading
+import time
+
+import pytest
+
+from face_tracker_ros.servo import protocols
+from face_tracker_ros.servo.calibration import AxisCalibration
+from face_tracker_ros.servo.link import SerialLink
+from face_tracker_ros.servo.protocols import Ack, ErrorReply, Pong, Positions, Version
+from face_tracker_ros.sim.controller import SimServoController
+from face_tracker_ros.sim.firmware import SimFirmware
+from face_tracker_ros.sim.servo_model import PanTiltModel, ServoAxisModel
+
+US_PER_RAD = 2000.0 / math.pi
+
+
+class ManualClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self):
+        """Start at an arbitrary non-zero time."""
+        self.t = 1000.0
+
+    def __call__(self):
+        """Return the current time."""
+        return self.t
+
+
+def make_model(speed=3.0):
+    """Return a pan/tilt model with the controller's default travel limits."""
+    return PanTiltModel(ServoAxisModel(-1.4, 1.4, speed), ServoAxisModel(-0.8, 0.8, speed))
+
+
+class Client:
+    """A servo-node-like client: SerialLink plus protocol parser, polling with a deadline."""
+
+    def __init__(self, port_path, protocol):
+        """Open a link to ``port_path`` and make a parser for ``protocol``."""
+        self.link = SerialLink(port_path)
+        assert self.link.open(), self.link.last_error
+        self.proto = protocols.make_protocol(protocol)
+
+    def request(self, data, replies=1, deadline_s=5.0):
+        """Send ``data`` and return the first ``replies`` parsed replies."""
+        assert self.link.write(data)
+        got = []
+        deadline = time.monotonic() + deadline_s
+        while len(got) < replies and time.monotonic() < deadline:
+            chunk = self.link.read_available()
+            if chunk:
+                got += self.proto.feed(chunk)
+            else:
+                time.sleep(0.002)
+        assert len(got) >= replies, 'no reply to {!r} within {} s'.format(data, deadline_s)
+        return got
+
+    def sync(self):
+        """Return once everything sent before has been handled (a handshake round trip)."""
+        assert self.request(self.proto.encode_handshake()) == [Pong()]
+
+    def move(self, pan_us, tilt_us):
+        """Command a move and wait until the controller handled it."""
+        data = self.proto.encode_move(pan_us, tilt_us)
+        if self.proto.acks_moves:
+            assert self.request(data) == [Ack()]
+        else:
+            assert self.link.write(data)
+            self.sync()
+
+    def positions(self):
+        """Return the controller's reported Positions."""
+        (reply,) = self.request(self.proto.encode_query_positions())
+        assert isinstance(reply, Positions)
+        return reply
+
+
+@pytest.fixture
+def controller_factory(tmp_path):
+    """Build started controllers whose links live under tmp_path; stop them afterwards."""
+    started = []
+
+    def make(**kwargs):
+        """Build and start a controller."""
+        kwargs.setdefault('link_path', str(tmp_path / 'dev' / 'ttyServo'))
+        ctrl = SimServoController(**kwargs)
+        ctrl.start()
+        started.append(ctrl)
+        return ctrl
+
+    yield make
+    for ctrl in started:
+        ctrl.stop()
+
+
+# Servo model -----------------------------------------------------------------
+
+def test_axis_moves_at_most_max_speed_and_stops_on_target():
+    """An axis slews at max speed and stops exactly on its target."""
+    axis = ServoAxisModel(-1.0, 1.0, 2.0)
+    axis.set_target(0.5)
+    axis.advance(0.1)
+    assert axis.angle == pytest.approx(0.2)
+    axis.advance(1.0)
+    assert axis.angle == 0.5
+    axis.advance(-1.0)
+    axis.advance(math.nan)
+    assert axis.angle == 0.5
+
+
+def test_axis_target_is_clamped_to_travel_limits():
+    """Targets and start angles are clamped to the travel limits."""
+    axis = ServoAxisModel(-1.0, 1.0, 2.0, angle=5.0)
+    assert axis.angle == 1.0
+    axis.set_target(-7.0)
+    assert axis.target == -1.0
+    axis.set_target(math.nan)
+    assert axis.target == -1.0
+
+
+@pytest.mark.parametrize('args, name', [
+    ((1.0, -1.0, 1.0), 'min_angle'), ((-1.0, 1.0, 0.0), 'max_speed_rad_s'),
+    ((-1.0, math.inf, 1.0), 'max_angle')])
+def test_axis_validation(args, name):
+    """Bad axis limits or speed raise ValueError naming the field."""
+    with pytest.raises(ValueError, match=name):
+        ServoAxisModel(*args)
+
+
+# Firmware without a transport --------------------------------------------------
+
+def ascii_firmware(**kwargs):
+    """Return an ASCII firmware over a default model."""
+    return SimFirmware('ascii', make_model(), AxisCalibration(), AxisCalibration(), **kwargs)
+
+
+def test_firmware_ascii_replies_are_independent_of_chunking():
+    """The ASCII firmware answers the same whole or byte by byte."""
+    stream = b'PING\nVERSION\r\nMOVE 2000 1000\nPOS?\nHOME\nBOGUS 1\nMOVE 1 2 3\n'
+    whole = ascii_firmware().handle(stream)
+    assert whole == (b'PONG\r\nVERSION face_tracker_ros sim-firmware 1.0\r\nOK\r\n'
+                     b'POS 1500 1500\r\nOK\r\nERR UNKNOWN BOGUS\r\n'
+                     b'ERR SYNTAX usage: MOVE <pan_us> <tilt_us>\r\n')
+    firmware = ascii_firmware()
+    assert b''.join(firmware.handle(stream[i:i + 1]) for i in range(len(stream))) == whole
+    assert firmware.commands_total == 7 and firmware.errors_total == 2
+
+
+def test_firmware_ascii_move_sets_targets_through_the_calibration():
+    """MOVE sets targets via us_to_angle of each axis calibration."""
+    firmware = SimFirmware('ascii', make_model(), AxisCalibration(invert=True),
+                           AxisCalibration(center_us=1400.0))
+    assert firmware.handle(b'MOVE 1800 1600\n', now=5.0) == b'OK\r\n'
+    assert firmware.model.pan.target == pytest.approx(-300.0 / US_PER_RAD)
+    assert firmware.model.tilt.target == pytest.approx(200.0 / US_PER_RAD)
+    assert firmware.model.angles() == (0.0, 0.0)  # the owner advances the model
+    assert firmware.last_command_time == 5.0
+
+
+@pytest.mark.parametrize('line, reply', [
+    (b'MOVE 2501 1500\n', b'ERR RANGE pan_us not in 500..2500\r\n'),
+    (b'MOVE 1500 499\n', b'ERR RANGE tilt_us not in 500..2500\r\n'),
+    (b'MOVE 1500 15x0\n', b'ERR SYNTAX usage: MOVE <pan_us> <tilt_us>\r\n'),
+    (b'PING now\n', b'ERR SYNTAX PING takes no arguments\r\n'),
+    (b'move 1500 1500\n', b'ERR UNKNOWN move\r\n'),
+    (b'X' * 70 + b'\n', b'ERR SYNTAX line too long\r\n'),
+    (b'PI\xffNG\n', b'ERR SYNTAX non-ASCII or control byte\r\n'),
+    (b'\n', b''), (b'   \r\n', b'')])
+def test_firmware_ascii_rejects_bad_input_without_moving(line, reply):
+    """Bad lines get the documented ERR reply and move nothing."""
+    firmware = ascii_firmware()
+    assert firmware.handle(line, now=1.0) == reply
+    assert (firmware.model.pan.target, firmware.model.tilt.target) == (0.0, 0.0)
+    assert firmware.errors_total == (1 if reply else 0)
+    assert firmware.last_command_time is None
+
+
+def test_firmware_unknown_command_echo_keeps_replies_short():
+    """The echoed unknown command is truncated to keep replies within 64."""
+    reply = ascii_firmware().handle(b'Z' * 64 + b'\n')
+    assert reply.startswith(b'ERR UNKNOWN ') and len(reply.rstrip(b'\r\n')) <= 64
+
+
+def test_firmware_maestro_commands_and_protocol_errors():
+    """Maestro targets, positions, off targets and the protocol error bit."""
+    clock = ManualClock()
+    firmware = SimFirmware('maestro', make_model(), AxisCalibration(), AxisCalibration(),
+                           pan_channel=3, tilt_channel=4, clock=clock)
+    proto = protocols.make_protocol('maestro', pan_channel=3, tilt_channel=4)
+    assert firmware.handle(proto.encode_move(2000, 1250)) == b''
+    assert firmware.model.pan.target == pytest.approx(500.0 / US_PER_RAD)
+    assert firmware.model.tilt.target == pytest.approx(-250.0 / US_PER_RAD)
+    assert firmware.last_command_time == clock.t
+    assert proto.feed(firmware.handle(proto.encode_query_positions())) == [
+        Positions(1500.0, 1500.0)]
+    # A zero target (Maestro "off") leaves the servo where it was.
+    assert firmware.handle(bytes.fromhex('84 03 00 00')) == b''
+    assert firmware.model.pan.target == pytest.approx(500.0 / US_PER_RAD)
+    # A stray data byte, an unknown command and an interrupted packet are protocol errors.
+    assert firmware.handle(b'\x05\xff\x84\x03\x70\xa1') == b'\x10\x00'
+    assert firmware.errors_total == 3
+    assert firmware.handle(b'\xa1') == b'\x00\x00'  # reading the errors clears them
+
+
+# The controller on a pseudo-terminal --------------------------------------------
+
+@pytest.mark.parametrize('protocol', protocols.PROTOCOLS)
+def test_move_takes_time_and_reaches_the_target(controller_factory, protocol):
+    """Over the pty a move slews at finite speed and ends on target."""
+    clock = ManualClock()
+    ctrl = controller_factory(protocol=protocol, clock=clock)
+    client = Client(ctrl.port_path, protocol)
+    client.move(2000, 1000)
+    assert ctrl.angles() == (0.0, 0.0)  # no time has passed: not there instantly
+    clock.t += 0.1
+    pan, tilt = ctrl.angles()
+    assert pan == pytest.approx(0.3) and tilt == pytest.approx(-0.3)
+    reported = client.positions()
+    assert reported.pan_us == pytest.approx(1500.0 + 0.3 * US_PER_RAD, abs=0.5)
+    assert reported.tilt_us == pytest.approx(1500.0 - 0.3 * US_PER_RAD, abs=0.5)
+    clock.t += 1.0
+    assert ctrl.angles() == pytest.approx((math.pi / 4, -math.pi / 4))
+    reported = client.positions()
+    assert (reported.pan_us, reported.tilt_us) == pytest.approx((2000.0, 1000.0), abs=0.5)
+    client.link.close()
+
+
+@pytest.mark.parametrize('protocol', protocols.PROTOCOLS)
+def test_travel_limits_hold(controller_factory, protocol):
+    """Moves beyond the travel limits stop at the limits."""
+    clock = ManualClock()
+    ctrl = controller_factory(protocol=protocol, clock=clock)
+    client = Client(ctrl.port_path, protocol)
+    client.move(2500, 500)
+    clock.t += 10.0
+    assert ctrl.angles() == pytest.approx((1.4, -0.8))
+    reported = client.positions()
+    assert reported.pan_us == pytest.approx(1500.0 + 1.4 * US_PER_RAD, abs=0.5)
+    assert reported.tilt_us == pytest.approx(1500.0 - 0.8 * US_PER_RAD, abs=0.5)
+    client.link.close()
+
+
+def test_ascii_bad_commands_get_errors(controller_factory):
+    """Bad ASCII commands over the pty get ERR replies and do not move."""
+    ctrl = controller_factory(protocol='ascii')
+    client = Client(ctrl.port_path, 'ascii')
+    assert client.request(b'FLY\n') == [ErrorReply('UNKNOWN', 'FLY')]
+    assert client.request(b'MOVE 3000 1500\n') == [
+        ErrorReply('RANGE', 'pan_us not in 500..2500')]
+    assert client.request(b'MOVE 1500\n')[0].code == 'SYNTAX'
+    assert client.request(b'\x00\x01\x02\n')[0].code == 'SYNTAX'
+    assert client.request(b'VERSION\n') == [Version('face_tracker_ros sim-firmware 1.0')]
+    assert ctrl.angles() == (0.0, 0.0)
+    assert ctrl.firmware.errors_total == 4
+    client.link.close()
+
+
+def test_maestro_bad_bytes_show_up_in_the_error_register(controller_factory):
+    """Malformed Maestro bytes set the protocol error bit read by Get Errors."""
+    ctrl = controller_factory(protocol='maestro')
+    client = Client(ctrl.port_path, 'maestro')
+    client.sync()
+    assert client.link.write(b'\x7f\xee')
+    assert client.request(client.proto.encode_handshake()) == [
+        ErrorReply('MAESTRO', 'error bits 0x0010')]
+    client.sync()
+    client.link.close()
+
+
+def test_real_clock_move_reaches_the_target(controller_factory):
+    """With the wall clock a move reaches its target."""
+    ctrl = controller_factory(protocol='ascii')
+    client = Client(ctrl.port_path, 'ascii')
+    client.move(1700, 1300)
+    target = (200.0 / US_PER_RAD, -200.0 / US_PER_RAD)
+    deadline = time.monotonic() + 5.0
+    while ctrl.angles() != pytest.approx(target) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ctrl.angles() == pytest.approx(target)
+    client.link.close()
+
+
+def test_angles_can_be_read_from_another_thread(controller_factory):
+    """angles() is safe to call while the reader thread handles commands."""
+    ctrl = controller_factory(protocol='ascii')
+    client = Client(ctrl.port_path, 'ascii')
+    stop = threading.Event()
+    samples = []
+
+    def reader():
+        """Sample the angles until told to stop."""
+        while not stop.is_set():
+            samples.append(ctrl.angles())
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for us in (1600, 1400, 1550, 1450):
+            client.move(us, us)
+    finally:
+        stop.set()
+        thread.join()
+    assert samples and all(abs(p) <= 1.4 and abs(t) <= 0.8 for p, t in samples)
+    client.link.close()
+
+
+def test_link_is_replaced_and_removed(tmp_path):
+    """A stale link is replaced, stop() removes it and the client sees an unplug."""
+    link_path = tmp_path / 'a' / 'b' / 'ttyServo'
+    link_path.parent.mkdir(parents=True)
+    link_path.symlink_to('/dev/pts/no-such-pty')  # stale link from a crashed run
+    ctrl = SimServoController(link_path=str(link_path))
+    assert ctrl.start() == str(link_path)
+    try:
+        assert os.path.realpath(link_path).startswith('/dev/pts/')
+        client = Client(str(link_path), 'ascii')
+        client.sync()
+    finally:
+        ctrl.stop()
+    assert not os.path.lexists(link_path)
+    # The client sees an unplugged device, and nothing raises.
+    assert client.link.read_available() == b'' or client.link.write(b'PING\n') is False
+    assert client.link.read_errors_total + client.link.write_errors_total >= 1
+    ctrl.stop()  # idempotent
+
+
+def test_parent_directories_are_created_and_a_file_is_not_replaced(tmp_path):
+    """Missing parents are created; a regular file is never replaced."""
+    ctrl = SimServoController(link_path=str(tmp_path / 'x' / 'y' / 'servo'))
+    ctrl.start()
+    assert os.path.islink(tmp_path / 'x' / 'y' / 'servo')
+    ctrl.stop()
+    regular = tmp_path / 'regular'
+    regular.write_text('keep me')
+    with pytest.raises(FileExistsError, match='link_path'):
+        SimServoController(link_path=str(regular)).start()
+    assert regular.read_text() == 'keep me'
+
+
+def test_without_link_path_the_pty_itself_is_the_port():
+    """Without link_path the /dev/pts name is the port."""
+    ctrl = SimServoController(protocol='maestro')
+    try:
+        port = ctrl.start()
+        assert port.startswith('/dev/pts/') and ctrl.port_path == port
+        Client(port, 'maestro').sync()
+    finally:
+        ctrl.stop()
+
+
+@pytest.mark.parametrize('kwargs, name', [
+    ({'protocol': 'can'}, 'allowed: ascii, maestro'), ({'pan_channel': 30}, 'pan_channel'),
+    ({'pan_limits': (1.0, -1.0)}, 'pan_limits'), ({'tilt_limits': 3}, 'tilt_limits'),
+    ({'max_speed_rad_s': 0.0}, 'max_speed_rad_s'),
+    ({'pan_cal': AxisCalibration(min_us=3000.0)}, 'pan_cal.min_us')])
+def test_controller_validation(kwargs, name):
+    """Bad controller settings raise ValueError naming the parameter."""
+    with pytest.raises(ValueError, match=name):
+        SimServoController(**kwargs)
