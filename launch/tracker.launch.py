@@ -5,8 +5,8 @@
 Examples::
 
     ros2 launch face_tracker_ros tracker.launch.py use_sim:=true
-    ros2 launch face_tracker_ros tracker.launch.py \\
-        camera_source:=/dev/video0 serial_port:=/dev/ttyUSB0 protocol:=maestro
+    ros2 launch face_tracker_ros tracker.launch.py camera_source:=/dev/video0
+    ros2 launch face_tracker_ros tracker.launch.py protocol:=maestro serial_port:=/dev/ttyACM0
 
 Every node reads ``config/tracker.yaml`` (or ``params_file``); the arguments
 below override a few of its values through the same plan the standalone
@@ -16,13 +16,13 @@ runner uses (:mod:`face_tracker_ros.bringup.plan`).
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from face_tracker_ros.bringup.plan import BringupArgs, make_plan, parse_bool
+from launch import LaunchDescription
 
 PACKAGE = 'face_tracker_ros'
 
@@ -34,7 +34,7 @@ ARGUMENTS = (
      'as in the parameters file'),
     ('protocol', '', 'Servo controller protocol: ascii or maestro; empty = parameters file'),
     ('sim_path', '', 'Simulated face motion: still, drift, steps, leave_return'),
-    ('sim_port', '', 'Link path of the simulated controller\'s pseudo-terminal'),
+    ('sim_port', '', "Link path of the simulated controller's pseudo-terminal"),
     ('debug_image', 'false', 'Publish face/debug_image with the detected faces drawn'),
     ('params_file', '', 'Parameters file; empty = the installed config/tracker.yaml'),
     ('log_level', 'info', 'Log level of every node: debug, info, warn, error, fatal'),

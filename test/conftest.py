@@ -104,7 +104,7 @@ def node_process(tmp_path):
 
 @pytest.fixture
 def ros_node():
-    """An rclpy context and a node for the test process; spin with ``spin(seconds)``."""
+    """Make rclpy nodes in a private context of the test process; spin with ``spin(seconds)``."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 

@@ -7,9 +7,16 @@ import math
 import pytest
 
 from face_tracker_ros.geometry import offset_to_angle_errors
-from face_tracker_ros.servo.control import (AxisController, AxisGains, HOLDING, HOME,
-                                            PanTiltController, RETURNING, TrackerConfig,
-                                            TRACKING)
+from face_tracker_ros.servo.control import (
+    AxisController,
+    AxisGains,
+    HOLDING,
+    HOME,
+    PanTiltController,
+    RETURNING,
+    TrackerConfig,
+    TRACKING,
+)
 
 HFOV = math.radians(60.0)
 VFOV = 2.0 * math.atan(math.tan(HFOV / 2.0) * 0.75)

@@ -1,6 +1,6 @@
 # Copyright 2026 The face_tracker_ros authors
 # SPDX-License-Identifier: Apache-2.0
-"""Which nodes run, with which parameter overrides: shared by the launch file and the standalone runner.
+"""Which nodes run with which overrides: shared by the launch file and the standalone runner.
 
 Both ways of running the tracker read ``config/tracker.yaml`` and then apply
 the overrides computed here from the same few arguments, so a launch argument

@@ -42,7 +42,7 @@ PARAMS = (
     Param('loop_video', True, 'Start the video file again at its end (source file)'),
     Param('width', 640, 'Requested frame width', min=16, max=7680, unit='px'),
     Param('height', 480, 'Requested frame height', min=16, max=4320, unit='px'),
-    Param('fps', 30.0, 'Requested frame rate (file: 0 plays at the file\'s own rate)',
+    Param('fps', 30.0, "Requested frame rate (file: 0 plays at the file's own rate)",
           min=0.0, max=240.0, unit='Hz'),
     Param('fourcc', 'MJPG', 'Requested V4L2 pixel format, four characters (MJPG, YUYV)'),
     Param('frame_id', 'camera_optical_frame', 'frame_id of the published images'),

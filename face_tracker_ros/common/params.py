@@ -113,10 +113,8 @@ def declare(node, table: Iterable[Param]) -> Dict[str, Any]:
     Raises :class:`ParameterError` for a value of the wrong type or outside
     its allowed values, naming the parameter.
     """
-    from rcl_interfaces.msg import (FloatingPointRange, IntegerRange,
-                                    ParameterDescriptor)
-    from rclpy.exceptions import (InvalidParameterTypeException,
-                                  InvalidParameterValueException)
+    from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+    from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 
     values = {}
     for p in table:

@@ -18,8 +18,7 @@ def share_dir() -> Path:
     ``<prefix>/share/face_tracker_ros``.
     """
     try:
-        from ament_index_python.packages import (PackageNotFoundError,
-                                                 get_package_share_directory)
+        from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
         try:
             return Path(get_package_share_directory(PACKAGE))
         except (PackageNotFoundError, ValueError, LookupError, OSError):

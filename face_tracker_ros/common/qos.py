@@ -7,8 +7,7 @@ newest sample subscribe best-effort with a queue of one, so a slow consumer
 always works on the latest frame and never on a backlog.
 """
 
-from rclpy.qos import (HistoryPolicy, QoSProfile, ReliabilityPolicy,
-                       qos_profile_sensor_data)
+from rclpy.qos import HistoryPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 
 #: Publisher of camera images (REP-2003: reliable, small queue).
 IMAGE_PUB = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,

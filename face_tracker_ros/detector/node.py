@@ -37,7 +37,7 @@ from face_tracker_ros.geometry import pixel_to_offset
 PARAMS = (
     Param('backend', 'haar', 'Face detector', choices=BACKENDS),
     Param('haar.cascade_path', '',
-          'Haar cascade XML; empty = OpenCV\'s haarcascade_frontalface_default.xml'),
+          "Haar cascade XML; empty = OpenCV's haarcascade_frontalface_default.xml"),
     Param('haar.scale_factor', 1.1, 'Haar image pyramid step', min=1.01, max=2.0),
     Param('haar.min_neighbors', 5, 'Haar detections needed to accept a face', min=0, max=50),
     Param('haar.min_size_px', 30, 'Smallest face Haar looks for, in the searched image',

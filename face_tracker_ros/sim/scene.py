@@ -7,11 +7,13 @@ domain NASA portrait) that moves along a :mod:`face_tracker_ros.sim.paths` path.
 It is projected with :func:`face_tracker_ros.geometry.direction_to_pixel`, so
 pan and tilt move it in the image exactly as the rest of the tracker assumes.
 Behind it is a textured background fixed in the world: a panorama pre-rendered
-at construction (one pixel per ``1 / focal_length`` radian, periodic in both
-directions) of which every frame takes a slice, so the background moves when
-the camera turns.  Gaussian sensor noise comes from a few pre-generated noise
-frames picked by a hash of ``(seed, t)``: ``render`` is a pure function of its
-arguments and the constructor's.
+at construction (focal length pixels per radian, periodic in both directions
+with a period of at least 2048 x 1024 pixels) of which every frame takes a
+slice, so the background moves when the camera turns.  The slice is linear in
+angle while the face follows the pinhole's tangent; the two agree near the
+image centre, which is all a detector needs.  Gaussian sensor noise comes from
+a few pre-generated noise frames picked by a hash of ``(seed, t)``: ``render``
+is a pure function of its arguments and the constructor's.
 """
 
 from dataclasses import dataclass
@@ -114,10 +116,11 @@ def _upsample_periodic(field: np.ndarray, factor: int) -> np.ndarray:
 
 
 def _background_tile(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """Render a periodic BGR background tile: a mottled wall with a few soft panels.
+    """Render a periodic BGR background tile: a shaded, grainy wall with tinted panels.
 
-    It has texture at every scale and colour variations but nothing eye-like, so
-    face detectors do not fire on it.
+    Smooth shading and colour, separate straight-edged panels and strips, and a
+    fine plaster grain.  Nothing is blob-like at the scale of eyes (mid-scale
+    cloud noise makes the Haar cascade fire), so face detectors find no face in it.
     """
     small_h, small_w = height // 4, width // 4
     # Large-scale shading and colour, made at a quarter resolution.

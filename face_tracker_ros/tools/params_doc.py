@@ -6,6 +6,7 @@ Usage::
 
     python -m face_tracker_ros.tools.params_doc yaml > config/tracker.yaml
     python -m face_tracker_ros.tools.params_doc markdown
+    python -m face_tracker_ros.tools.params_doc readme README.md   # rewrite its table section
 
 The tests check that the shipped YAML and the README agree with the code, so
 a parameter cannot be added, renamed or given a new default in one place only.
@@ -83,11 +84,28 @@ def to_markdown(tables: Dict[str, Sequence[Param]]) -> str:
     return '\n'.join(out)
 
 
+BEGIN = '<!-- params:begin -->'
+END = '<!-- params:end -->'
+
+
+def replace_section(text: str, tables: Dict[str, Sequence[Param]]) -> str:
+    """Return ``text`` with the part between the params markers replaced by the tables."""
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f'{head}{BEGIN}\n{to_markdown(tables)}{END}{tail}'
+
+
 def main() -> int:
-    """Print the YAML or the markdown tables."""
+    """Print the YAML or the markdown tables, or rewrite a README's table section."""
     what = sys.argv[1] if len(sys.argv) > 1 else 'yaml'
+    if what == 'readme' and len(sys.argv) == 3:
+        with open(sys.argv[2]) as f:
+            text = f.read()
+        with open(sys.argv[2], 'w') as f:
+            f.write(replace_section(text, node_tables()))
+        return 0
     if what not in ('yaml', 'markdown'):
-        print('usage: params_doc [yaml|markdown]', file=sys.stderr)
+        print('usage: params_doc [yaml|markdown|readme README.md]', file=sys.stderr)
         return 2
     text = to_yaml(node_tables()) if what == 'yaml' else to_markdown(node_tables())
     sys.stdout.write(text)

@@ -1,0 +1,43 @@
+# face_tracker_ros: set-up, demo, tests and checks on the standalone path (no ROS 2 distro).
+# Every target sets up the project-local virtual environment (.venv) first.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DURATION ?= 30
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test lint config clean
+
+$(STAMP): requirements.txt requirements-dev.txt setup.py
+	@$(PYTHON) -c 'import sys, platform; \
+	  ok = (3, 10) <= sys.version_info[:2] <= (3, 13) and platform.machine() == "x86_64"; \
+	  sys.exit(0 if ok else "the ROS 2 wheels need CPython 3.10-3.13 on x86_64; set PYTHON=python3.1x")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The main job: the tracker in closed-loop simulation for DURATION seconds -> demo-summary.json
+demo: $(STAMP)
+	$(PY) -m face_tracker_ros.tools.demo --duration $(DURATION)
+
+## The test suite (ROS-free units, nodes over real DDS, closed loop)
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Style checks approximating ament_flake8 / ament_pep257
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+## Regenerate config/tracker.yaml and the README's parameter tables from the nodes' tables
+config: $(STAMP)
+	$(PY) -m face_tracker_ros.tools.params_doc yaml > config/tracker.yaml
+	$(PY) -m face_tracker_ros.tools.params_doc readme README.md
+
+clean:
+	rm -rf $(VENV) build install log *.egg-info demo-summary.json demo-nodes.log

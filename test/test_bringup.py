@@ -1,0 +1,131 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The node plan shared by launch and the standalone runner, and the runner's respawn."""
+
+import json
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import ROOT, wait_for
+import pytest
+import yaml
+
+from face_tracker_ros.bringup.plan import BringupArgs, camera_overrides, make_plan, parse_bool
+from face_tracker_ros.bringup.standalone import node_command, Supervisor, transport_env
+
+
+@pytest.mark.parametrize('source, expected', [
+    ('', {}),
+    ('sim', {'source': 'sim'}),
+    ('/dev/video2', {'source': 'v4l2', 'device': '/dev/video2'}),
+    ('/dev/v4l/by-id/usb-cam-video-index0', {'source': 'v4l2',
+                                             'device': '/dev/v4l/by-id/usb-cam-video-index0'}),
+    ('0', {'source': 'v4l2', 'device': '0'}),
+    ('clips/face.mp4', {'source': 'file', 'video_path': 'clips/face.mp4'}),
+])
+def test_camera_source_argument(source, expected):
+    assert camera_overrides(source) == expected
+
+
+def test_hardware_plan_runs_three_nodes_with_the_given_ports():
+    plan = make_plan(BringupArgs(camera_source='/dev/video0', serial_port='/dev/ttyACM0',
+                                 protocol='maestro'))
+    assert [s.name for s in plan] == ['camera', 'detector', 'servo']
+    servo = plan[2].parameters
+    assert servo == {'port': '/dev/ttyACM0', 'protocol': 'maestro'}
+
+
+def test_sim_plan_links_the_servo_node_to_the_simulated_controller(tmp_path):
+    link = str(tmp_path / 'servo')
+    plan = {s.name: s for s in make_plan(BringupArgs(use_sim=True, sim_port=link,
+                                                     sim_path='steps', debug_image=True))}
+    assert set(plan) == {'sim_servo', 'camera', 'detector', 'servo'}
+    assert plan['sim_servo'].parameters['link_path'] == link
+    assert plan['servo'].parameters['port'] == link
+    assert plan['camera'].parameters == {'source': 'sim', 'sim.path': 'steps'}
+    assert plan['detector'].parameters == {'publish_debug_image': True}
+
+
+def test_parse_bool():
+    assert parse_bool('True') and parse_bool('1') and not parse_bool('false')
+    with pytest.raises(ValueError, match='not a boolean'):
+        parse_bool('maybe')
+
+
+def test_node_command_keeps_string_values_strings():
+    spec = make_plan(BringupArgs(camera_source='0'))[0]
+    cmd = node_command(spec, 'tracker.yaml', 'debug')
+    assert cmd[:3] == [sys.executable, '-m', 'face_tracker_ros.camera.node']
+    assert 'device:="0"' in cmd and '__node:=camera' in cmd
+    assert cmd[-2:] == ['--log-level', 'debug']
+
+
+def test_transport_profile_is_applied_unless_set_or_disabled():
+    env = transport_env(True, {})
+    assert env['FASTDDS_DEFAULT_PROFILES_FILE'].endswith('config/fastdds.xml')
+    assert 'FASTDDS_DEFAULT_PROFILES_FILE' not in transport_env(False, {})
+    assert transport_env(True, {'FASTDDS_DEFAULT_PROFILES_FILE': 'x'})[
+        'FASTDDS_DEFAULT_PROFILES_FILE'] == 'x'
+
+
+def test_supervisor_restarts_a_killed_node(tmp_path):
+    plan = make_plan(BringupArgs(use_sim=True, sim_port=str(tmp_path / 'servo')))
+    log = open(tmp_path / 'nodes.log', 'w')
+    sup = Supervisor(plan, str(ROOT / 'config' / 'tracker.yaml'), respawn_delay=0.5,
+                     env=transport_env(True), stdout=log)
+    sup.start()
+    try:
+        assert wait_for(lambda: len(sup.pids()) == 4, 10.0)
+        old = sup.pids()['detector']
+        os.kill(old, signal.SIGKILL)
+
+        def restarted():
+            sup.poll()
+            return sup.pids().get('detector') not in (None, old)
+        assert wait_for(restarted, 10.0)
+        assert sup.restarts['detector'] == 1
+        assert sup.restarts['camera'] == 0
+    finally:
+        sup.stop()
+        log.close()
+    assert sup.pids() == {}
+
+
+def test_standalone_stops_on_an_invalid_parameter(tmp_path):
+    config = yaml.safe_load((ROOT / 'config' / 'tracker.yaml').read_text())
+    config['detector']['ros__parameters']['backend'] = 'dnn'
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text(yaml.safe_dump(config))
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, '-m', 'face_tracker_ros.bringup.standalone', '--use-sim',
+         '--sim-port', str(tmp_path / 'servo'), '--params-file', str(bad), '--duration', '60'],
+        capture_output=True, text=True, timeout=90, cwd=str(ROOT))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert time.monotonic() - started < 60
+    out = proc.stdout + proc.stderr
+    assert "parameter 'backend'" in out
+    assert 'not restarting' in out
+
+
+def test_demo_summary(tmp_path):
+    """The main job, short: the face ends up tracked and the summary has every figure."""
+    out = tmp_path / 'summary.json'
+    proc = subprocess.run(
+        [sys.executable, '-m', 'face_tracker_ros.tools.demo', '--duration', '15',
+         '--sim-port', str(tmp_path / 'servo'), '--output', str(out), '--quiet-nodes'],
+        capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(Path(out).read_text())
+    for key in ('duration_s', 'frames_published', 'frames_processed', 'detections',
+                'servo_commands', 'target_error_rms', 'target_error_max',
+                'latency_capture_to_command_ms_p50', 'latency_capture_to_command_ms_p99'):
+        assert summary[key] is not None, key
+    assert summary['servo_commands'] > 50
+    assert summary['frames_processed'] >= 0.5 * summary['frames_published']
+    assert summary['target_error_rms'] <= 0.10
+    assert 0 < summary['latency_capture_to_command_ms_p50'] < 500

@@ -1,0 +1,98 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Parameter tables: validation messages, declaration on a node, config file and README in sync."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from face_tracker_ros.common.params import declare, Param, ParameterError, validate_all
+from face_tracker_ros.tools.params_doc import node_tables, replace_section, to_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_validate_names_the_parameter_and_the_allowed_values():
+    p = Param('protocol', 'ascii', 'protocol', choices=('ascii', 'maestro'))
+    with pytest.raises(ParameterError, match=r"'protocol' = 'pwm'.*'ascii', 'maestro'"):
+        p.validate('pwm')
+    fps = Param('fps', 30.0, 'rate', min=0.0, min_exclusive=True, max=240.0)
+    with pytest.raises(ParameterError, match=r"'fps' = -1.0 is out of range: must be > 0"):
+        fps.validate(-1.0)
+    with pytest.raises(ParameterError, match=r"'fps' = 0.0 .*> 0 and <= 240"):
+        fps.validate(0.0)
+    with pytest.raises(ParameterError, match="'fps' must be a double"):
+        fps.validate('fast')
+    assert fps.validate(30) == 30.0 and isinstance(fps.validate(30), float)
+
+
+def test_validate_all_fills_defaults():
+    table = (Param('a', 1, 'a', min=0), Param('b', 'x', 'b'))
+    assert validate_all(table, {'a': 5}) == {'a': 5, 'b': 'x'}
+
+
+def test_every_node_table_is_self_consistent():
+    for node, table in node_tables().items():
+        names = [p.name for p in table]
+        assert len(names) == len(set(names)), node
+        for p in table:
+            assert p.description, p.name
+            p.validate(p.default)  # every default is allowed
+
+
+def test_shipped_config_matches_the_code():
+    shipped = (ROOT / 'config' / 'tracker.yaml').read_text()
+    assert shipped == to_yaml(node_tables()), \
+        'config/tracker.yaml is stale: run make config'
+    data = yaml.safe_load(shipped)
+    for node, table in node_tables().items():
+        params = data[node]['ros__parameters']
+        assert set(params) == {p.name for p in table}
+        for p in table:
+            assert params[p.name] == pytest.approx(p.default), p.name
+
+
+def test_readme_documents_every_parameter():
+    readme = (ROOT / 'README.md').read_text()
+    assert readme == replace_section(readme, node_tables()), \
+        'the README parameter tables are stale: run make config'
+    for node, table in node_tables().items():
+        for p in table:
+            assert f'`{p.name}`' in readme, f'{node}.{p.name} missing from README'
+
+
+def test_declare_on_a_real_node(tmp_path):
+    import rclpy
+    from rclpy.context import Context
+
+    params = tmp_path / 'p.yaml'
+    params.write_text('t:\n  ros__parameters:\n    rate: 30\n    mode: fast\n')
+    table = (Param('rate', 10.0, 'a rate', min=1.0, max=100.0, unit='Hz'),
+             Param('mode', 'slow', 'a mode', choices=('slow', 'fast')),
+             Param('count', 3, 'a count', min=1, max=10))
+    context = Context()
+    rclpy.init(args=['--ros-args', '--params-file', str(params)], context=context)
+    try:
+        node = rclpy.create_node('t', context=context)
+        values = declare(node, table)
+        # Integers in YAML are accepted for doubles; defaults fill the rest.
+        assert values == {'rate': 30.0, 'mode': 'fast', 'count': 3}
+        descriptor = node.describe_parameter('rate')
+        assert descriptor.read_only
+        assert 'Hz' in descriptor.description
+        assert descriptor.floating_point_range[0].to_value == 100.0
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
+
+    params.write_text('t:\n  ros__parameters:\n    mode: turbo\n')
+    context = Context()
+    rclpy.init(args=['--ros-args', '--params-file', str(params)], context=context)
+    try:
+        node = rclpy.create_node('t', context=context)
+        with pytest.raises(ParameterError, match=r"'mode' = 'turbo'.*'slow', 'fast'"):
+            declare(node, table)
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
