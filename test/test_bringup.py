@@ -50,6 +50,15 @@ def test_sim_plan_links_the_servo_node_to_the_simulated_controller(tmp_path):
     assert plan['detector'].parameters == {'publish_debug_image': True}
 
 
+def test_log_levels_accept_python_names():
+    from face_tracker_ros.bringup.standalone import log_level
+    assert log_level('WARNING') == 'warn'
+    assert log_level('CRITICAL') == 'fatal'
+    assert log_level('Debug') == 'debug'
+    with pytest.raises(Exception, match='invalid log level'):
+        log_level('verbose')
+
+
 def test_parse_bool():
     assert parse_bool('True') and parse_bool('1') and not parse_bool('false')
     with pytest.raises(ValueError, match='not a boolean'):

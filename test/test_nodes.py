@@ -44,13 +44,13 @@ def test_detector_publishes_the_target_with_the_image_stamp(node_process, ros_no
     frame, truth = scene.render(5.0, 0.0, 0.0)
     assert truth.visible
 
-    def send(image, stamp_ns, **fields):
+    def send(image, stamp_ns, timeout=10.0, **fields):
         msg = array_to_image(image, Time(nanoseconds=stamp_ns).to_msg(), 'camera_optical_frame')
         for key, value in fields.items():
             setattr(msg, key, value)
         count = len(targets)
         pub.publish(msg)
-        return wait_for(lambda: len(targets) > count, 10.0, spin=ros_node.spin)
+        return wait_for(lambda: len(targets) > count, timeout, spin=ros_node.spin)
 
     stamp = 1_700_000_000_123_456_789
     assert send(frame, stamp), detector.output()
@@ -62,8 +62,8 @@ def test_detector_publishes_the_target_with_the_image_stamp(node_process, ros_no
     assert target.point.y == pytest.approx(truth.offset_y, abs=0.05)
 
     # Malformed images are skipped without an answer and without killing the node.
-    assert not send(frame, stamp + 1, step=100)
-    assert not send(frame, stamp + 2, encoding='yuv422_weird')
+    assert not send(frame, stamp + 1, timeout=1.5, step=100)
+    assert not send(frame, stamp + 2, timeout=1.5, encoding='yuv422_weird')
     bad = array_to_image(frame, Time(nanoseconds=stamp + 3).to_msg(), 'camera_optical_frame')
     bad.data = bad.data[:1000]
     pub.publish(bad)
@@ -188,6 +188,27 @@ def test_camera_publishes_simulated_frames_with_capture_stamps(node_process, ros
     assert 20 <= (len(stamps) - 1) / span <= 40
     # The truth of a frame carries the frame's own stamp.
     assert {_stamp_ns(t.header.stamp) for t in truths} & set(stamps)
+    assert camera.stop() == 0
+
+
+def test_camera_plays_a_video_file_at_its_rate(node_process, ros_node, tmp_path):
+    import cv2
+    path = str(tmp_path / 'clip.avi')
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'MJPG'), 15.0, (320, 240))
+    scene = SimScene(width=320, height=240, path='drift', face_size_rad=0.25)
+    for k in range(30):
+        writer.write(scene.render(k / 15.0, 0.0, 0.0)[0])
+    writer.release()
+    camera = node_process('face_tracker_ros.camera.node', 'camera',
+                          {'source': 'file', 'video_path': path, 'fps': 0.0})
+    node = ros_node('test_file_client')
+    images = _collector(node, Image, 'camera/image_raw')
+    # 45 frames of a 30-frame file: it loops.
+    assert wait_for(lambda: len(images) >= 45, 20.0, spin=ros_node.spin), camera.output()
+    assert (images[0].width, images[0].height) == (320, 240)
+    stamps = [_stamp_ns(m.header.stamp) for m in images]
+    rate = (len(stamps) - 1) / ((stamps[-1] - stamps[0]) / 1e9)
+    assert 11.0 <= rate <= 19.0
     assert camera.stop() == 0
 
 

@@ -33,6 +33,19 @@ from face_tracker_ros.common.runner import EXIT_BAD_PARAMETER
 
 LOG = logging.getLogger('face_tracker_standalone')
 LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
+#: Python logging names accepted too (the original tracker's --log-level values).
+LOG_LEVEL_ALIASES = {'warning': 'warn', 'critical': 'fatal'}
+
+
+def log_level(text: str) -> str:
+    """Normalise a log level name to the one ``--ros-args --log-level`` takes."""
+    level = text.strip().lower()
+    level = LOG_LEVEL_ALIASES.get(level, level)
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"invalid log level '{text}' (choose from {', '.join(LOG_LEVELS)}, "
+            'warning, critical)')
+    return level
 
 
 def transport_env(enable_shm: bool = True, env: Optional[Dict[str, str]] = None) -> Dict[str, str]:
@@ -156,8 +169,9 @@ def add_bringup_arguments(parser: argparse.ArgumentParser) -> None:
                         help='publish face/debug_image')
     parser.add_argument('--params-file', default='',
                         help='parameters file (default: config/tracker.yaml)')
-    parser.add_argument('--log-level', default='info', type=str.lower, choices=LOG_LEVELS,
-                        help='log level of every node')
+    parser.add_argument('--log-level', default='info', type=log_level,
+                        help='log level of every node: debug, info, warn(ing), error, '
+                        'fatal/critical')
     parser.add_argument('--respawn-delay', default=2.0, type=float,
                         help='seconds before a node that exited is started again')
     parser.add_argument('--no-shm', action='store_true',
