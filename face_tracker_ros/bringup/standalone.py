@@ -132,8 +132,21 @@ class Supervisor:
         return {name: proc.pid for name, proc in self.procs.items() if proc.poll() is None}
 
     def stop(self, grace_s: float = 5.0) -> None:
-        """Stop every node: SIGINT, then SIGTERM after ``grace_s``, then SIGKILL."""
+        """Stop every node: SIGINT, then SIGTERM after ``grace_s``, then SIGKILL.
+
+        SIGINT goes to the nodes in reverse start order, each given up to a second
+        to finish, so the servo node parks the head while its controller still
+        listens.
+        """
         self._due.clear()
+        for spec in reversed(self.specs):
+            proc = self.procs.get(spec.name)
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=1.0)
+                except subprocess.TimeoutExpired:
+                    pass
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
             alive = [p for p in self.procs.values() if p.poll() is None]
             if not alive:

@@ -30,7 +30,7 @@ from face_tracker_ros.camera.sources import make_source, SOURCES
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import array_to_image
 from face_tracker_ros.common.params import declare, Param, ParameterError
-from face_tracker_ros.common.runner import main_for
+from face_tracker_ros.common.runner import main_for, publish_from_thread
 from face_tracker_ros.sim.paths import PATHS
 
 PARAMS = (
@@ -92,7 +92,7 @@ class CameraNode(Node):
                              face_size_rad=p['sim.face_size'],
                              noise_sigma=p['sim.noise_sigma'])
             self._truth_pub = self.create_publisher(PointStamped, 'sim/true_target',
-                                                    qos.STREAM_PUB)
+                                                    qos.TRACE_PUB)
             self.create_subscription(JointState, 'sim/joint_states', self._on_sim_pose,
                                      qos.LATEST_ONLY)
         try:
@@ -129,16 +129,10 @@ class CameraNode(Node):
             self._pose = (float(pan), float(tilt))
 
     def _on_frame(self, frame, stamp_ns: int) -> None:
-        if not self.context.ok():
-            return  # shutting down (Ctrl-C): the capture thread is about to be stopped
         stamp = Time(nanoseconds=stamp_ns).to_msg()
         msg = array_to_image(frame, stamp, self._frame_id)
-        try:
-            self._image_pub.publish(msg)
-        except Exception:  # noqa: BLE001 - publishing races with shutdown
-            if not self.context.ok():
-                return
-            raise
+        if not publish_from_thread(self, self._image_pub, msg):
+            return
         self.frames_published += 1
         if self._truth_pub is not None:
             truth = self.source.last_truth
@@ -148,7 +142,7 @@ class CameraNode(Node):
                 point.point.x = float(truth.offset_x)
                 point.point.y = float(truth.offset_y)
                 point.point.z = float(truth.error) if truth.visible else -1.0
-                self._truth_pub.publish(point)
+                publish_from_thread(self, self._truth_pub, point)
 
     def shutdown(self) -> None:
         """Stop the capture thread and release the source."""

@@ -7,7 +7,13 @@ newest sample subscribe best-effort with a queue of one, so a slow consumer
 always works on the latest frame and never on a backlog.
 """
 
-from rclpy.qos import HistoryPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+from rclpy.qos import (
+                       DurabilityPolicy,
+                       HistoryPolicy,
+                       qos_profile_sensor_data,
+                       QoSProfile,
+                       ReliabilityPolicy,
+)
 
 #: Publisher of camera images (REP-2003: reliable, small queue).
 IMAGE_PUB = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
@@ -21,3 +27,10 @@ LATEST_ONLY = QoSProfile(depth=1, reliability=qos_profile_sensor_data.reliabilit
 #: Publishers of small per-frame results (targets, joint states, traces).
 STREAM_PUB = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
                         history=HistoryPolicy.KEEP_LAST)
+
+#: Publishers of per-frame results that monitors and recorders count (targets, truth,
+#: latency traces): like STREAM_PUB, but a monitor that discovers the publisher late
+#: still receives the last few seconds.  Newest-only subscribers are unaffected.
+TRACE_PUB = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
+                       history=HistoryPolicy.KEEP_LAST,
+                       durability=DurabilityPolicy.TRANSIENT_LOCAL)

@@ -1,7 +1,16 @@
 # Copyright 2026 The face_tracker_ros authors
 # SPDX-License-Identifier: Apache-2.0
-"""The ``main()`` every node shares: spin, exit 0 on Ctrl-C, non-zero with a reason."""
+"""The ``main()`` every node shares: spin, exit 0 on Ctrl-C, non-zero with a reason.
 
+rclpy's own signal handlers shut the context down the moment Ctrl-C arrives,
+before the node can stop its threads, park its servos or log a last line.  So
+the runner turns SIGINT and SIGTERM into ``KeyboardInterrupt`` instead, spins
+in short slices so the signal is seen promptly, and then shuts the node down
+in order while the context is still valid: node clean-up, node destruction,
+context shutdown.
+"""
+
+import signal
 import sys
 import traceback
 from typing import Callable, List, Optional
@@ -14,6 +23,14 @@ EXIT_BAD_PARAMETER = 2
 EXIT_FATAL = 1
 
 
+#: Longest time a signal waits to be noticed by the spinning main thread.
+SPIN_SLICE_S = 0.2
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class FatalError(RuntimeError):
     """An error the node cannot recover from; it exits non-zero so launch respawns it."""
 
@@ -22,14 +39,20 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
         name: str = 'node') -> int:
     """Create the node, spin it until shutdown and return the process exit status."""
     import rclpy
-    from rclpy.executors import ExternalShutdownException
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
 
-    rclpy.init(args=args)
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     node = None
     status = 0
     try:
         node = node_factory()
-        rclpy.spin(node)
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=SPIN_SLICE_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         status = 0
     except ParameterError as exc:
@@ -43,14 +66,33 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
                    + traceback.format_exc())
         status = EXIT_FATAL
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if node is not None:
             try:
                 getattr(node, 'shutdown', lambda: None)()
             except Exception:  # noqa: BLE001 - best effort while exiting
-                pass
+                node.get_logger().error('clean-up failed:\n' + traceback.format_exc())
             node.destroy_node()
         rclpy.try_shutdown()
     return status
+
+
+def publish_from_thread(node, publisher, msg) -> bool:
+    """Publish from a worker thread; quietly skip once the node's context is shut down.
+
+    Ctrl-C shuts the rclpy context down before the node's threads are stopped,
+    so a frame in flight at that moment must not turn into an error report.
+    """
+    if not node.context.ok():
+        return False
+    try:
+        publisher.publish(msg)
+    except Exception:  # noqa: BLE001 - publishing races with shutdown
+        if not node.context.ok():
+            return False
+        raise
+    return True
 
 
 def _log_fatal(node, name: str, message: str) -> None:

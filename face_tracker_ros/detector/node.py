@@ -28,7 +28,7 @@ from sensor_msgs.msg import Image
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import array_to_image, image_to_array, ImageFormatError
 from face_tracker_ros.common.params import declare, Param, ParameterError
-from face_tracker_ros.common.runner import main_for
+from face_tracker_ros.common.runner import main_for, publish_from_thread
 from face_tracker_ros.detector.backends import BACKENDS, Face, make_backend
 from face_tracker_ros.detector.finder import FaceFinder
 from face_tracker_ros.detector.selection import TargetSelector
@@ -107,7 +107,7 @@ class DetectorNode(Node):
         self._pending: Optional[Image] = None
         self._cond = threading.Condition()
         self._running = True
-        self._target_pub = self.create_publisher(PointStamped, 'face/target', qos.STREAM_PUB)
+        self._target_pub = self.create_publisher(PointStamped, 'face/target', qos.TRACE_PUB)
         self._debug_pub = None
         if p['publish_debug_image']:
             self._debug_pub = self.create_publisher(Image, 'face/debug_image', qos.IMAGE_PUB)
@@ -165,10 +165,10 @@ class DetectorNode(Node):
             cx, cy = chosen.center
             target.point.x, target.point.y = pixel_to_offset(cx, cy, width, height)
             target.point.z = chosen.w / float(width)
-        self._target_pub.publish(target)
+        publish_from_thread(self, self._target_pub, target)
         if self._debug_pub is not None and self._debug_pub.get_subscription_count() > 0:
-            self._debug_pub.publish(array_to_image(_annotate(frame, faces, chosen),
-                                                   msg.header.stamp, msg.header.frame_id))
+            publish_from_thread(self, self._debug_pub, array_to_image(
+                _annotate(frame, faces, chosen), msg.header.stamp, msg.header.frame_id))
 
     def shutdown(self) -> None:
         """Stop the worker thread."""

@@ -150,7 +150,7 @@ class ServoNode(Node):
         self._sent_since_tick = False
         self._joint_pub = self.create_publisher(JointState, 'joint_states', qos.STREAM_PUB)
         self._latency_pub = self.create_publisher(TimeReference, 'servo/command_latency',
-                                                  qos.STREAM_PUB)
+                                                  qos.TRACE_PUB)
         self.create_subscription(PointStamped, 'face/target', self._on_target,
                                  qos.LATEST_ONLY)
         self.create_timer(1.0 / p['tick_rate'], self._on_tick)
@@ -261,8 +261,11 @@ class ServoNode(Node):
     def shutdown(self) -> None:
         """Park the head at home and close the port."""
         if self.link.is_open:
-            home = (self.controller.pan.gains.home, self.controller.tilt.gains.home)
-            self._write_command(*home)
+            data = self.protocol.encode_move(
+                self.pan_cal.angle_to_us(self.controller.pan.gains.home),
+                self.tilt_cal.angle_to_us(self.controller.tilt.gains.home))
+            if self.link.write(data):
+                self.get_logger().info('servos parked at home')
         self.link.close()
 
 

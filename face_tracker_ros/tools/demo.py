@@ -128,10 +128,11 @@ def make_monitor(stats: DemoStats):
     """Create the rclpy node that feeds ``stats`` from the tracker's topics."""
     from geometry_msgs.msg import PointStamped
     from rclpy.node import Node
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import TimeReference
 
-    reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+    from face_tracker_ros.common.qos import TRACE_PUB
+
+    reliable = TRACE_PUB  # late discovery still delivers the first messages
     node = Node('demo_monitor')
 
     def on_truth(msg):
