@@ -113,8 +113,8 @@ def ros_node():
     nodes = []
     executor = SingleThreadedExecutor(context=context)
 
-    def make(name: str):
-        node = rclpy.create_node(name, context=context)
+    def make(name: str, **kwargs):
+        node = rclpy.create_node(name, context=context, **kwargs)
         nodes.append(node)
         executor.add_node(node)
         return node

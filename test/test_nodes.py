@@ -161,7 +161,7 @@ def test_servo_speaks_maestro_compact_protocol(node_process, ros_node, tmp_path)
 
 def test_servo_without_a_port_keeps_retrying(node_process, tmp_path):
     servo = node_process('face_tracker_ros.servo.node', 'servo',
-                         {'port': str(tmp_path / 'no-such-port'), 'reconnect_backoff': 0.1})
+                         {'port': str(tmp_path / 'no-such-port'), 'reconnect_backoff_s': 0.1})
     assert wait_for(lambda: 'unavailable' in servo.output(), 15.0), servo.output()
     time.sleep(0.5)
     assert servo.alive()

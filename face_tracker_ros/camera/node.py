@@ -10,6 +10,8 @@ Topics:
   the face truly is in that frame (same stamp): ``x``/``y`` its normalised
   offset, ``z`` its distance from the image centre over the half-width, or -1
   when the face centre is outside the image.
+* ``/diagnostics``: the status ``camera: camera`` (state, measured ``fps``
+  against the configured rate, ``frame_age_s``, frame and error counts, pid).
 * subscribes ``sim/joint_states`` (``sensor_msgs/JointState``, simulation
   only): the simulated controller's true pan/tilt, which aim the simulated view.
 
@@ -19,6 +21,7 @@ never stalls the executor; frames are published from that thread.
 
 import math
 import threading
+import time
 
 from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
@@ -29,8 +32,10 @@ from face_tracker_ros.camera.capture import CaptureThread
 from face_tracker_ros.camera.sources import make_source, SOURCES
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import array_to_image
+from face_tracker_ros.common.health import ERROR, NodeHealth, OK, STARTUP_GRACE_S, WARN
 from face_tracker_ros.common.params import declare, Param, ParameterError
 from face_tracker_ros.common.runner import main_for, publish_from_thread
+from face_tracker_ros.common.stats import RateMeter
 from face_tracker_ros.sim.paths import PATHS
 
 PARAMS = (
@@ -49,16 +54,25 @@ PARAMS = (
     Param('max_consecutive_errors', 10,
           'Failed reads in a row after which the source is closed and reopened',
           min=1, max=10000),
-    Param('reopen_backoff', 0.5, 'First wait before reopening a failed source',
+    Param('reopen_backoff_s', 0.5, 'First wait before reopening a failed source',
           min=0.01, max=60.0, unit='s'),
-    Param('reopen_backoff_max', 5.0, 'Longest wait between reopen attempts',
+    Param('reopen_backoff_max_s', 5.0, 'Longest wait between reopen attempts',
           min=0.01, max=600.0, unit='s'),
+    Param('frame_timeout_s', 2.0, 'A frame older than this means the camera is stuck',
+          min=0.05, max=60.0, unit='s'),
+    Param('diag.fps_warn_ratio', 0.8, 'Measured frame rate below this fraction of the '
+          'configured one is WARN', min=0.0, max=1.0),
+    Param('diag.fps_error_ratio', 0.5, 'Measured frame rate below this fraction of the '
+          'configured one is ERROR', min=0.0, max=1.0),
     Param('sim.path', 'drift', 'Simulated face motion', choices=PATHS),
     Param('sim.seed', 0, 'Seed of the simulated motion and sensor noise', min=0, max=2 ** 31),
     Param('sim.hfov', math.radians(60.0), 'Horizontal field of view of the simulated camera',
           min=0.1, max=3.0, unit='rad'),
     Param('sim.face_size', 0.15, 'Angular width of the simulated face', min=0.02, max=1.0,
           unit='rad'),
+    Param('sim.faults', '', 'Fault schedule of the simulated camera: comma-separated '
+          '<kind>:<start_s>:<duration_s>[:<value>], kinds read_fail, frozen, black, slow, '
+          'disappear (e.g. "read_fail:10:3")'),
     Param('sim.noise_sigma', 2.0, 'Gaussian sensor noise of the simulated camera',
           min=0.0, max=50.0, unit='grey levels'),
 )
@@ -100,15 +114,26 @@ class CameraNode(Node):
                 p['source'], device=p['device'], video_path=p['video_path'],
                 width=p['width'], height=p['height'], fps=p['fps'], fourcc=p['fourcc'],
                 loop=p['loop_video'], scene=scene, pose=self._current_pose)
+            if p['source'] == 'sim' and p['sim.faults'].strip():
+                from face_tracker_ros.sim.faults import FaultySource, parse_faults
+                self.source = FaultySource(self.source, parse_faults(
+                    p['sim.faults'].split(','), 'sim.faults'))
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
         self.capture = CaptureThread(
             self.source, self._on_frame,
             max_consecutive_errors=p['max_consecutive_errors'],
-            reopen_backoff_s=p['reopen_backoff'],
-            reopen_backoff_max_s=p['reopen_backoff_max'],
+            reopen_backoff_s=p['reopen_backoff_s'],
+            reopen_backoff_max_s=p['reopen_backoff_max_s'],
             logger=_RosLogAdapter(self.get_logger()))
         self.frames_published = 0
+        self._rate = RateMeter(window_s=5.0)
+        self._started = time.monotonic()
+        kind = p['source']
+        self._device = {'v4l2': p['device'], 'file': p['video_path'],
+                        'sim': 'simulation'}[kind]
+        self.health = NodeHealth(self, hardware_id=self._device)
+        self.health.add('camera', self._report)
         self.capture.start()
         self.get_logger().info(f"camera started: source '{p['source']}', publishing "
                                f'{self._image_pub.topic_name}')
@@ -134,6 +159,7 @@ class CameraNode(Node):
         if not publish_from_thread(self, self._image_pub, msg):
             return
         self.frames_published += 1
+        self._rate.tick()
         if self._truth_pub is not None:
             truth = self.source.last_truth
             if truth is not None:
@@ -143,6 +169,40 @@ class CameraNode(Node):
                 point.point.y = float(truth.offset_y)
                 point.point.z = float(truth.error) if truth.visible else -1.0
                 publish_from_thread(self, self._truth_pub, point)
+
+    def _report(self):
+        p = self.params
+        st = self.capture.stats()
+        now = time.time()
+        age = None if st.last_frame_time is None else max(0.0, now - st.last_frame_time)
+        wanted = float(getattr(self.source, 'fps', 0.0) or p['fps'] or 0.0)
+        fps = self._rate.rate()
+        figures = {
+            'source': p['source'], 'device': self._device, 'state': st.state,
+            'fps': fps, 'fps_configured': wanted, 'frame_age_s': age,
+            'frames_total': st.frames_total, 'read_errors_total': st.read_errors_total,
+            'consecutive_errors': st.consecutive_errors, 'reinit_attempts': st.reinit_attempts,
+        }
+        warming_up = time.monotonic() - self._started < STARTUP_GRACE_S
+        if st.state == 'streaming':
+            if age is not None and age > p['frame_timeout_s']:
+                return ERROR, f'no frame for {age:.1f} s', figures
+            if wanted > 0.0 and not warming_up:
+                if fps < wanted * p['diag.fps_error_ratio']:
+                    return ERROR, f'frame rate {fps:.1f} Hz of {wanted:.1f} Hz', figures
+                if fps < wanted * p['diag.fps_warn_ratio']:
+                    return WARN, f'slow: {fps:.1f} Hz of {wanted:.1f} Hz', figures
+            return OK, f'streaming {fps:.1f} Hz', figures
+        if st.state == 'starting':
+            if warming_up:
+                return OK, 'starting', figures
+            return WARN, 'starting: no frame yet', figures
+        if st.state == 'reconnecting':
+            return ERROR, (f'reconnecting after {st.read_errors_total} read errors '
+                           f'(attempt {st.reinit_attempts})'), figures
+        if st.state == 'failed':
+            return ERROR, 'failed: the source could not be reopened', figures
+        return WARN, st.state, figures
 
     def shutdown(self) -> None:
         """Stop the capture thread and release the source."""

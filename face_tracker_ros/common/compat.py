@@ -81,3 +81,137 @@ def array_to_image(frame: np.ndarray, stamp, frame_id: str, encoding: str = 'bgr
     msg.header.stamp = stamp
     msg.header.frame_id = frame_id
     return msg
+
+
+# --------------------------------------------------------------------------------------------
+# diagnostic_updater
+#
+# In a ROS 2 distribution the real diagnostic_updater is used.  Without it, the classes below
+# behave the same way for what the tracker uses (held to it by test/test_diagnostics.py):
+# ``Updater(node, period=1.0)`` declares the parameter ``diagnostic_updater.period``, publishes
+# one ``diagnostic_msgs/DiagnosticArray`` on ``/diagnostics`` per period, names each status
+# ``"<node name>: <task name>"``, stamps the hardware id set with ``setHardwareID`` on every
+# status, announces each task with an OK "Node starting up" status when it is added, and starts
+# every task at ERROR "No message was set" so a task that forgets its summary is visible.
+# ``DiagnosticStatusWrapper`` offers ``summary``, ``clearSummary``, ``mergeSummary`` and
+# ``add`` (values converted to strings).
+# --------------------------------------------------------------------------------------------
+
+try:  # pragma: no cover - depends on the installation
+    from diagnostic_updater import DiagnosticStatusWrapper, Updater
+    DIAGNOSTICS_BACKEND = 'diagnostic_updater'
+except ImportError:  # the standalone path
+    DIAGNOSTICS_BACKEND = 'builtin'
+
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+    class DiagnosticStatusWrapper(DiagnosticStatus):
+        """A ``DiagnosticStatus`` with helpers to set its level, message and values."""
+
+        def summary(self, *args) -> None:
+            """Set level and message: ``summary(level, message)`` or ``summary(status)``."""
+            if len(args) == 1:
+                self.level, self.message = args[0].level, args[0].message
+            else:
+                self.level, self.message = args[0], args[1]
+
+        def clearSummary(self) -> None:  # noqa: N802 - diagnostic_updater's name
+            """Reset the level to OK and the message to empty."""
+            self.summary(DiagnosticStatus.OK, '')
+
+        def mergeSummary(self, *args) -> None:  # noqa: N802 - diagnostic_updater's name
+            """Merge a level and message into the current ones (worst level wins).
+
+            Messages of equal severity class (both OK, or both not OK) are joined
+            with '; '; a non-OK message replaces an OK one.
+            """
+            if len(args) == 1:
+                level, message = args[0].level, args[0].message
+            else:
+                level, message = args[0], args[1]
+            ok = DiagnosticStatus.OK
+            if (level > ok) == (self.level > ok):
+                self.message = f'{self.message}; {message}' if self.message else message
+            elif level > self.level:
+                self.message = message
+            if level > self.level:
+                self.level = level
+
+        def add(self, key, value) -> None:
+            """Append a key/value pair (the value is converted to a string)."""
+            self.values.append(KeyValue(key=str(key), value=str(value)))
+
+    class Updater:
+        """Runs diagnostic tasks once per period and publishes them on ``/diagnostics``."""
+
+        def __init__(self, node, period: float = 1.0):
+            """Declare ``diagnostic_updater.period`` and start the publishing timer."""
+            self.node = node
+            self.publisher = node.create_publisher(DiagnosticArray, '/diagnostics', 1)
+            self.period_parameter = 'diagnostic_updater.period'
+            self._period = node.declare_parameter(self.period_parameter, period).value
+            self.timer = node.create_timer(self._period, self.update)
+            self.hwid = ''
+            self.node_name = node.get_name()
+            self.tasks = []
+
+        @property
+        def period(self) -> float:
+            """The publishing period in seconds."""
+            return self._period
+
+        def setHardwareID(self, hwid: str) -> None:  # noqa: N802 - diagnostic_updater's name
+            """Set the hardware id put on every status."""
+            self.hwid = hwid
+
+        def add(self, *args) -> None:
+            """Add a task: ``add(name, function)`` or ``add(task)`` (with getName/run)."""
+            if len(args) == 1:
+                name, function = args[0].getName(), args[0].run
+            else:
+                name, function = args
+            self.tasks.append((name, function))
+            status = DiagnosticStatusWrapper()
+            status.name = name
+            status.summary(DiagnosticStatus.OK, 'Node starting up')
+            self.publish(status)
+
+        def removeByName(self, name: str) -> bool:  # noqa: N802 - diagnostic_updater's name
+            """Remove the first task called ``name``; return whether one was removed."""
+            for i, (task_name, _) in enumerate(self.tasks):
+                if task_name == name:
+                    del self.tasks[i]
+                    return True
+            return False
+
+        def update(self) -> None:
+            """Run every task and publish the results."""
+            statuses = []
+            for name, function in list(self.tasks):
+                status = DiagnosticStatusWrapper()
+                status.level = DiagnosticStatus.ERROR
+                status.name = name
+                status.message = 'No message was set'
+                status.hardware_id = self.hwid
+                statuses.append(function(status))
+            self.publish(statuses)
+
+        def force_update(self) -> None:
+            """Publish now, outside the period."""
+            self.update()
+
+        def publish(self, statuses) -> None:
+            """Publish one status or a list of them, names prefixed with the node name."""
+            if not isinstance(statuses, list):
+                statuses = [statuses]
+            array = DiagnosticArray()
+            array.header.stamp = self.node.get_clock().now().to_msg()
+            for status in statuses:
+                out = DiagnosticStatus()
+                out.name = f'{self.node_name}: {status.name}'
+                out.level = status.level
+                out.message = status.message
+                out.hardware_id = status.hardware_id
+                out.values = status.values
+                array.status.append(out)
+            self.publisher.publish(array)

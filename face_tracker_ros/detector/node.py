@@ -12,6 +12,8 @@ Topics:
   ``point.y`` are the chosen face's offset from the image centre, normalised to
   [-1, 1] (x right, y down, optical frame); ``point.z`` is the face width over
   the image width, and **``point.z == 0`` means "no face"** (x and y are 0).
+* ``/diagnostics``: the status ``detector: detector`` (processing time, rates,
+  frame counts, detection rate, input age, pid).
 * ``face/debug_image`` (``sensor_msgs/Image``): the frame with the faces drawn,
   only when ``publish_debug_image`` is true and someone subscribes.
 """
@@ -27,8 +29,10 @@ from sensor_msgs.msg import Image
 
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import array_to_image, image_to_array, ImageFormatError
+from face_tracker_ros.common.health import NodeHealth, OK, STARTUP_GRACE_S, WARN
 from face_tracker_ros.common.params import declare, Param, ParameterError
 from face_tracker_ros.common.runner import main_for, publish_from_thread
+from face_tracker_ros.common.stats import RateMeter, WindowStats
 from face_tracker_ros.detector.backends import BACKENDS, Face, make_backend
 from face_tracker_ros.detector.finder import FaceFinder
 from face_tracker_ros.detector.selection import TargetSelector
@@ -60,6 +64,8 @@ PARAMS = (
     Param('selection.size_ratio', 2.0, 'Largest size change between frames for the current '
           'face to be kept', min=1.0, max=100.0),
     Param('publish_debug_image', False, 'Publish face/debug_image with the faces drawn'),
+    Param('diag.input_timeout_s', 2.0, 'No image for this long is WARN', min=0.1, max=600.0,
+          unit='s'),
 )
 
 
@@ -104,6 +110,12 @@ class DetectorNode(Node):
         self.detections = 0
         self.faces_last_frame = 0
         self.processing_ms_last = 0.0
+        self.last_input_age = None
+        self._last_input_time = None
+        self._started = time.monotonic()
+        self._processing_ms = WindowStats(window_s=5.0)
+        self._detected = WindowStats(window_s=5.0)
+        self._processed_rate = RateMeter(window_s=5.0)
         self._pending: Optional[Image] = None
         self._cond = threading.Condition()
         self._running = True
@@ -112,6 +124,8 @@ class DetectorNode(Node):
         if p['publish_debug_image']:
             self._debug_pub = self.create_publisher(Image, 'face/debug_image', qos.IMAGE_PUB)
         self.create_subscription(Image, 'camera/image_raw', self._on_image, qos.LATEST_ONLY)
+        self.health = NodeHealth(self, hardware_id='none')
+        self.health.add('detector', self._report)
         self._worker = threading.Thread(target=self._work, name='detector', daemon=True)
         self._worker.start()
         self.get_logger().info(f"detector started: backend '{p['backend']}'")
@@ -119,6 +133,7 @@ class DetectorNode(Node):
     def _on_image(self, msg: Image) -> None:
         with self._cond:
             self.frames_received += 1
+            self._last_input_time = time.monotonic()
             if self._pending is not None:
                 self.frames_skipped += 1
             self._pending = msg
@@ -157,6 +172,11 @@ class DetectorNode(Node):
         self.processing_ms_last = (time.perf_counter() - started) * 1000.0
         self.frames_processed += 1
         self.faces_last_frame = len(faces)
+        self._processing_ms.add(self.processing_ms_last)
+        self._detected.add(1.0 if chosen is not None else 0.0)
+        self._processed_rate.tick()
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        self.last_input_age = self.get_clock().now().nanoseconds * 1e-9 - stamp
         height, width = frame.shape[:2]
         target = PointStamped()
         target.header = msg.header
@@ -169,6 +189,30 @@ class DetectorNode(Node):
         if self._debug_pub is not None and self._debug_pub.get_subscription_count() > 0:
             publish_from_thread(self, self._debug_pub, array_to_image(
                 _annotate(frame, faces, chosen), msg.header.stamp, msg.header.frame_id))
+
+    def _report(self):
+        now = time.monotonic()
+        rate = self._processed_rate.rate()
+        mean_ms = self._processing_ms.mean
+        figures = {
+            'backend': self.backend_name,
+            'processing_ms_mean': mean_ms, 'processing_ms_max': self._processing_ms.max,
+            'processing_hz': rate,
+            'frames_received': self.frames_received, 'frames_processed': self.frames_processed,
+            'frames_skipped': self.frames_skipped, 'frames_rejected': self.frames_rejected,
+            'detection_rate': self._detected.mean, 'faces_last_frame': self.faces_last_frame,
+            'input_age_s': self.last_input_age,
+        }
+        silent = now - (self._last_input_time or self._started)
+        if silent > self.params['diag.input_timeout_s'] and \
+                now - self._started > STARTUP_GRACE_S:
+            return WARN, f'no images for {silent:.1f} s', figures
+        if self._last_input_time is None:
+            return OK, 'waiting for images', figures
+        faces = 'no face' if self.faces_last_frame == 0 else \
+            f'{self.faces_last_frame} face' + ('s' if self.faces_last_frame > 1 else '')
+        ms = f', {mean_ms:.1f} ms/frame' if mean_ms is not None else ''
+        return OK, f'detecting {rate:.1f} Hz{ms}, {faces}', figures
 
     def shutdown(self) -> None:
         """Stop the worker thread."""

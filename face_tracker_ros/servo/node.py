@@ -7,10 +7,13 @@ Topics:
 * subscribes ``face/target`` (``geometry_msgs/PointStamped``, best-effort,
   newest only): the detector's target (``z == 0`` means no face).
 * ``joint_states`` (``sensor_msgs/JointState``): joints ``pan`` and ``tilt``,
-  radians, as commanded; published with every command and at ``tick_rate``.
+  radians, as commanded; published with every command and at ``tick_rate_hz``.
 * ``servo/command_latency`` (``sensor_msgs/TimeReference``): one per command
   caused by a target: ``header.stamp`` = when the command was written,
   ``time_ref`` = capture time of the image it came from.
+
+``/diagnostics`` carries the status ``servo: servo`` (connection, reconnects,
+errors, last command age, pan/tilt, saturation, tracking state, pid).
 
 The serial port is opened with pyserial exactly as given (a device, a
 ``/dev/serial/by-id`` link, or the simulated controller's pseudo-terminal
@@ -19,12 +22,14 @@ timer and drops (never queues) the commands it produces meanwhile.
 """
 
 import math
+import time
 
 from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
 from sensor_msgs.msg import JointState, TimeReference
 
 from face_tracker_ros.common import qos
+from face_tracker_ros.common.health import ERROR, NodeHealth, OK, WARN
 from face_tracker_ros.common.params import declare, Param, ParameterError
 from face_tracker_ros.common.runner import main_for
 from face_tracker_ros.servo.calibration import AxisCalibration
@@ -80,18 +85,18 @@ PARAMS = (
     Param('hfov', HFOV, 'Horizontal field of view of the camera', min=0.1, max=3.0,
           unit='rad'),
     Param('vfov', VFOV, 'Vertical field of view of the camera', min=0.1, max=3.0, unit='rad'),
-    Param('max_target_age', 0.5, 'Targets older than this (capture to now) are ignored; no '
+    Param('max_target_age_s', 0.5, 'Targets older than this (capture to now) are ignored; no '
           'face for this long means the face is lost', min=0.01, max=10.0, unit='s'),
-    Param('lost_hold', 1.5, 'After losing the face, hold still until this long after the '
+    Param('lost_hold_s', 1.5, 'After losing the face, hold still until this long after the '
           'last sighting, then return home', min=0.0, max=600.0, unit='s'),
     Param('home_speed', 0.3, 'Speed of the return home', min=0.01, max=10.0, unit='rad/s'),
-    Param('tick_rate', 20.0, 'Rate of the timer that handles lost targets, replies and '
+    Param('tick_rate_hz', 20.0, 'Rate of the timer that handles lost targets, replies and '
           'reconnects', min=1.0, max=200.0, unit='Hz'),
-    Param('write_timeout', 0.05, 'Longest a serial write may block', min=0.001, max=2.0,
+    Param('write_timeout_s', 0.05, 'Longest a serial write may block', min=0.001, max=2.0,
           unit='s'),
-    Param('reconnect_backoff', 0.5, 'First wait before reopening the port', min=0.01,
+    Param('reconnect_backoff_s', 0.5, 'First wait before reopening the port', min=0.01,
           max=60.0, unit='s'),
-    Param('reconnect_backoff_max', 5.0, 'Longest wait between reopen attempts', min=0.01,
+    Param('reconnect_backoff_max_s', 5.0, 'Longest wait between reopen attempts', min=0.01,
           max=600.0, unit='s'),
 ) + _axis_params('pan', 1.3) + _axis_params('tilt', 0.7)
 
@@ -127,7 +132,7 @@ class ServoNode(Node):
             self.tilt_cal.validate('tilt')
             self.controller = PanTiltController(
                 TrackerConfig(hfov=p['hfov'], vfov=p['vfov'],
-                              max_target_age=p['max_target_age'], lost_hold=p['lost_hold'],
+                              max_target_age=p['max_target_age_s'], lost_hold=p['lost_hold_s'],
                               home_speed=p['home_speed']),
                 _gains(p, 'pan'), _gains(p, 'tilt'))
             self.protocol = make_protocol(p['protocol'], pan_channel=p['maestro.pan_channel'],
@@ -139,21 +144,25 @@ class ServoNode(Node):
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
         self.link = SerialLink(p['port'], baudrate=p['baudrate'],
-                               write_timeout_s=p['write_timeout'])
-        self.backoff = Backoff(initial_s=p['reconnect_backoff'],
-                               max_s=p['reconnect_backoff_max'])
+                               write_timeout_s=p['write_timeout_s'])
+        self.backoff = Backoff(initial_s=p['reconnect_backoff_s'],
+                               max_s=p['reconnect_backoff_max_s'])
         self.commands_sent = 0
         self.commands_dropped = 0
         self.targets_received = 0
         self.error_replies = 0
         self.garbage_replies = 0
         self._sent_since_tick = False
+        self._last_command_time = None
+        self._last_target_age = None
+        self.health = NodeHealth(self, hardware_id=p['port'])
+        self.health.add('servo', self._report)
         self._joint_pub = self.create_publisher(JointState, 'joint_states', qos.STREAM_PUB)
         self._latency_pub = self.create_publisher(TimeReference, 'servo/command_latency',
                                                   qos.TRACE_PUB)
         self.create_subscription(PointStamped, 'face/target', self._on_target,
                                  qos.LATEST_ONLY)
-        self.create_timer(1.0 / p['tick_rate'], self._on_tick)
+        self.create_timer(1.0 / p['tick_rate_hz'], self._on_tick)
         self._connect()
         self.get_logger().info(f"servo started: port '{p['port']}', protocol "
                                f"'{p['protocol']}'")
@@ -181,6 +190,7 @@ class ServoNode(Node):
         self.targets_received += 1
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         now = self._now()
+        self._last_target_age = now - stamp
         x, y, size = msg.point.x, msg.point.y, msg.point.z
         if not all(math.isfinite(v) for v in (x, y, size)) or abs(x) > 1.5 or abs(y) > 1.5:
             self.get_logger().warning(f'malformed target ({x}, {y}, {size}) ignored',
@@ -230,6 +240,7 @@ class ServoNode(Node):
                                          self.tilt_cal.angle_to_us(tilt))
         if self.link.write(data):
             self.commands_sent += 1
+            self._last_command_time = time.monotonic()
             return True
         self.commands_dropped += 1
         self.get_logger().warning(f'servo write failed ({self.link.last_error}); reconnecting',
@@ -257,6 +268,33 @@ class ServoNode(Node):
         msg.position = [float(v) for v in self.controller.command]
         self._joint_pub.publish(msg)
         self._sent_since_tick = True
+
+    def _report(self):
+        ctl = self.controller
+        pan, tilt = ctl.command
+        saturated = [axis for axis, c in (('pan', ctl.pan), ('tilt', ctl.tilt)) if c.saturated]
+        age = None if self._last_command_time is None else \
+            time.monotonic() - self._last_command_time
+        figures = {
+            'port': self.params['port'], 'protocol': self.params['protocol'],
+            'connected': self.link.is_open,
+            'reconnects': max(0, self.link.opens_total - 1),
+            'write_errors_total': self.link.write_errors_total,
+            'read_errors_total': self.link.read_errors_total,
+            'commands_sent': self.commands_sent, 'commands_dropped': self.commands_dropped,
+            'error_replies': self.error_replies, 'garbage_replies': self.garbage_replies,
+            'last_command_age_s': age, 'target_age_s': self._last_target_age,
+            'stale_targets': ctl.stale_targets,
+            'pan_rad': pan, 'tilt_rad': tilt,
+            'saturated': ','.join(saturated) if saturated else 'none',
+            'state': ctl.state,
+        }
+        if not self.link.is_open:
+            return ERROR, (f"disconnected from {self.params['port']}: "
+                           f'{self.link.last_error or "not opened yet"}'), figures
+        if saturated:
+            return WARN, f"{ctl.state}, {' and '.join(saturated)} at the travel limit", figures
+        return OK, ctl.state.replace('_', ' '), figures
 
     def shutdown(self) -> None:
         """Park the head at home and close the port."""

@@ -17,6 +17,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 
 from face_tracker_ros.common import qos
+from face_tracker_ros.common.health import NodeHealth, OK
 from face_tracker_ros.common.params import declare, Param, ParameterError
 from face_tracker_ros.common.paths import runtime_dir
 from face_tracker_ros.common.runner import main_for
@@ -46,7 +47,7 @@ PARAMS = (
     Param('maestro.tilt_channel', 1, 'Maestro channel of the tilt servo', min=0, max=23),
     Param('max_speed', 3.0, 'Servo speed (about 0.17 s per 60 degrees, a common hobby servo)',
           min=0.01, max=50.0, unit='rad/s'),
-    Param('publish_rate', 100.0, 'Rate of sim/joint_states', min=1.0, max=1000.0, unit='Hz'),
+    Param('publish_rate_hz', 100.0, 'Rate of sim/joint_states', min=1.0, max=1000.0, unit='Hz'),
 ) + _axis_params('pan', 1.4) + _axis_params('tilt', 0.8)
 
 
@@ -79,7 +80,9 @@ class SimServoNode(Node):
             raise ParameterError(str(exc)) from None
         port = self.controller.start()
         self._pub = self.create_publisher(JointState, 'sim/joint_states', qos.STREAM_PUB)
-        self.create_timer(1.0 / p['publish_rate'], self._publish)
+        self.create_timer(1.0 / p['publish_rate_hz'], self._publish)
+        self.health = NodeHealth(self, hardware_id=port)
+        self.health.add('simulated controller', self._report)
         self.get_logger().info(f"simulated servo controller ({p['protocol']}) on {port}")
 
     def _publish(self) -> None:
@@ -89,6 +92,14 @@ class SimServoNode(Node):
         msg.name = ['pan', 'tilt']
         msg.position = [float(pan), float(tilt)]
         self._pub.publish(msg)
+
+    def _report(self):
+        fw = self.controller.firmware
+        pan, tilt = self.controller.angles()
+        figures = {'port': self.controller.port_path, 'protocol': self.params['protocol'],
+                   'commands_total': fw.commands_total, 'errors_total': fw.errors_total,
+                   'pan_rad': pan, 'tilt_rad': tilt}
+        return OK, f"simulated {self.params['protocol']} controller", figures
 
     def shutdown(self) -> None:
         """Close the pseudo-terminal and remove its link."""
