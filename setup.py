@@ -36,6 +36,7 @@ setup(
             'detector_node = face_tracker_ros.detector.node:main',
             'servo_node = face_tracker_ros.servo.node:main',
             'sim_servo_node = face_tracker_ros.sim.node:main',
+            'diagnostics_node = face_tracker_ros.monitor.node:main',
             'face_tracker_standalone = face_tracker_ros.bringup.standalone:main',
             'face_tracker_demo = face_tracker_ros.tools.demo:main',
         ],

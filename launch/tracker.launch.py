@@ -21,7 +21,7 @@ from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from face_tracker_ros.bringup.plan import BringupArgs, make_plan, parse_bool
+from face_tracker_ros.bringup.plan import BringupArgs, make_plan, parse_bool, parse_node_log_levels
 from launch import LaunchDescription
 
 PACKAGE = 'face_tracker_ros'
@@ -38,6 +38,11 @@ ARGUMENTS = (
     ('debug_image', 'false', 'Publish face/debug_image with the detected faces drawn'),
     ('params_file', '', 'Parameters file; empty = the installed config/tracker.yaml'),
     ('log_level', 'info', 'Log level of every node: debug, info, warn, error, fatal'),
+    ('node_log_levels', '', 'Per-node log levels overriding log_level, e.g. '
+     '"camera=debug,servo=warn"'),
+    ('log_dir', '', 'Directory of face_tracker.log; empty = the ROS log directory'),
+    ('aggregator', 'true', 'Start diagnostic_aggregator with config/diagnostic_aggregator.yaml '
+     '(/diagnostics_agg for rqt_robot_monitor)'),
     ('respawn_delay', '2.0', 'Seconds before a node that exited is started again'),
     ('shm_transport', 'true', 'Apply the shipped Fast DDS shared-memory profile for full-rate '
      'images (unless FASTDDS_DEFAULT_PROFILES_FILE is already set)'),
@@ -53,16 +58,24 @@ def _nodes(context):
     plan = make_plan(BringupArgs(
         use_sim=parse_bool(arg('use_sim')), camera_source=arg('camera_source'),
         serial_port=arg('serial_port'), protocol=arg('protocol'), sim_path=arg('sim_path'),
-        sim_port=arg('sim_port'), debug_image=parse_bool(arg('debug_image'))))
+        sim_port=arg('sim_port'), debug_image=parse_bool(arg('debug_image')),
+        log_dir=arg('log_dir'), node_log_levels=parse_node_log_levels(arg('node_log_levels'))))
     respawn_delay = float(arg('respawn_delay'))
-    return [
+    nodes = [
         Node(package=PACKAGE, executable=spec.executable, name=spec.name,
              parameters=[params_file, spec.parameters],
-             arguments=['--ros-args', '--log-level', arg('log_level')],
+             arguments=['--ros-args', '--log-level', spec.log_level or arg('log_level')],
              respawn=True, respawn_delay=respawn_delay, output='screen',
              emulate_tty=True)
         for spec in plan
     ]
+    if parse_bool(arg('aggregator')):
+        nodes.append(Node(
+            package='diagnostic_aggregator', executable='aggregator_node',
+            name='diagnostic_aggregator',
+            parameters=[os.path.join(share, 'config', 'diagnostic_aggregator.yaml')],
+            respawn=True, respawn_delay=respawn_delay, output='screen'))
+    return nodes
 
 
 def generate_launch_description():

@@ -124,9 +124,11 @@ def test_standalone_stops_on_an_invalid_parameter(tmp_path):
 def test_demo_summary(tmp_path):
     """The main job, short: the face ends up tracked and the summary has every figure."""
     out = tmp_path / 'summary.json'
+    logs = tmp_path / 'logs'
     proc = subprocess.run(
         [sys.executable, '-m', 'face_tracker_ros.tools.demo', '--duration', '15',
-         '--sim-port', str(tmp_path / 'servo'), '--output', str(out), '--quiet-nodes'],
+         '--sim-port', str(tmp_path / 'servo'), '--output', str(out), '--quiet-nodes',
+         '--log-dir', str(logs)],
         capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads(Path(out).read_text())
@@ -138,3 +140,12 @@ def test_demo_summary(tmp_path):
     assert summary['frames_processed'] >= 0.5 * summary['frames_published']
     assert summary['target_error_rms'] <= 0.10
     assert 0 < summary['latency_capture_to_command_ms_p50'] < 500
+    # Every node's status, the system status and one status per process, all OK.
+    diagnostics = summary['diagnostics']
+    assert diagnostics['missing'] == [], diagnostics
+    assert diagnostics['all_seen_ok_after_s'] < 10.0, diagnostics
+    # One rotating log file with lines from every node.
+    text = (logs / 'face_tracker.log').read_text()
+    for node in ('camera', 'detector', 'servo', 'sim_servo', 'diagnostics'):
+        assert f'[{node}]' in text, node
+    assert 'resource monitor: node=camera' in text

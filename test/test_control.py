@@ -44,7 +44,7 @@ def test_offset_to_angle_is_the_pinhole_angle():
 
 
 def test_deadband_ignores_small_errors_without_a_step_at_its_edge():
-    axis = AxisController(AxisGains(deadband=0.01, ki=0.0))
+    axis = AxisController(AxisGains(kp=4.0, deadband=0.01, ki=0.0))
     axis.update(0.009, 0.1)
     assert axis.position == 0.0
     axis.update(0.011, 0.1)
@@ -155,3 +155,40 @@ def test_bad_gains_name_the_field(gains, message):
 def test_bad_tracker_config_names_the_field():
     with pytest.raises(ValueError, match='max_target_age'):
         PanTiltController(TrackerConfig(max_target_age=0.0), AxisGains(), AxisGains())
+
+
+def test_latency_compensation_counts_moves_made_since_the_capture():
+    def run(compensate):
+        ctl = PanTiltController(TrackerConfig(hfov=HFOV, vfov=VFOV,
+                                              latency_compensation=compensate),
+                                AxisGains(ki=0.0), AxisGains(ki=0.0))
+        ctl.observe_face(0.5, 0.0, stamp=0.00, now=0.10)
+        ctl.observe_face(0.5, 0.0, stamp=0.10, now=0.20)
+        first = ctl.command[0]
+        # The next image was captured before that command took effect: it shows the
+        # same offset, but the head has already turned by `first`.
+        ctl.observe_face(0.5, 0.0, stamp=0.15, now=0.25)
+        return first, ctl.command[0] - first
+    first, step_plain = run(False)
+    _, step_compensated = run(True)
+    assert first < 0.0
+    assert abs(step_compensated) < abs(step_plain)
+
+
+def test_high_gain_with_long_latency_stays_stable_only_with_compensation():
+    from face_tracker_ros.sim.loop import ClosedLoop, LoopConfig
+
+    def final_error(compensate):
+        gains = dict(kp=10.0)
+        loop = ClosedLoop(LoopConfig(path='still', fps=15.0, latency=0.25,
+                                     pan_gains=AxisGains(min_angle=-1.3, max_angle=1.3,
+                                                         **gains),
+                                     tilt_gains=AxisGains(min_angle=-0.7, max_angle=0.7,
+                                                          **gains)))
+        c = loop.controller.config
+        loop.controller.config = TrackerConfig(hfov=c.hfov, vfov=c.vfov,
+                                               latency_compensation=compensate)
+        return loop.run(5.0).final_error()
+    assert final_error(True) < 0.05
+    stable = final_error(False)
+    assert math.isnan(stable) or stable > 0.2  # oscillates (or loses the face)

@@ -10,8 +10,15 @@ import pytest
 from rclpy.parameter import Parameter
 
 from face_tracker_ros.common import compat
-from face_tracker_ros.common.health import (ERROR, format_value, from_msg_level, NodeHealth,
-                                            OK, to_msg_level, WARN)
+from face_tracker_ros.common.health import (
+    ERROR,
+    format_value,
+    from_msg_level,
+    NodeHealth,
+    OK,
+    to_msg_level,
+    WARN,
+)
 
 
 def _collect(node):

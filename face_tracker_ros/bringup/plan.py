@@ -21,6 +21,7 @@ class NodeSpec:
     executable: str
     module: str
     parameters: Dict[str, Any] = field(default_factory=dict)
+    log_level: str = ''
 
 
 @dataclass
@@ -37,6 +38,8 @@ class BringupArgs:
     sim_path: str = ''
     sim_port: str = ''
     debug_image: bool = False
+    log_dir: str = ''
+    node_log_levels: Dict[str, str] = field(default_factory=dict)
 
 
 def camera_overrides(camera_source: str) -> Dict[str, Any]:
@@ -54,6 +57,17 @@ def camera_overrides(camera_source: str) -> Dict[str, Any]:
     return {'source': 'file', 'video_path': camera_source}
 
 
+def parse_node_log_levels(text: str) -> Dict[str, str]:
+    """Parse ``"camera=debug,servo=warn"`` into ``{'camera': 'debug', 'servo': 'warn'}``."""
+    levels = {}
+    for item in filter(None, (part.strip() for part in text.split(','))):
+        name, sep, level = item.partition('=')
+        if not sep or not name.strip() or not level.strip():
+            raise ValueError(f"'{item}' is not <node>=<level> (e.g. camera=debug)")
+        levels[name.strip()] = level.strip().lower()
+    return levels
+
+
 def parse_bool(value) -> bool:
     """Interpret a launch-style boolean ('true', 'false', '1', '0', ...)."""
     if isinstance(value, bool):
@@ -66,6 +80,18 @@ def parse_bool(value) -> bool:
     raise ValueError(f"'{value}' is not a boolean (use true or false)")
 
 
+def default_sim_port() -> str:
+    """Return the simulated controller's link path for this bring-up.
+
+    It is unique to the launching process (several simulations can run on one
+    machine) and stable while it runs (a respawned node finds the same path).
+    """
+    import os
+
+    from face_tracker_ros.common.paths import runtime_dir
+    return str(runtime_dir() / f'sim_servo_{os.getpid()}')
+
+
 def make_plan(args: BringupArgs) -> List[NodeSpec]:
     """Return the node processes to run, in start order."""
     camera: Dict[str, Any] = {}
@@ -73,8 +99,7 @@ def make_plan(args: BringupArgs) -> List[NodeSpec]:
     detector: Dict[str, Any] = {}
     specs: List[NodeSpec] = []
     if args.use_sim:
-        from face_tracker_ros.common.paths import runtime_dir
-        link = args.sim_port or str(runtime_dir() / 'sim_servo')
+        link = args.sim_port or default_sim_port()
         sim: Dict[str, Any] = {'link_path': link}
         if args.protocol:
             sim['protocol'] = args.protocol
@@ -94,4 +119,11 @@ def make_plan(args: BringupArgs) -> List[NodeSpec]:
     specs.append(NodeSpec('camera', 'camera_node', f'{PACKAGE}.camera.node', camera))
     specs.append(NodeSpec('detector', 'detector_node', f'{PACKAGE}.detector.node', detector))
     specs.append(NodeSpec('servo', 'servo_node', f'{PACKAGE}.servo.node', servo))
+    diagnostics: Dict[str, Any] = {'watched_nodes': [s.name for s in specs]}
+    if args.log_dir:
+        diagnostics['log_dir'] = args.log_dir
+    specs.append(NodeSpec('diagnostics', 'diagnostics_node', f'{PACKAGE}.monitor.node',
+                          diagnostics))
+    for spec in specs:
+        spec.log_level = args.node_log_levels.get(spec.name, '')
     return specs

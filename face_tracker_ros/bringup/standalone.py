@@ -27,7 +27,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-from face_tracker_ros.bringup.plan import BringupArgs, make_plan, NodeSpec
+from face_tracker_ros.bringup.plan import BringupArgs, make_plan, NodeSpec, parse_node_log_levels
 from face_tracker_ros.common.paths import default_params_file, share_dir
 from face_tracker_ros.common.runner import EXIT_BAD_PARAMETER
 
@@ -63,7 +63,7 @@ def node_command(spec: NodeSpec, params_file: str, log_level: str = 'info') -> L
            '--params-file', params_file]
     for name, value in spec.parameters.items():
         cmd += ['-p', f'{name}:={json.dumps(value)}']
-    cmd += ['--log-level', log_level]
+    cmd += ['--log-level', spec.log_level or log_level]
     return cmd
 
 
@@ -185,10 +185,22 @@ def add_bringup_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--log-level', default='info', type=log_level,
                         help='log level of every node: debug, info, warn(ing), error, '
                         'fatal/critical')
+    parser.add_argument('--node-log-levels', default='', type=_node_levels,
+                        help='per-node log levels, e.g. camera=debug,servo=warn')
+    parser.add_argument('--log-dir', default='',
+                        help='directory of face_tracker.log (default: the ROS log directory)')
     parser.add_argument('--respawn-delay', default=2.0, type=float,
                         help='seconds before a node that exited is started again')
     parser.add_argument('--no-shm', action='store_true',
                         help='do not apply the shipped Fast DDS shared-memory profile')
+
+
+def _node_levels(text: str):
+    try:
+        levels = parse_node_log_levels(text)
+        return {name: log_level(level) for name, level in levels.items()}
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def supervisor_from_args(args: argparse.Namespace, stdout=None) -> Supervisor:
@@ -196,7 +208,8 @@ def supervisor_from_args(args: argparse.Namespace, stdout=None) -> Supervisor:
     plan = make_plan(BringupArgs(
         use_sim=args.use_sim, camera_source=args.camera_source,
         serial_port=args.serial_port, protocol=args.protocol, sim_path=args.sim_path,
-        sim_port=args.sim_port, debug_image=args.debug_image))
+        sim_port=args.sim_port, debug_image=args.debug_image, log_dir=args.log_dir,
+        node_log_levels=args.node_log_levels))
     params_file = args.params_file or str(default_params_file())
     if not Path(params_file).is_file():
         raise SystemExit(f'parameters file not found: {params_file}')

@@ -14,6 +14,15 @@ velocity form makes the gains independent of the frame rate.
   stops growing while the axis sits at a travel limit pushing outwards.
 * **Slew-rate limit**: ``max_velocity`` (rad/s) caps the commanded velocity.
 
+**Latency compensation**: an observation describes the face relative to
+where the head pointed when the image was captured, tens of milliseconds
+ago; the head has moved since.  The tracker keeps the commands of the last
+second and corrects each error by the move made since the capture
+(``error_now = error_at_capture + command_at_capture - command_now``), so
+commands already on their way are not issued twice.  This removes the
+overshoot that the pipeline's delay would otherwise cause and allows firmer
+gains.
+
 The tracker as a whole (:class:`PanTiltController`) adds the target life
 cycle: targets older than ``max_target_age`` seconds are ignored; when the face
 is lost (no face for ``max_target_age`` seconds) the head holds still until
@@ -21,9 +30,11 @@ is lost (no face for ``max_target_age`` seconds) the head holds still until
 ``home_speed`` rad/s and stays there until a face is seen again.
 """
 
+import bisect
+from collections import deque
 from dataclasses import dataclass
 import math
-from typing import Optional, Tuple
+from typing import Deque, Optional, Tuple
 
 from face_tracker_ros.geometry import offset_to_angle_errors
 
@@ -37,12 +48,15 @@ STATES = (TRACKING, HOLDING, RETURNING, HOME)
 # a paused process) restart the step instead of producing a jump.
 MAX_STEP_S = 0.25
 
+# How much command history latency compensation keeps (longer than any useful target age).
+HISTORY_S = 2.0
+
 
 @dataclass(frozen=True)
 class AxisGains:
     """Gains and limits of one axis; angles in radians, times in seconds."""
 
-    kp: float = 4.0
+    kp: float = 10.0
     ki: float = 1.0
     kd: float = 0.0
     deadband: float = 0.005
@@ -127,6 +141,7 @@ class TrackerConfig:
     max_target_age: float = 0.5
     lost_hold: float = 1.5
     home_speed: float = 0.3
+    latency_compensation: bool = True
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -164,6 +179,9 @@ class PanTiltController:
         self._last_stamp: Optional[float] = None
         self._last_tick: Optional[float] = None
         self.stale_targets = 0
+        # (time, pan, tilt) of recent commands, oldest first, for latency compensation.
+        self._history: Deque[Tuple[float, float, float]] = deque(
+            [(-math.inf, pan.home, tilt.home)])
 
     @property
     def command(self) -> Tuple[float, float]:
@@ -191,10 +209,27 @@ class PanTiltController:
         self.last_face_time = now
         self.state = TRACKING
         pan_err, tilt_err = offset_to_angle_errors(x, y, self.config.hfov, self.config.vfov)
+        if self.config.latency_compensation:
+            pan_then, tilt_then = self.command_at(stamp)
+            pan_err += pan_then - self.pan.position
+            tilt_err += tilt_then - self.tilt.position
         self.pan.update(pan_err, dt)
         self.tilt.update(tilt_err, dt)
         self._last_tick = now
+        self._remember(now)
         return self.command
+
+    def command_at(self, t: float) -> Tuple[float, float]:
+        """Return the command in force at time ``t`` (the oldest one known if earlier)."""
+        times = [h[0] for h in self._history]
+        i = bisect.bisect_right(times, t) - 1
+        _, pan, tilt = self._history[max(i, 0)]
+        return pan, tilt
+
+    def _remember(self, now: float) -> None:
+        self._history.append((now, self.pan.position, self.tilt.position))
+        while len(self._history) > 1 and self._history[1][0] < now - HISTORY_S:
+            self._history.popleft()
 
     def observe_no_face(self, stamp: float, now: float) -> Optional[Tuple[float, float]]:
         """Record an explicit "no face" observation; returns what :meth:`tick` returns."""
@@ -225,5 +260,6 @@ class PanTiltController:
             if self.pan.position == self.pan.gains.home and \
                     self.tilt.position == self.tilt.gains.home:
                 self.state = HOME
+            self._remember(now)
             return self.command
         return None

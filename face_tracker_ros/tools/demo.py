@@ -15,6 +15,10 @@ status line every second, and at the end writes ``demo-summary.json``:
 * ``latency_capture_to_command_ms_p50`` / ``_p99``: image capture to the
   serial write of the command it caused.
 
+* ``diagnostics``: how long after start every expected ``/diagnostics``
+  status (each node's own, the system, one per node process) had been seen
+  with its figures, and the statuses that were ever not OK after that.
+
 Exits 1 if the pipeline never produced a servo command.
 """
 
@@ -32,6 +36,22 @@ from typing import List, Optional
 from face_tracker_ros.bringup.standalone import add_bringup_arguments, supervisor_from_args
 
 SETTLE_S = 3.0
+
+#: Statuses (and the figures each must carry) the demo expects on /diagnostics.
+EXPECTED_STATUSES = {
+    'camera: camera': ('pid', 'source', 'state', 'fps', 'frame_age_s', 'frames_total',
+                       'read_errors_total', 'consecutive_errors', 'reinit_attempts'),
+    'detector: detector': ('pid', 'backend', 'processing_ms_mean', 'processing_ms_max',
+                           'frames_received', 'frames_processed', 'frames_skipped',
+                           'detection_rate', 'faces_last_frame', 'input_age_s'),
+    'servo: servo': ('pid', 'port', 'protocol', 'connected', 'reconnects',
+                     'write_errors_total', 'last_command_age_s', 'pan_rad', 'tilt_rad',
+                     'saturated', 'state'),
+    'diagnostics: system': ('cpu_percent', 'load_1m', 'mem_used_percent', 'mem_available_mb',
+                            'disk_free_mb'),
+}
+PROCESS_KEYS = ('pid', 'rss_mb', 'rss_growth_mb_per_h', 'cpu_percent', 'num_fds',
+                'num_threads', 'state', 'uptime_s', 'restarts')
 
 
 def percentile(values: List[float], q: float) -> Optional[float]:
@@ -60,6 +80,27 @@ class DemoStats:
         self.errors: List[float] = []
         self.latencies_ms: List[float] = []
         self.last_error: Optional[float] = None
+        self.started = time.monotonic()
+        self.expected = dict(EXPECTED_STATUSES)
+        self.status_first_seen = {}
+        self.not_ok = {}
+
+    def expect_processes(self, nodes: List[str]) -> None:
+        """Also expect a process status for each of ``nodes``."""
+        for node in nodes:
+            self.expected[f'diagnostics: process {node}'] = PROCESS_KEYS
+
+    def on_status(self, name: str, level: int, message: str, keys) -> None:
+        """Record one diagnostic status."""
+        with self.lock:
+            now = time.monotonic() - self.started
+            wanted = self.expected.get(name)
+            if wanted is not None and name not in self.status_first_seen and level == 0 \
+                    and all(k in keys for k in wanted):
+                self.status_first_seen[name] = round(now, 2)
+            if level != 0 and message != 'Node starting up':
+                self.not_ok.setdefault(name, f'{["OK", "WARN", "ERROR", "STALE"][level]}: '
+                                       f'{message} (at {now:.1f} s)')
 
     def on_truth(self, stamp: float, error: float) -> None:
         """Record one published frame and the face's true error in it (-1: not in view)."""
@@ -89,6 +130,12 @@ class DemoStats:
         with self.lock:
             errors = list(self.errors)
             rms = math.sqrt(sum(e * e for e in errors) / len(errors)) if errors else None
+            missing = sorted(set(self.expected) - set(self.status_first_seen))
+            diagnostics = {
+                'all_seen_ok_after_s': None if missing else max(self.status_first_seen.values()),
+                'missing': missing,
+                'not_ok': dict(sorted(self.not_ok.items())),
+            }
             return {
                 'duration_s': round(duration_s, 2),
                 'frames_published': self.frames_published,
@@ -102,6 +149,7 @@ class DemoStats:
                     percentile(self.latencies_ms, 50), 2),
                 'latency_capture_to_command_ms_p99': _round(
                     percentile(self.latencies_ms, 99), 2),
+                'diagnostics': diagnostics,
             }
 
     def status_line(self, elapsed: float) -> str:
@@ -126,6 +174,7 @@ def _stamp(header) -> float:
 
 def make_monitor(stats: DemoStats):
     """Create the rclpy node that feeds ``stats`` from the tracker's topics."""
+    from diagnostic_msgs.msg import DiagnosticArray
     from geometry_msgs.msg import PointStamped
     from rclpy.node import Node
     from sensor_msgs.msg import TimeReference
@@ -149,6 +198,14 @@ def make_monitor(stats: DemoStats):
     node.create_subscription(PointStamped, 'sim/true_target', on_truth, reliable)
     node.create_subscription(PointStamped, 'face/target', on_target, reliable)
     node.create_subscription(TimeReference, 'servo/command_latency', on_command, reliable)
+
+    def on_diagnostics(msg):
+        for status in msg.status:
+            level = status.level[0] if isinstance(status.level, bytes) else int(status.level)
+            stats.on_status(status.name, level, status.message,
+                            {kv.key for kv in status.values})
+
+    node.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, 100)
     return node
 
 
@@ -174,6 +231,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     node_log = open('demo-nodes.log', 'w') if args.quiet_nodes else None
     supervisor = supervisor_from_args(args, stdout=node_log)
     stats = DemoStats(settle_s=args.settle)
+    stats.expect_processes([spec.name for spec in supervisor.specs
+                            if spec.name != 'diagnostics'])
     rclpy.init(args=[])
     monitor = make_monitor(stats)
     executor = SingleThreadedExecutor()
@@ -181,7 +240,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
     supervisor.start()
-    started = time.monotonic()
+    started = stats.started = time.monotonic()
     next_line = started + 1.0
     interactive = sys.stdout.isatty()
     try:

@@ -1,0 +1,381 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The diagnostics node: system and per-process resources, the camera device, the log file.
+
+Publishes on ``/diagnostics`` (through diagnostic_updater or its built-in
+equivalent), every ``diagnostic_updater.period`` seconds:
+
+* ``diagnostics: system``: CPU (total, per core, sustained), load, memory,
+  swap, free disk where the log lives, CPU temperature where exposed;
+* ``diagnostics: process <node>`` for every tracker node: ``rss_mb``,
+  ``rss_growth_mb_per_h`` (least-squares slope over ``growth_window_s``, judged
+  once the samples span ``growth_min_span_s``), ``cpu_percent``,
+  ``num_threads``, ``num_fds``, ``state`` (a zombie is an ERROR), ``uptime_s``,
+  ``restarts`` (pid changes seen), ``pid`` (the node's);
+* ``diagnostics: camera device``: whether the camera node's device exists and
+  is accessible (or that the source is a file or the simulation), and the
+  measured rate of ``camera/image_raw``;
+* ``diagnostics: log file``: the rotating log file it writes.
+
+Processes are found through the ``pid`` in each node's own statuses and, as a
+fallback, through ``__node:=<name>`` in process command lines (how launch and
+the standalone runner start every node).
+
+It also writes everything every node logs (all of ``/rosout``) into one
+rotating file, ``<log_dir>/face_tracker.log`` (10 MB x 5 generations by
+default), and every ``resource_log_period_s`` one grep-able
+``resource monitor:`` line per process into the log, so
+``grep 'resource monitor' face_tracker.log | grep -o 'rss_mb=[0-9.]*'`` shows
+each node's memory over time.
+"""
+
+import math
+import os
+from pathlib import Path
+import socket
+import time
+from typing import Dict, Optional
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import Log
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+
+from face_tracker_ros.common import qos
+from face_tracker_ros.common.health import (
+    ERROR,
+    NodeHealth,
+    OK,
+    STARTUP_GRACE_S,
+    WARN,
+)
+from face_tracker_ros.common.params import declare, Param
+from face_tracker_ros.common.runner import main_for
+from face_tracker_ros.common.stats import RateMeter, WindowStats
+from face_tracker_ros.monitor.levels import Band, worst
+from face_tracker_ros.monitor.logfile import LogFileWriter
+from face_tracker_ros.monitor.resources import process_summary_line, ProcessWatcher, sample_system
+from face_tracker_ros.monitor.trend import LeakTrend
+
+LOG_LEVELS = {'debug': 10, 'info': 20, 'warn': 30, 'error': 40, 'fatal': 50}
+INF = float('inf')
+
+PARAMS = (
+    Param('watched_nodes', ['camera', 'detector', 'servo'],
+          'Tracker nodes whose processes are watched (the bring-up sets the list it starts)'),
+    Param('sample_period_s', 2.0, 'How often processes and the system are sampled',
+          min=0.1, max=600.0, unit='s'),
+    Param('resource_log_period_s', 300.0, 'How often a resource monitor line per process '
+          'is logged', min=1.0, max=86400.0, unit='s'),
+    Param('log_dir', '', 'Directory of the log file; empty = $ROS_LOG_DIR, else '
+          '$ROS_HOME/log, else ~/.ros/log, plus /face_tracker_ros'),
+    Param('log_file', 'face_tracker.log', 'Name of the rotating log file'),
+    Param('log_max_mb', 10.0, 'Size at which the log file rotates', min=0.01, max=10000.0,
+          unit='MB'),
+    Param('log_backups', 5, 'Rotated generations kept', min=1, max=1000),
+    Param('log_min_level', 'debug', 'Lowest level written to the file (nodes still filter '
+          'by their own --log-level)', choices=tuple(LOG_LEVELS)),
+    Param('image_topic', 'camera/image_raw', 'Image topic whose rate is measured'),
+    Param('rss_warn_mb', 400.0, 'Process memory (RSS) that is WARN', min=1.0, unit='MB'),
+    Param('rss_error_mb', 600.0, 'Process memory (RSS) that is ERROR', min=1.0, unit='MB'),
+    Param('growth_warn_mb_per_h', 10.0, 'RSS growth rate that is WARN (a leak)', min=0.0,
+          unit='MB/h'),
+    Param('growth_window_s', 3600.0, 'Window of the RSS growth fit', min=1.0, unit='s'),
+    Param('growth_min_span_s', 600.0, 'Samples must span this long before growth is judged',
+          min=0.5, unit='s'),
+    Param('fds_warn', 512, 'Open file descriptors per process that are WARN', min=1),
+    Param('fds_error', 900, 'Open file descriptors per process that are ERROR', min=1),
+    Param('cpu_warn_percent', 90.0, 'System CPU use, averaged over cpu_sustain_s, that is '
+          'WARN', min=0.0, max=100.0, unit='%'),
+    Param('cpu_error_percent', 98.0, 'System CPU use, averaged over cpu_sustain_s, that is '
+          'ERROR', min=0.0, max=100.0, unit='%'),
+    Param('cpu_sustain_s', 60.0, 'Window over which CPU use is averaged', min=1.0, unit='s'),
+    Param('mem_warn_percent', 90.0, 'System memory use that is WARN', min=0.0, max=100.0,
+          unit='%'),
+    Param('mem_error_percent', 97.0, 'System memory use that is ERROR', min=0.0, max=100.0,
+          unit='%'),
+    Param('disk_warn_free_percent', 10.0, 'Free disk (log directory) below this is WARN',
+          min=0.0, max=100.0, unit='%'),
+    Param('disk_error_free_percent', 5.0, 'Free disk (log directory) below this is ERROR',
+          min=0.0, max=100.0, unit='%'),
+    Param('temp_warn_c', 80.0, 'CPU temperature that is WARN', min=0.0, max=200.0,
+          unit='degC'),
+    Param('temp_error_c', 90.0, 'CPU temperature that is ERROR', min=0.0, max=200.0,
+          unit='degC'),
+)
+
+
+def default_log_dir() -> Path:
+    """Return the log directory used when ``log_dir`` is empty (the ROS 2 convention)."""
+    if os.environ.get('ROS_LOG_DIR'):
+        base = Path(os.environ['ROS_LOG_DIR'])
+    elif os.environ.get('ROS_HOME'):
+        base = Path(os.environ['ROS_HOME']) / 'log'
+    else:
+        base = Path.home() / '.ros' / 'log'
+    return base / 'face_tracker_ros'
+
+
+class DiagnosticsNode(Node):
+    """Watches resources and processes, publishes them, and keeps the log file."""
+
+    def __init__(self, **kwargs):
+        """Declare parameters, open the log file and start sampling."""
+        super().__init__('diagnostics', **kwargs)
+        self.params = p = declare(self, PARAMS)
+        self.log_dir = Path(p['log_dir']).expanduser() if p['log_dir'] else default_log_dir()
+        self.log_path = self.log_dir / p['log_file']
+        self.writer: Optional[LogFileWriter] = None
+        self.writer_error = ''
+        try:
+            self.writer = LogFileWriter(str(self.log_path),
+                                        max_bytes=int(p['log_max_mb'] * 1024 * 1024),
+                                        backups=p['log_backups'],
+                                        min_level=LOG_LEVELS[p['log_min_level']])
+        except OSError as exc:
+            self.writer_error = str(exc)
+            self.get_logger().error(f'cannot write the log file {self.log_path}: {exc}')
+        self._started = time.monotonic()
+        self.bands = {
+            'rss_mb': Band('rss_mb', p['rss_warn_mb'], p['rss_error_mb'], unit='MB'),
+            'growth': Band('rss_growth_mb_per_h', p['growth_warn_mb_per_h'], INF,
+                           unit='MB/h'),
+            'fds': Band('num_fds', p['fds_warn'], p['fds_error']),
+            'cpu': Band('cpu_percent', p['cpu_warn_percent'], p['cpu_error_percent'],
+                        unit='%'),
+            'mem': Band('mem_used_percent', p['mem_warn_percent'], p['mem_error_percent'],
+                        unit='%'),
+            'disk': Band('disk_free_percent', p['disk_warn_free_percent'],
+                         p['disk_error_free_percent'], higher_is_worse=False, unit='%'),
+            'temp': Band('cpu_temp_c', p['temp_warn_c'], p['temp_error_c'], unit='degC'),
+        }
+        self.watchers: Dict[str, ProcessWatcher] = {
+            name: ProcessWatcher(name, trend=LeakTrend(window_s=p['growth_window_s'],
+                                                       min_span_s=p['growth_min_span_s']))
+            for name in p['watched_nodes']}
+        self.samples = {}
+        self.system = None
+        self._cpu = WindowStats(window_s=p['cpu_sustain_s'])
+        self._node_status: Dict[str, dict] = {}
+        self._levels: Dict[str, int] = {}
+        self._image_rate = RateMeter(window_s=5.0)
+
+        self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 50)
+        self.create_subscription(Image, p['image_topic'], self._on_image, qos.LATEST_ONLY,
+                                 raw=True)
+        rosout_qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                                durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                                history=HistoryPolicy.KEEP_LAST)
+        self.create_subscription(Log, '/rosout', self._on_log, rosout_qos)
+
+        self.health = NodeHealth(self, hardware_id=socket.gethostname())
+        self.health.add('system', self._report_system)
+        for name in self.watchers:
+            self.health.add(f'process {name}', lambda name=name: self._report_process(name))
+        self.health.add('camera device', self._report_camera_device)
+        self.health.add('log file', self._report_log_file)
+
+        self._sample()
+        self.create_timer(p['sample_period_s'], self._sample)
+        self.create_timer(p['resource_log_period_s'], self._log_resources)
+        self.create_timer(1.0, self._flush_log)
+        self.get_logger().info(f"diagnostics started: watching {', '.join(self.watchers)}; "
+                               f'log file {self.log_path}')
+        self._log_resources()
+
+    # ----------------------------------------------------------------- inputs
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            node, _, _ = status.name.partition(': ')
+            if node not in self.watchers:
+                continue
+            values = {kv.key: kv.value for kv in status.values}
+            self._node_status[node] = values
+            pid = values.get('pid', '')
+            if pid.isdigit():
+                self.watchers[node].set_pid(int(pid))
+
+    def _on_image(self, _msg) -> None:
+        self._image_rate.tick()
+
+    def _on_log(self, msg: Log) -> None:
+        if self.writer is None:
+            return
+        stamp = msg.stamp.sec + msg.stamp.nanosec * 1e-9
+        try:
+            self.writer.write(stamp, msg.level, msg.name, msg.msg, msg.file, msg.function,
+                              msg.line)
+        except OSError as exc:
+            self.writer_error = str(exc)
+
+    def _flush_log(self) -> None:
+        if self.writer is not None:
+            try:
+                self.writer.flush()
+            except OSError as exc:
+                self.writer_error = str(exc)
+
+    # --------------------------------------------------------------- sampling
+    def _sample(self) -> None:
+        self.system = sample_system(str(self.log_dir if self.log_dir.exists() else '/'))
+        if not math.isnan(self.system.cpu_percent):
+            self._cpu.add(self.system.cpu_percent)
+        for name, watcher in self.watchers.items():
+            watcher.find()
+            self.samples[name] = watcher.sample()
+
+    def _log_resources(self) -> None:
+        for name, watcher in self.watchers.items():
+            sample = self.samples.get(name)
+            if sample is None:
+                self.get_logger().warning(f'resource monitor: node={name} not running')
+                continue
+            status = self._node_status.get(name, {})
+            extra = {key: status[key] for key in ('frames_total', 'read_errors_total',
+                                                  'frames_processed', 'commands_sent',
+                                                  'write_errors_total') if key in status}
+            self.get_logger().info(process_summary_line(
+                name, sample, watcher.trend.slope_mb_per_h(), extra))
+        s = self.system
+        if s is not None:
+            self.get_logger().info(
+                f'resource monitor: system cpu_percent={s.cpu_percent:.1f} '
+                f'load_1m={s.load_1m:.2f} mem_used_percent={s.mem_used_percent:.1f} '
+                f'mem_available_mb={s.mem_available_mb:.0f} '
+                f'swap_used_percent={s.swap_used_percent:.1f} '
+                f'disk_free_mb={s.disk_free_mb:.0f}')
+
+    def _note_level(self, task: str, level: int, message: str) -> None:
+        """Log a warning when a status gets worse, an info line when it recovers."""
+        previous = self._levels.get(task, OK)
+        self._levels[task] = level
+        if level > previous:
+            log = self.get_logger().error if level >= ERROR else self.get_logger().warning
+            log(f'{task}: {message}')
+        elif level < previous and level == OK:
+            self.get_logger().info(f'{task}: back to OK ({message})')
+
+    # ---------------------------------------------------------------- reports
+    def _report_system(self):
+        s = self.system
+        cpu = self._cpu.mean
+        figures = {
+            'cpu_percent': s.cpu_percent, 'cpu_percent_sustained': cpu,
+            'cpu_percent_per_core': ' '.join(f'{c:.0f}' for c in s.cpu_percent_per_core),
+            'load_1m': s.load_1m, 'load_5m': s.load_5m, 'load_15m': s.load_15m,
+            'mem_used_percent': s.mem_used_percent, 'mem_available_mb': s.mem_available_mb,
+            'swap_used_percent': s.swap_used_percent, 'disk_free_mb': s.disk_free_mb,
+            'disk_free_percent': s.disk_free_percent, 'disk_path': str(self.log_dir),
+            'cpu_temp_c': s.cpu_temp_c if s.cpu_temp_c is not None else 'not exposed',
+        }
+        if time.monotonic() - self._started < self.params['cpu_sustain_s']:
+            cpu = None  # not sustained yet: start-up load is not an alarm
+        checks = [(self.bands['cpu'], cpu), (self.bands['mem'], s.mem_used_percent),
+                  (self.bands['disk'], s.disk_free_percent),
+                  (self.bands['temp'], s.cpu_temp_c)]
+        level = worst(band.level(value) for band, value in checks)
+        if level == OK:
+            message = (f'cpu {s.cpu_percent:.0f}%, mem {s.mem_used_percent:.0f}%, '
+                       f'disk {s.disk_free_percent:.0f}% free, load {s.load_1m:.2f}')
+        else:
+            message = '; '.join(band.describe(value) for band, value in checks
+                                if band.level(value) == level)
+        self._note_level('system', level, message)
+        return level, message, figures
+
+    def _report_process(self, name: str):
+        watcher = self.watchers[name]
+        sample = self.samples.get(name)
+        if sample is None:
+            figures = {'restarts': watcher.restarts}
+            if time.monotonic() - self._started < STARTUP_GRACE_S:
+                return OK, 'waiting for the process', figures
+            self._note_level(f'process {name}', ERROR, 'not running')
+            return ERROR, 'not running', figures
+        slope = watcher.trend.slope_mb_per_h()
+        figures = {
+            'pid': sample.pid, 'rss_mb': sample.rss_mb,
+            'rss_growth_mb_per_h': slope if slope is not None else 'collecting',
+            'cpu_percent': sample.cpu_percent, 'num_threads': sample.num_threads,
+            'num_fds': sample.num_fds, 'state': sample.state, 'uptime_s': sample.uptime_s,
+            'restarts': watcher.restarts,
+            'growth_span_s': watcher.trend.span_s,
+        }
+        if sample.zombie:
+            level, message = ERROR, 'zombie process'
+        else:
+            checks = [(self.bands['rss_mb'], sample.rss_mb), (self.bands['growth'], slope),
+                      (self.bands['fds'], sample.num_fds)]
+            level = worst(band.level(value) for band, value in checks)
+            trend = f'{slope:+.1f} MB/h' if slope is not None else 'trend after ' \
+                f'{self.params["growth_min_span_s"]:.0f} s'
+            message = f'rss {sample.rss_mb:.0f} MB, {trend}'
+            if level != OK:
+                message += '; ' + '; '.join(band.describe(value) for band, value in checks
+                                            if band.level(value) == level)
+        self._note_level(f'process {name}', level, message)
+        return level, message, figures
+
+    def _report_camera_device(self):
+        rate = self._image_rate.rate()
+        status = self._node_status.get('camera')
+        figures = {'image_topic': self.params['image_topic'], 'image_rate_hz': rate}
+        warming_up = time.monotonic() - self._started < STARTUP_GRACE_S
+        if status is None:
+            if 'camera' not in self.watchers:
+                return OK, 'no camera node in this bring-up', figures
+            if warming_up:
+                return OK, 'waiting for the camera node', figures
+            return WARN, 'no status from the camera node', figures
+        source, device = status.get('source', ''), status.get('device', '')
+        figures.update({'source': source, 'device': device})
+        level, message = OK, ''
+        if source == 'v4l2':
+            resolved = os.path.realpath(device) if device.startswith('/') else device
+            figures['resolved'] = resolved
+            exists = not device.startswith('/') or os.path.exists(device)
+            figures['exists'] = exists
+            if not exists:
+                level, message = ERROR, f'{device} does not exist (unplugged?)'
+            elif device.startswith('/') and not os.access(device, os.R_OK | os.W_OK):
+                level, message = ERROR, f'{device} is not accessible (video group?)'
+            else:
+                message = f'{device} present'
+        elif source == 'file':
+            exists = os.path.isfile(device)
+            figures['exists'] = exists
+            level, message = (OK, f'video file {device}') if exists else \
+                (ERROR, f'video file {device} is missing')
+        else:
+            message = 'simulated camera'
+        if level == OK and rate <= 0.0 and not warming_up:
+            level, message = WARN, f'{message}; no images on {self.params["image_topic"]}'
+        elif level == OK:
+            message = f'{message}, {rate:.1f} Hz on {self.params["image_topic"]}'
+        self._note_level('camera device', level, message)
+        return level, message, figures
+
+    def _report_log_file(self):
+        figures = {'path': str(self.log_path)}
+        if self.writer is None or self.writer_error:
+            return ERROR, f'cannot write {self.log_path}: {self.writer_error}', figures
+        size = self.log_path.stat().st_size if self.log_path.exists() else 0
+        figures.update({'lines_written': self.writer.lines_written,
+                        'size_mb': size / 1e6,
+                        'repeats_collapsed': self.writer.records_dropped_repeats})
+        return OK, f'writing {self.log_path}', figures
+
+    def shutdown(self) -> None:
+        """Flush and close the log file."""
+        if self.writer is not None:
+            self.writer.close()
+
+
+def main(args=None):
+    """Run the diagnostics node."""
+    main_for(DiagnosticsNode, 'diagnostics')
+
+
+if __name__ == '__main__':
+    main()

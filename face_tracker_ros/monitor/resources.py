@@ -1,0 +1,406 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""System and per-process resource readings (psutil), and the grep-able summary line.
+
+Every reading races with processes exiting, so every psutil call here is
+guarded: a process that is gone yields None, a zombie yields what the kernel
+still tells (state, name, threads, uptime; no memory), and a figure the
+platform cannot read is NaN (floats) or -1 (integers) instead of an error.
+"""
+
+from dataclasses import dataclass, field
+import math
+import os
+import re
+import time
+from typing import Callable, Dict, List, Optional
+
+import psutil
+
+from face_tracker_ros.monitor.trend import LeakTrend
+
+MB = 1024.0 * 1024.0
+
+#: Where CPU temperatures are found, most specific first: Intel, AMD, Raspberry Pi and
+#: other ARM boards, then the generic ACPI zone.
+_TEMP_CHIPS = ('coretemp', 'k10temp', 'zenpower', 'cpu_thermal', 'cpu-thermal',
+               'soc_thermal', 'x86_pkg_temp', 'acpitz')
+
+_PSUTIL_ERRORS = (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess)
+
+
+@dataclass
+class ProcessSample:
+    """One reading of one process.
+
+    ``rss_mb`` is NaN when unreadable and 0.0 for a zombie; ``num_fds`` is -1
+    when unreadable; ``cpu_percent`` is the percent of one core since the
+    previous sample of the same watcher (can exceed 100 on several cores).
+    """
+
+    pid: int
+    name: str
+    rss_mb: float
+    cpu_percent: float
+    num_threads: int
+    num_fds: int
+    state: str
+    zombie: bool
+    uptime_s: float
+    cmdline: List[str] = field(default_factory=list)
+
+
+@dataclass
+class SystemSample:
+    """One reading of the whole machine; unreadable figures are NaN (temperature None)."""
+
+    cpu_percent: float
+    cpu_percent_per_core: List[float]
+    load_1m: float
+    load_5m: float
+    load_15m: float
+    mem_used_percent: float
+    mem_available_mb: float
+    swap_used_percent: float
+    disk_free_mb: float
+    disk_free_percent: float
+    cpu_temp_c: Optional[float]
+
+
+def _node_token(node_name: str) -> str:
+    return f'__node:={node_name}'
+
+
+def _cmdline_names_node(cmdline: Optional[List[str]], token: str) -> bool:
+    """Return True if a ``--ros-args`` remap in ``cmdline`` names the node.
+
+    Matches the argument ``__node:=<name>`` and the node-specific form
+    ``<old>:__node:=<name>``, never a longer string that merely contains it
+    (such as a ``sh -c '...'`` wrapper's script).
+    """
+    if not cmdline:
+        return False
+    suffix = ':' + token
+    return any(arg == token or arg.endswith(suffix) for arg in cmdline)
+
+
+class ProcessWatcher:
+    """Follows the process of one node (by its ``__node:=<name>`` remap) across restarts.
+
+    ``restarts`` counts the pid changes seen after the first pid;
+    ``trend`` is fed with the RSS of every sample and reset on a restart.
+    """
+
+    def __init__(self, node_name: str, clock: Callable[[], float] = time.monotonic,
+                 trend: Optional[LeakTrend] = None):
+        if not isinstance(node_name, str) or not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*',
+                                                              node_name):
+            raise ValueError('node_name must be a ROS node name (a letter or _, then letters, '
+                             f'digits or _), got {node_name!r}')
+        self.node_name = node_name
+        self._token = _node_token(node_name)
+        self._clock = clock
+        self.trend = trend if trend is not None else LeakTrend()
+        self.restarts = 0
+        self._proc: Optional[psutil.Process] = None
+        self._hint: Optional[int] = None
+        self._primed = False
+
+    @property
+    def pid(self) -> Optional[int]:
+        """Return the pid currently followed, or None before the first one is found."""
+        return self._proc.pid if self._proc is not None else None
+
+    def set_pid(self, pid: int) -> None:
+        """Remember a pid learnt from the node itself; find() prefers it while it matches."""
+        if isinstance(pid, bool):
+            return
+        try:
+            value = int(pid)
+        except (TypeError, ValueError, OverflowError):
+            return
+        self._hint = value if value > 0 else None
+
+    def find(self) -> Optional[int]:
+        """Return the pid of the live process of this node, or None if there is none.
+
+        Order of preference: the pid given by set_pid() if that process
+        exists and its command line names the node (or cannot be read, as
+        for a zombie); the process followed so far if it still runs; then a
+        scan of all processes for ``__node:=<name>`` (the newest wins).  A
+        zombie is returned only when no live process of the node exists.
+        The current process is never returned.
+        """
+        candidate = self._from_hint()
+        if candidate is None and self._alive(self._proc):
+            candidate = self._proc
+        if candidate is None or _is_zombie(candidate):
+            # A zombie is only reported while no live process of the node exists.
+            candidate = self._scan() or candidate
+        if candidate is None:
+            return None
+        self._adopt(candidate)
+        return candidate.pid
+
+    def sample(self) -> Optional[ProcessSample]:
+        """Read the node's process now; None when no process of the node exists.
+
+        The first sample of a process primes its CPU figure and reports 0.0.
+        """
+        if self._hint is not None and (self._proc is None or self._hint != self._proc.pid):
+            self.find()
+        elif not self._alive(self._proc) or _is_zombie(self._proc):
+            self.find()
+        proc = self._proc
+        if proc is None or not self._alive(proc):
+            return None
+        reading = self._read(proc)
+        if reading is None:
+            return None
+        if not reading.zombie and math.isfinite(reading.rss_mb):
+            self.trend.add(self._clock(), reading.rss_mb)
+        return reading
+
+    # -- internals -------------------------------------------------------
+
+    @staticmethod
+    def _alive(proc: Optional[psutil.Process]) -> bool:
+        if proc is None:
+            return False
+        try:
+            return proc.is_running()
+        except _PSUTIL_ERRORS:
+            return False
+
+    def _from_hint(self) -> Optional[psutil.Process]:
+        if self._hint is None or self._hint == os.getpid():
+            return None
+        if self._proc is not None and self._proc.pid == self._hint and self._alive(self._proc):
+            return self._proc
+        try:
+            proc = psutil.Process(self._hint)
+        except _PSUTIL_ERRORS:
+            self._hint = None  # stale: the process is gone
+            return None
+        try:
+            cmdline = proc.cmdline()
+        except (psutil.AccessDenied, psutil.ZombieProcess):
+            return proc
+        except psutil.NoSuchProcess:
+            self._hint = None  # stale: the process is gone
+            return None
+        if _cmdline_names_node(cmdline, self._token):
+            return proc
+        if not cmdline:
+            # Empty for a zombie (accepted: the node's own pid, now dead) but also for a
+            # kernel thread or a process in the middle of exec (not the node).
+            try:
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    return proc
+            except _PSUTIL_ERRORS:
+                pass
+        self._hint = None  # stale: the pid now belongs to another program
+        return None
+
+    def _scan(self) -> Optional[psutil.Process]:
+        me = os.getpid()
+        best = None
+        best_key = None
+        for proc in psutil.process_iter():
+            if proc.pid == me:
+                continue
+            try:
+                if not _cmdline_names_node(proc.cmdline(), self._token):
+                    continue
+                zombie = proc.status() == psutil.STATUS_ZOMBIE
+                created = proc.create_time()
+            except _PSUTIL_ERRORS:
+                continue
+            key = (not zombie, created, proc.pid)
+            if best_key is None or key > best_key:
+                best, best_key = proc, key
+        if best is None:
+            return None
+        try:
+            # A private Process object: process_iter() shares its cached ones, and
+            # cpu_percent() keeps its state per object.
+            fresh = psutil.Process(best.pid)
+            return fresh if fresh.create_time() == best_key[1] else None
+        except _PSUTIL_ERRORS:
+            return None
+
+    def _adopt(self, proc: psutil.Process) -> None:
+        if self._proc is not None and self._proc.pid == proc.pid and self._same(proc):
+            return
+        if self._proc is not None:
+            self.restarts += 1
+            self.trend.reset()
+        self._proc = proc
+        self._primed = False
+
+    def _same(self, proc: psutil.Process) -> bool:
+        try:
+            return proc.create_time() == self._proc.create_time()
+        except _PSUTIL_ERRORS:
+            return False
+
+    def _read(self, proc: psutil.Process) -> Optional[ProcessSample]:
+        try:
+            with proc.oneshot():
+                state = _call(proc.status, 'unknown')
+                zombie = state == psutil.STATUS_ZOMBIE
+                name = _call(proc.name, '')
+                memory = _call(proc.memory_info, None)
+                rss_mb = memory.rss / MB if memory is not None else float('nan')
+                if zombie:
+                    rss_mb = 0.0
+                cpu = _call(lambda: proc.cpu_percent(interval=None), float('nan'))
+                if not self._primed:
+                    cpu = 0.0
+                    self._primed = True
+                threads = _call(proc.num_threads, -1)
+                fds = _call(proc.num_fds, -1) if hasattr(proc, 'num_fds') else -1
+                created = _call(proc.create_time, None)
+                uptime = (max(0.0, time.time() - created) if created is not None
+                          else float('nan'))
+                cmdline = _call(proc.cmdline, [])
+        except psutil.NoSuchProcess:
+            return None
+        if not self._alive(proc):
+            return None
+        return ProcessSample(pid=proc.pid, name=name, rss_mb=rss_mb, cpu_percent=cpu,
+                             num_threads=threads, num_fds=fds, state=state, zombie=zombie,
+                             uptime_s=uptime, cmdline=list(cmdline or []))
+
+
+def _is_zombie(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except _PSUTIL_ERRORS:
+        return False
+
+
+def _call(getter, default):
+    """Call a psutil getter; ``default`` if the figure is unreadable (gone is re-raised)."""
+    try:
+        return getter()
+    except psutil.NoSuchProcess as exc:
+        if isinstance(exc, psutil.ZombieProcess):
+            return default
+        raise
+    except psutil.AccessDenied:
+        return default
+    except OSError:
+        return default
+
+
+def _guard(getter, default):
+    try:
+        return getter()
+    except Exception:  # noqa: BLE001 - a reading must never stop the monitor
+        return default
+
+
+def _cpu_temperature() -> Optional[float]:
+    """Return the CPU temperature in deg C where the platform exposes one, else None."""
+    reader = getattr(psutil, 'sensors_temperatures', None)
+    if reader is None:
+        return None
+    chips = _guard(reader, None) or {}
+    names = [name for name in _TEMP_CHIPS if name in chips]
+    names += [name for name in chips if name not in names
+              and ('cpu' in name.lower() or 'soc' in name.lower())]
+    for name in names:
+        values = [entry.current for entry in chips[name]
+                  if isinstance(entry.current, (int, float)) and math.isfinite(entry.current)]
+        if values:
+            return float(max(values))
+    return None
+
+
+def sample_system(disk_path: str) -> SystemSample:
+    """Read the machine's CPU, load, memory, swap, free disk at ``disk_path`` and temperature.
+
+    ``cpu_percent`` figures cover the time since the previous call in this
+    process (the first call returns 0.0).  Never raises: an unreadable figure
+    is NaN, an unreadable temperature None.
+    """
+    nan = float('nan')
+    cpu = _guard(lambda: float(psutil.cpu_percent(interval=None)), nan)
+    per_core = _guard(lambda: [float(v) for v in psutil.cpu_percent(interval=None, percpu=True)],
+                      [])
+    load = _guard(lambda: tuple(float(v) for v in psutil.getloadavg()), (nan, nan, nan))
+    memory = _guard(psutil.virtual_memory, None)
+    swap = _guard(psutil.swap_memory, None)
+    disk = _guard(lambda: psutil.disk_usage(disk_path), None)
+    if disk is not None and disk.total > 0:
+        disk_free_mb = disk.free / MB
+        disk_free_percent = 100.0 * disk.free / disk.total
+    else:
+        disk_free_mb = disk_free_percent = nan
+    return SystemSample(
+        cpu_percent=cpu,
+        cpu_percent_per_core=per_core,
+        load_1m=load[0], load_5m=load[1], load_15m=load[2],
+        mem_used_percent=float(memory.percent) if memory is not None else nan,
+        mem_available_mb=memory.available / MB if memory is not None else nan,
+        swap_used_percent=float(swap.percent) if swap is not None else nan,
+        disk_free_mb=disk_free_mb,
+        disk_free_percent=disk_free_percent,
+        cpu_temp_c=_guard(_cpu_temperature, None),
+    )
+
+
+def _field(value: object) -> str:
+    """Format one value of the summary line: no spaces, no line breaks, short floats."""
+    if value is None:
+        return 'na'
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return 'nan'
+        if value == 0.0 or abs(value) >= 1.0 or math.isinf(value):
+            return f'{value:.1f}'
+        return f'{value:.3g}'
+    text = re.sub(r'\s+', '_', str(value).strip())
+    return text or '""'
+
+
+def _key(key: object) -> str:
+    return re.sub(r'[^A-Za-z0-9_.]+', '_', str(key)) or 'key'
+
+
+def process_summary_line(node_name: str, s: ProcessSample, slope: Optional[float],
+                         extra: Optional[Dict[str, object]] = None) -> str:
+    """Return one grep-able ``key=value`` line about a node's process for the log.
+
+    For example ``resource monitor: node=camera pid=1234 rss_mb=84.2
+    rss_growth_mb_per_h=+0.1 cpu_percent=12.3 num_fds=23 num_threads=9
+    state=sleeping uptime_s=3600 frames_total=108000 errors_total=0`` (one
+    line).  ``slope`` None prints ``na``; ``extra`` items follow in order,
+    keys and values stripped of spaces and line breaks, so
+    ``grep 'resource monitor' | grep -o 'rss_mb=[0-9.]*'`` shows the memory trend.
+    """
+    if slope is None or not math.isfinite(slope):
+        growth = 'na'
+    else:
+        growth = f'{slope:+.1f}'
+    uptime = 'nan' if not math.isfinite(s.uptime_s) else str(int(s.uptime_s))
+    parts = [
+        'resource monitor:',
+        f'node={_field(node_name)}',
+        f'pid={s.pid}',
+        f'rss_mb={_field(float(s.rss_mb))}',
+        f'rss_growth_mb_per_h={growth}',
+        f'cpu_percent={_field(float(s.cpu_percent))}',
+        f'num_fds={s.num_fds}',
+        f'num_threads={s.num_threads}',
+        f'state={_field(s.state)}',
+        f'uptime_s={uptime}',
+    ]
+    for key, value in (extra or {}).items():
+        parts.append(f'{_key(key)}={_field(value)}')
+    return ' '.join(parts)

@@ -1,0 +1,151 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Memory-leak trend: the least-squares slope of a process's RSS over a time window.
+
+Why a slope and not only a limit: a leak in a tracker that runs for months
+is slow, typically a few MB per hour, while the RSS of a healthy process
+wobbles by several MB as buffers are allocated and freed.  A hard limit
+(the original tracker restarted above 600 MB) only fires when the damage is
+done; a process starting at 100 MB and leaking 5 MB/h crosses it after 100
+hours, and no single reading before that looks wrong.  A straight line
+fitted through every reading of the last hour averages the wobble out, and
+its slope measures the growth rate itself: after ``min_span_s`` of readings
+the leak shows as a steady positive slope, days before the limit, and
+``hours_until()`` says when the limit will be reached.  The window keeps
+the fit about the present (a start-up ramp or an old, fixed leak ages out),
+and ``reset()`` starts afresh when the process restarts.
+"""
+
+from collections import deque
+import math
+from typing import Deque, Optional, Tuple
+
+import numpy as np
+
+
+def _positive(name: str, value: float, allow_zero: bool = False) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float('nan')
+    if not math.isfinite(number) or number < 0.0 or (number == 0.0 and not allow_zero):
+        bound = '>= 0' if allow_zero else '> 0'
+        raise ValueError(f'{name} must be a finite number of seconds {bound}, got {value!r}')
+    return number
+
+
+class LeakTrend:
+    """Least-squares slope of RSS (MB) against time over a sliding window, in MB per hour.
+
+    Samples are ``(t, rss_mb)`` with ``t`` in seconds on a monotonic clock.
+    Samples older than ``window_s`` before the newest are dropped; when more
+    than ``max_samples`` remain, they are thinned evenly in time order, so
+    memory stays bounded whatever the sampling rate.  Out-of-order and
+    non-finite samples are ignored.
+    """
+
+    def __init__(self, window_s: float = 3600.0, min_span_s: float = 600.0,
+                 max_samples: int = 4096):
+        self._window = _positive('window_s', window_s)
+        self._min_span = _positive('min_span_s', min_span_s, allow_zero=True)
+        if self._min_span > self._window:
+            raise ValueError(f'min_span_s must be <= window_s ({self._window}), '
+                             f'got {min_span_s!r}')
+        if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 4:
+            raise ValueError(f'max_samples must be an integer >= 4, got {max_samples!r}')
+        self._max_samples = max_samples
+        self._samples: Deque[Tuple[float, float]] = deque()
+
+    @property
+    def window_s(self) -> float:
+        """Return the window length in seconds."""
+        return self._window
+
+    @property
+    def min_span_s(self) -> float:
+        """Return the span of samples needed before a slope is reported."""
+        return self._min_span
+
+    def __len__(self) -> int:
+        """Return the number of samples held."""
+        return len(self._samples)
+
+    def add(self, t: float, rss_mb: float) -> None:
+        """Add one reading taken at ``t`` seconds; bad or out-of-order readings are ignored."""
+        try:
+            t = float(t)
+            rss_mb = float(rss_mb)
+        except (TypeError, ValueError, OverflowError):
+            return
+        if not (math.isfinite(t) and math.isfinite(rss_mb)):
+            return
+        if self._samples and t < self._samples[-1][0]:
+            return
+        self._samples.append((t, rss_mb))
+        horizon = t - self._window
+        while self._samples and self._samples[0][0] < horizon:
+            self._samples.popleft()
+        if len(self._samples) > self._max_samples:
+            self._thin()
+
+    def _thin(self) -> None:
+        """Keep about half of ``max_samples``, evenly spread in time (oldest and newest kept).
+
+        Thinning by time, not by index, keeps the history evenly covered even
+        though the newest stretch is always denser than the thinned past.
+        """
+        samples = list(self._samples)
+        times = np.fromiter((s[0] for s in samples), dtype=float, count=len(samples))
+        targets = np.linspace(times[0], times[-1], self._max_samples // 2)
+        right = np.clip(np.searchsorted(times, targets), 1, len(times) - 1)
+        left = right - 1
+        nearest = np.where(targets - times[left] <= times[right] - targets, left, right)
+        self._samples = deque(samples[i] for i in np.unique(nearest))
+
+    @property
+    def span_s(self) -> float:
+        """Return the time between the oldest and the newest sample held (0.0 if < 2)."""
+        if len(self._samples) < 2:
+            return 0.0
+        return self._samples[-1][0] - self._samples[0][0]
+
+    def _fit(self) -> Optional[Tuple[float, float, float]]:
+        """Return (slope in MB/s, fitted RSS at the newest sample, newest t) or None."""
+        if len(self._samples) < 2 or self.span_s < self._min_span or self.span_s <= 0.0:
+            return None
+        data = np.asarray(self._samples, dtype=float)
+        t = data[:, 0] - data[:, 0].mean()
+        y = data[:, 1] - data[:, 1].mean()
+        denominator = float(np.dot(t, t))
+        if denominator <= 0.0:
+            return None
+        slope = float(np.dot(t, y)) / denominator
+        fitted_last = float(data[:, 1].mean()) + slope * float(t[-1])
+        return slope, fitted_last, float(data[-1, 0])
+
+    def slope_mb_per_h(self) -> Optional[float]:
+        """Return the RSS growth in MB per hour, or None until samples span ``min_span_s``."""
+        fit = self._fit()
+        if fit is None:
+            return None
+        return fit[0] * 3600.0
+
+    def hours_until(self, limit_mb: float) -> Optional[float]:
+        """Return the hours until the fitted line reaches ``limit_mb``.
+
+        0.0 when the fitted RSS is already at or above it; None when there is
+        no slope yet or the RSS is not growing.
+        """
+        fit = self._fit()
+        if fit is None:
+            return None
+        slope, fitted_last, _ = fit
+        if fitted_last >= limit_mb:
+            return 0.0
+        if slope <= 0.0:
+            return None
+        return (limit_mb - fitted_last) / slope / 3600.0
+
+    def reset(self) -> None:
+        """Forget every sample (call it when the watched process restarted)."""
+        self._samples.clear()
