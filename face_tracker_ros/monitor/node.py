@@ -179,7 +179,6 @@ class DiagnosticsNode(Node):
         self._sample()
         self.create_timer(p['sample_period_s'], self._sample)
         self.create_timer(p['resource_log_period_s'], self._log_resources)
-        self.create_timer(1.0, self._flush_log)
         self.get_logger().info(f"diagnostics started: watching {', '.join(self.watchers)}; "
                                f'log file {self.log_path}')
         self._log_resources()
@@ -208,13 +207,6 @@ class DiagnosticsNode(Node):
                               msg.line)
         except OSError as exc:
             self.writer_error = str(exc)
-
-    def _flush_log(self) -> None:
-        if self.writer is not None:
-            try:
-                self.writer.flush()
-            except OSError as exc:
-                self.writer_error = str(exc)
 
     # --------------------------------------------------------------- sampling
     def _sample(self) -> None:

@@ -89,7 +89,7 @@ PARAMS = (
           'face for this long means the face is lost', min=0.01, max=10.0, unit='s'),
     Param('lost_hold_s', 1.5, 'After losing the face, hold still until this long after the '
           'last sighting, then return home', min=0.0, max=600.0, unit='s'),
-    Param('latency_compensation', True, 'Correct each target by the head\'s move since its '
+    Param('latency_compensation', True, "Correct each target by the head's move since its "
           'image was captured (keeps high gains stable despite pipeline delay)'),
     Param('home_speed', 0.3, 'Speed of the return home', min=0.01, max=10.0, unit='rad/s'),
     Param('tick_rate_hz', 20.0, 'Rate of the timer that handles lost targets, replies and '
