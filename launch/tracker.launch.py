@@ -70,9 +70,10 @@ def _nodes(context):
         for spec in plan
     ]
     if parse_bool(arg('aggregator')):
+        # No name override: the aggregator's node is called 'analyzers', the root key of
+        # its parameters file.
         nodes.append(Node(
             package='diagnostic_aggregator', executable='aggregator_node',
-            name='diagnostic_aggregator',
             parameters=[os.path.join(share, 'config', 'diagnostic_aggregator.yaml')],
             respawn=True, respawn_delay=respawn_delay, output='screen'))
     return nodes

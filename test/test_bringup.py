@@ -31,19 +31,34 @@ def test_camera_source_argument(source, expected):
     assert camera_overrides(source) == expected
 
 
-def test_hardware_plan_runs_three_nodes_with_the_given_ports():
+def test_hardware_plan_runs_the_tracker_nodes_and_their_monitor():
     plan = make_plan(BringupArgs(camera_source='/dev/video0', serial_port='/dev/ttyACM0',
-                                 protocol='maestro'))
-    assert [s.name for s in plan] == ['camera', 'detector', 'servo']
+                                 protocol='maestro', log_dir='/var/log/ft',
+                                 node_log_levels={'servo': 'debug'}))
+    assert [s.name for s in plan] == ['camera', 'detector', 'servo', 'diagnostics']
     servo = plan[2].parameters
     assert servo == {'port': '/dev/ttyACM0', 'protocol': 'maestro'}
+    assert plan[2].log_level == 'debug' and plan[0].log_level == ''
+    assert plan[3].parameters == {'watched_nodes': ['camera', 'detector', 'servo'],
+                                  'log_dir': '/var/log/ft'}
+
+
+def test_node_log_levels_parse():
+    from face_tracker_ros.bringup.plan import parse_node_log_levels
+    assert parse_node_log_levels('camera=DEBUG, servo=warn') == {'camera': 'debug',
+                                                                 'servo': 'warn'}
+    assert parse_node_log_levels('') == {}
+    with pytest.raises(ValueError, match='camera=debug'):
+        parse_node_log_levels('camera')
 
 
 def test_sim_plan_links_the_servo_node_to_the_simulated_controller(tmp_path):
     link = str(tmp_path / 'servo')
     plan = {s.name: s for s in make_plan(BringupArgs(use_sim=True, sim_port=link,
                                                      sim_path='steps', debug_image=True))}
-    assert set(plan) == {'sim_servo', 'camera', 'detector', 'servo'}
+    assert set(plan) == {'sim_servo', 'camera', 'detector', 'servo', 'diagnostics'}
+    assert plan['diagnostics'].parameters['watched_nodes'] == ['sim_servo', 'camera',
+                                                               'detector', 'servo']
     assert plan['sim_servo'].parameters['link_path'] == link
     assert plan['servo'].parameters['port'] == link
     assert plan['camera'].parameters == {'source': 'sim', 'sim.path': 'steps'}
@@ -82,13 +97,14 @@ def test_transport_profile_is_applied_unless_set_or_disabled():
 
 
 def test_supervisor_restarts_a_killed_node(tmp_path):
-    plan = make_plan(BringupArgs(use_sim=True, sim_port=str(tmp_path / 'servo')))
+    plan = make_plan(BringupArgs(use_sim=True, sim_port=str(tmp_path / 'servo'),
+                                 log_dir=str(tmp_path / 'logs')))
     log = open(tmp_path / 'nodes.log', 'w')
     sup = Supervisor(plan, str(ROOT / 'config' / 'tracker.yaml'), respawn_delay=0.5,
                      env=transport_env(True), stdout=log)
     sup.start()
     try:
-        assert wait_for(lambda: len(sup.pids()) == 4, 10.0)
+        assert wait_for(lambda: len(sup.pids()) == 5, 10.0)
         old = sup.pids()['detector']
         os.kill(old, signal.SIGKILL)
 
