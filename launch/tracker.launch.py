@@ -13,16 +13,22 @@ below override a few of its values through the same plan the standalone
 runner uses (:mod:`face_tracker_ros.bringup.plan`).
 """
 
+import inspect
 import os
 
 from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+try:  # where respawn options live (ExecuteProcess passes them on)
+    from launch.actions import ExecuteLocal
+except ImportError:  # older launch
+    from launch.actions import ExecuteProcess as ExecuteLocal
+
 from face_tracker_ros.bringup.plan import BringupArgs, make_plan, parse_bool, parse_node_log_levels
-from launch import LaunchDescription
 
 PACKAGE = 'face_tracker_ros'
 
@@ -44,6 +50,8 @@ ARGUMENTS = (
     ('aggregator', 'true', 'Start diagnostic_aggregator with config/diagnostic_aggregator.yaml '
      '(/diagnostics_agg for rqt_robot_monitor)'),
     ('respawn_delay', '2.0', 'Seconds before a node that exited is started again'),
+    ('respawn_max_retries', '-1', "Restarts per node over the launch's lifetime, -1 = no limit "
+     '(Jazzy and later; ignored on Humble, whose launch has no such option)'),
     ('shm_transport', 'true', 'Apply the shipped Fast DDS shared-memory profile for full-rate '
      'images (unless FASTDDS_DEFAULT_PROFILES_FILE is already set)'),
 )
@@ -60,13 +68,14 @@ def _nodes(context):
         serial_port=arg('serial_port'), protocol=arg('protocol'), sim_path=arg('sim_path'),
         sim_port=arg('sim_port'), debug_image=parse_bool(arg('debug_image')),
         log_dir=arg('log_dir'), node_log_levels=parse_node_log_levels(arg('node_log_levels'))))
-    respawn_delay = float(arg('respawn_delay'))
+    respawn = {'respawn': True, 'respawn_delay': float(arg('respawn_delay'))}
+    if 'respawn_max_retries' in inspect.signature(ExecuteLocal.__init__).parameters:
+        respawn['respawn_max_retries'] = int(arg('respawn_max_retries'))
     nodes = [
         Node(package=PACKAGE, executable=spec.executable, name=spec.name,
              parameters=[params_file, spec.parameters],
              arguments=['--ros-args', '--log-level', spec.log_level or arg('log_level')],
-             respawn=True, respawn_delay=respawn_delay, output='screen',
-             emulate_tty=True)
+             output='screen', emulate_tty=True, **respawn)
         for spec in plan
     ]
     if parse_bool(arg('aggregator')):
@@ -75,7 +84,7 @@ def _nodes(context):
         nodes.append(Node(
             package='diagnostic_aggregator', executable='aggregator_node',
             parameters=[os.path.join(share, 'config', 'diagnostic_aggregator.yaml')],
-            respawn=True, respawn_delay=respawn_delay, output='screen'))
+            output='screen', **respawn))
     return nodes
 
 
