@@ -165,3 +165,36 @@ def test_demo_summary(tmp_path):
     for node in ('camera', 'detector', 'servo', 'sim_servo', 'diagnostics'):
         assert f'[{node}]' in text, node
     assert 'resource monitor: node=camera' in text
+
+
+def test_watchdog_ends_a_frozen_node_and_the_runner_restarts_it(tmp_path):
+    plan = make_plan(BringupArgs(use_sim=True, sim_port=str(tmp_path / 'servo'),
+                                 log_dir=str(tmp_path / 'logs')))
+    stale = 2.0
+    for spec in plan:
+        if spec.name == 'diagnostics':
+            spec.parameters.update({'watchdog.stale_timeout_s': stale,
+                                    'watchdog.startup_grace_s': 5.0,
+                                    'watchdog.kill_grace_s': 1.0, 'sample_period_s': 0.5})
+    log = open(tmp_path / 'nodes.log', 'w')
+    sup = Supervisor(plan, str(ROOT / 'config' / 'tracker.yaml'), respawn_delay=0.5,
+                     env=transport_env(True), stdout=log)
+    sup.start()
+    try:
+        assert wait_for(lambda: len(sup.pids()) == 5, 10.0)
+        time.sleep(6.0)  # everything seen healthy
+        frozen = sup.pids()['detector']
+        os.kill(frozen, signal.SIGSTOP)
+        stopped = time.monotonic()
+
+        def replaced():
+            sup.poll()
+            return sup.pids().get('detector') not in (None, frozen)
+        assert wait_for(replaced, stale + 5.0 + 3.0), (tmp_path / 'nodes.log').read_text()
+        assert time.monotonic() - stopped <= stale + 5.0 + 1.0
+    finally:
+        sup.stop()
+        log.close()
+    text = (tmp_path / 'logs' / 'face_tracker.log').read_text()
+    assert 'watchdog: detector hung' in text
+    assert 'SIGKILL' in text  # a stopped process cannot act on SIGTERM

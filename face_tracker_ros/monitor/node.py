@@ -15,7 +15,16 @@ equivalent), every ``diagnostic_updater.period`` seconds:
 * ``diagnostics: camera device``: whether the camera node's device exists and
   is accessible (or that the source is a file or the simulation), and the
   measured rate of ``camera/image_raw``;
-* ``diagnostics: log file``: the rotating log file it writes.
+* ``diagnostics: log file``: the rotating log file it writes;
+* ``diagnostics: watchdog <node>``: the watchdog's view of each node.
+
+The watchdog (the original tracker's monitor.sh) ends a node whose process is
+alive but hung (no status heartbeat, or no message on its output topic, for
+``watchdog.stale_timeout_s``) or bloated (RSS above ``rss_error_mb``) with
+SIGTERM, then SIGKILL after ``watchdog.kill_grace_s``, so that launch's
+respawn (or the standalone runner) starts it again; at most
+``watchdog.max_restarts_per_hour`` times per node, then it stays in ERROR.
+``watchdog.enabled: false`` makes it report only.
 
 Processes are found through the ``pid`` in each node's own statuses and, as a
 fallback, through ``__node:=<name>`` in process command lines (how launch and
@@ -37,10 +46,11 @@ import time
 from typing import Dict, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PointStamped
 from rcl_interfaces.msg import Log
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import Image, JointState
 
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.health import (
@@ -57,6 +67,7 @@ from face_tracker_ros.monitor.levels import Band, worst
 from face_tracker_ros.monitor.logfile import LogFileWriter
 from face_tracker_ros.monitor.resources import process_summary_line, ProcessWatcher, sample_system
 from face_tracker_ros.monitor.trend import LeakTrend
+from face_tracker_ros.monitor.watchdog import default_specs, Watchdog, WatchSpec
 
 LOG_LEVELS = {'debug': 10, 'info': 20, 'warn': 30, 'error': 40, 'fatal': 50}
 INF = float('inf')
@@ -103,7 +114,21 @@ PARAMS = (
           unit='degC'),
     Param('temp_error_c', 90.0, 'CPU temperature that is ERROR', min=0.0, max=200.0,
           unit='degC'),
+    Param('watchdog.enabled', True, 'End hung or bloated nodes so that launch (or the '
+          'standalone runner) restarts them; false = report only'),
+    Param('watchdog.stale_timeout_s', 10.0, 'A live node with no status or no output for '
+          'this long is hung', min=0.5, max=3600.0, unit='s'),
+    Param('watchdog.startup_grace_s', 30.0, 'Time a new process gets before it is judged',
+          min=0.0, max=3600.0, unit='s'),
+    Param('watchdog.kill_grace_s', 3.0, 'Wait between SIGTERM and SIGKILL', min=0.1,
+          max=120.0, unit='s'),
+    Param('watchdog.max_restarts_per_hour', 5, 'Terminations per node per sliding hour; '
+          'beyond it the watchdog stays in ERROR and acts no more', min=0, max=1000),
 )
+
+#: The camera reconnects by itself (and exits after max_recovery_s), so the watchdog
+#: judges it by its status heartbeat only; its images still excuse a silent detector.
+HEARTBEAT_ONLY = ('camera',)
 
 
 def default_log_dir() -> Path:
@@ -160,6 +185,22 @@ class DiagnosticsNode(Node):
         self._node_status: Dict[str, dict] = {}
         self._levels: Dict[str, int] = {}
         self._image_rate = RateMeter(window_s=5.0)
+        specs = [WatchSpec(spec.name, '', spec.upstream) if spec.name in HEARTBEAT_ONLY
+                 else spec for spec in default_specs(p['watched_nodes'])]
+        self.watchdog = Watchdog(
+            specs, stale_timeout_s=p['watchdog.stale_timeout_s'],
+            startup_grace_s=p['watchdog.startup_grace_s'],
+            kill_grace_s=p['watchdog.kill_grace_s'],
+            max_restarts_per_hour=p['watchdog.max_restarts_per_hour'],
+            rss_limit_mb=p['rss_error_mb'], enabled=p['watchdog.enabled'])
+        outputs = {'camera': p['image_topic'], 'detector': 'face/target',
+                   'servo': 'joint_states', 'sim_servo': 'sim/joint_states'}
+        for name, topic in outputs.items():
+            if name in self.watchers and name != 'camera':
+                msg_type = PointStamped if name == 'detector' else JointState
+                self.create_subscription(msg_type, topic,
+                                         lambda _m, n=name: self.watchdog.output(n),
+                                         qos.LATEST_ONLY, raw=True)
 
         self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 50)
         self.create_subscription(Image, p['image_topic'], self._on_image, qos.LATEST_ONLY,
@@ -173,12 +214,16 @@ class DiagnosticsNode(Node):
         self.health.add('system', self._report_system)
         for name in self.watchers:
             self.health.add(f'process {name}', lambda name=name: self._report_process(name))
+        for name in self.watchers:
+            self.health.add(f'watchdog {name}',
+                            lambda name=name: self.watchdog.report(name))
         self.health.add('camera device', self._report_camera_device)
         self.health.add('log file', self._report_log_file)
 
         self._sample()
         self.create_timer(p['sample_period_s'], self._sample)
         self.create_timer(p['resource_log_period_s'], self._log_resources)
+        self.create_timer(min(1.0, p['sample_period_s']), self._check_watchdog)
         self.get_logger().info(f"diagnostics started: watching {', '.join(self.watchers)}; "
                                f'log file {self.log_path}')
         self._log_resources()
@@ -191,12 +236,15 @@ class DiagnosticsNode(Node):
                 continue
             values = {kv.key: kv.value for kv in status.values}
             self._node_status[node] = values
+            if status.message != 'Node starting up':
+                self.watchdog.heartbeat(node)
             pid = values.get('pid', '')
             if pid.isdigit():
                 self.watchers[node].set_pid(int(pid))
 
     def _on_image(self, _msg) -> None:
         self._image_rate.tick()
+        self.watchdog.output('camera')
 
     def _on_log(self, msg: Log) -> None:
         if self.writer is None:
@@ -215,7 +263,19 @@ class DiagnosticsNode(Node):
             self._cpu.add(self.system.cpu_percent)
         for name, watcher in self.watchers.items():
             watcher.find()
-            self.samples[name] = watcher.sample()
+            sample = self.samples[name] = watcher.sample()
+            if sample is None:
+                self.watchdog.process(name, None)
+            else:
+                self.watchdog.process(name, sample.pid, rss_mb=sample.rss_mb,
+                                      zombie=sample.zombie)
+
+    def _check_watchdog(self) -> None:
+        self.watchdog.check()
+        for event in self.watchdog.drain_events():
+            log = {0: self.get_logger().info, 1: self.get_logger().warning}.get(
+                event.level, self.get_logger().error)
+            log(str(event))
 
     def _log_resources(self) -> None:
         for name, watcher in self.watchers.items():

@@ -1,0 +1,327 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""``make faults``: every fault against the closed-loop simulation, with measured recovery.
+
+Each fault runs on a fresh simulated pipeline (the standalone runner: every
+node its own process, restarted when it exits, as under launch).  After the
+face has been tracked for a while, the fault is injected at run time through
+``sim/inject_fault`` (camera and serial faults) or by signalling a node's
+process (freeze with SIGSTOP, kill with SIGKILL); the suite then measures:
+
+* ``recovered`` / ``recovery_s``: from the end of the fault to the target
+  being tracked again (face targets arriving and the face truly within
+  ``TRACKED_ERROR`` of the centre for ``TRACKED_HOLD_S``);
+* ``frames_lost``: camera frames missing between the fault's start and the
+  recovery, at the configured 30 Hz;
+* ``node_survived``: the faulted node's process is the same one afterwards
+  (for freeze and leak faults the point is that it is *not*: the watchdog
+  ends it and it is restarted; ``ended_after_s`` says how fast);
+* ``visible_in_diagnostics``: a status of the faulted part was WARN or ERROR
+  while the fault lasted, and which;
+* ``log_has_traceback``: a traceback in ``face_tracker.log`` during the run.
+
+Writes ``fault-results.json`` and ``fault-results.md`` (the README's table).
+"""
+
+import argparse
+from dataclasses import asdict, dataclass, field
+import json
+import math
+import os
+from pathlib import Path
+import platform
+import signal
+import sys
+import tempfile
+import threading
+import time
+from typing import Dict, List, Optional
+
+from face_tracker_ros.bringup.plan import BringupArgs, make_plan
+from face_tracker_ros.bringup.standalone import Supervisor, transport_env
+from face_tracker_ros.common.paths import default_params_file
+
+TRACKED_ERROR = 0.15
+TRACKED_HOLD_S = 0.5
+WARMUP_S = 8.0
+FPS = 30.0
+
+
+@dataclass
+class FaultCase:
+    """One fault: what to break, for how long, and which statuses should show it."""
+
+    name: str
+    target: str            # 'camera' | 'serial' | 'process'
+    kind: str              # fault kind, or 'sigstop' / 'sigkill' for processes
+    duration_s: float
+    value: float = 0.0
+    node: str = ''         # the node whose process is affected
+    statuses: tuple = ()   # status names expected to leave OK
+    params: Dict[str, object] = field(default_factory=dict)  # extra node parameters
+    expect_survival: bool = True
+
+
+CASES = (
+    FaultCase('camera_read_fail', 'camera', 'read_fail', 3.0, node='camera',
+              statuses=('camera: camera',)),
+    FaultCase('camera_frozen', 'camera', 'frozen', 4.0, node='camera',
+              statuses=('camera: camera',)),
+    FaultCase('camera_black', 'camera', 'black', 3.0, node='camera',
+              statuses=('detector: detector', 'servo: servo')),
+    FaultCase('camera_slow', 'camera', 'slow', 3.0, value=0.4, node='camera',
+              statuses=('camera: camera',)),
+    FaultCase('camera_hang', 'camera', 'hang', 4.0, node='camera', statuses=('camera: camera',)),
+    FaultCase('camera_disappear', 'camera', 'disappear', 4.0, node='camera',
+              statuses=('camera: camera',)),
+    FaultCase('serial_disconnect', 'serial', 'disconnect', 3.0, node='servo',
+              statuses=('servo: servo',)),
+    FaultCase('serial_garbage', 'serial', 'garbage', 3.0, value=16, node='servo',
+              statuses=('servo: servo',)),
+    FaultCase('serial_silent', 'serial', 'silent', 3.0, node='servo',
+              statuses=('servo: servo',)),
+    FaultCase('serial_slow', 'serial', 'slow', 3.0, value=0.5, node='servo',
+              statuses=('servo: servo',)),
+    FaultCase('serial_stall', 'serial', 'stall', 3.0, node='servo', statuses=('servo: servo',)),
+    FaultCase('detector_frozen', 'process', 'sigstop', 0.0, node='detector',
+              statuses=('diagnostics: watchdog detector', 'diagnostics: process detector'),
+              expect_survival=False),
+    FaultCase('camera_leak', 'camera', 'leak', 20.0, value=40.0, node='camera',
+              statuses=('diagnostics: process camera',),
+              params={'diagnostics': {'rss_warn_mb': 300.0, 'rss_error_mb': 450.0}},
+              expect_survival=False),
+    FaultCase('detector_killed', 'process', 'sigkill', 0.0, node='detector',
+              statuses=('diagnostics: process detector',), expect_survival=False),
+)
+
+
+class Observer:
+    """Subscribes to what the suite measures; thread-safe lists of (time, value)."""
+
+    def __init__(self):
+        """Create the rclpy node and its subscriptions."""
+        from diagnostic_msgs.msg import DiagnosticArray
+        from geometry_msgs.msg import PointStamped
+        from rclpy.node import Node
+        from std_msgs.msg import String
+
+        from face_tracker_ros.common.qos import TRACE_PUB
+
+        self.lock = threading.Lock()
+        self.truth: List[tuple] = []      # (t, error or -1)
+        self.targets: List[tuple] = []    # (t, has_face)
+        self.levels: List[tuple] = []     # (t, status name, level, message)
+        self.pids: Dict[str, str] = {}
+        self.node = Node('fault_suite')
+        self.inject_pub = self.node.create_publisher(String, 'sim/inject_fault', 10)
+        self.node.create_subscription(PointStamped, 'sim/true_target', self._on_truth, TRACE_PUB)
+        self.node.create_subscription(PointStamped, 'face/target', self._on_target, TRACE_PUB)
+        self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diag, 100)
+
+    def _on_truth(self, msg):
+        with self.lock:
+            self.truth.append((time.time(), msg.point.z))
+
+    def _on_target(self, msg):
+        with self.lock:
+            self.targets.append((time.time(), msg.point.z > 0.0))
+
+    def _on_diag(self, msg):
+        now = time.time()
+        with self.lock:
+            for s in msg.status:
+                level = s.level[0] if isinstance(s.level, bytes) else int(s.level)
+                self.levels.append((now, s.name, level, s.message))
+
+    def inject(self, target: str, kind: str, duration_s: float, value: float) -> None:
+        """Ask the simulation to start a fault now."""
+        from std_msgs.msg import String
+        text = f'{target}:{kind}:{duration_s}' + (f':{value}' if value else '')
+        self.inject_pub.publish(String(data=text))
+
+    def tracked_since(self, t0: float) -> Optional[float]:
+        """First time >= t0 from which the face stays tracked for TRACKED_HOLD_S."""
+        with self.lock:
+            truth = [(t, e) for t, e in self.truth if t >= t0]
+            faces = [(t, f) for t, f in self.targets if t >= t0]
+        start = None
+        for t, error in truth:
+            ok = 0.0 <= error <= TRACKED_ERROR and _face_near(faces, t)
+            if ok and start is None:
+                start = t
+            elif not ok:
+                start = None
+            if start is not None and t - start >= TRACKED_HOLD_S:
+                return start
+        return None
+
+    def frames_between(self, t0: float, t1: float) -> int:
+        """Frames published between two times (counted on the truth topic)."""
+        with self.lock:
+            return sum(1 for t, _ in self.truth if t0 <= t <= t1)
+
+    def not_ok_between(self, t0: float, t1: float, names) -> List[str]:
+        """Statuses among ``names`` that were WARN or ERROR between two times."""
+        with self.lock:
+            return sorted({f'{n} ({["OK", "WARN", "ERROR", "STALE"][lv]}: {m})'
+                           for t, n, lv, m in self.levels
+                           if t0 <= t <= t1 and n in names and lv >= 1})
+
+
+def _face_near(faces, t: float, window: float = 0.5) -> bool:
+    return any(f for tf, f in faces if abs(tf - t) <= window)
+
+
+def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
+             timeout_s: float = 40.0) -> dict:
+    """Run one fault on a fresh pipeline and return its result entry."""
+    log_dir = workdir / case.name
+    plan = make_plan(BringupArgs(use_sim=True, sim_port=str(workdir / f'{case.name}.pty'),
+                                 log_dir=str(log_dir)))
+    for spec in plan:
+        spec.parameters.update(case.params.get(spec.name, {}))
+        if spec.name == 'diagnostics':
+            spec.parameters.update({'stale_timeout_s': 3.0, 'sample_period_s': 0.5})
+    output = open(workdir / f'{case.name}.nodes.log', 'w')
+    supervisor = Supervisor(plan, str(default_params_file()), respawn_delay=1.0,
+                            env=transport_env(True), stdout=output)
+    with observer.lock:
+        observer.truth.clear()
+        observer.targets.clear()
+        observer.levels.clear()
+    supervisor.start()
+    result = {'fault': case.name, 'kind': case.kind, 'duration_s': case.duration_s}
+    try:
+        deadline = time.monotonic() + 30.0
+        while observer.tracked_since(time.time() - 2.0) is None:
+            supervisor.poll()
+            if time.monotonic() > deadline:
+                result['error'] = 'the pipeline never tracked before the fault'
+                return result
+            time.sleep(0.1)
+        time.sleep(max(0.0, WARMUP_S - 5.0))
+        pid_before = supervisor.pids().get(case.node)
+        start = time.time()
+        if case.target == 'process':
+            os.kill(pid_before, signal.SIGSTOP if case.kind == 'sigstop' else signal.SIGKILL)
+            end = start
+        else:
+            observer.inject(case.target, case.kind, case.duration_s, case.value)
+            end = start + case.duration_s
+        ended_at = None
+        recovered_at = None
+        limit = time.monotonic() + case.duration_s + timeout_s
+        while time.monotonic() < limit:
+            supervisor.poll()
+            now = time.time()
+            pid = supervisor.pids().get(case.node)
+            if ended_at is None and pid != pid_before:
+                ended_at = now
+            if now >= end:
+                recovered_at = observer.tracked_since(end)
+                if recovered_at is not None and (case.target != 'process'
+                                                 or ended_at is not None):
+                    break
+            time.sleep(0.1)
+        pid_after = supervisor.pids().get(case.node)
+        recovered = recovered_at is not None
+        until = recovered_at if recovered else time.time()
+        expected = int((until - start) * FPS)
+        seen = observer.frames_between(start, until)
+        visible = observer.not_ok_between(start, max(end, until), case.statuses)
+        text = ''
+        log_file = log_dir / 'face_tracker.log'
+        if log_file.exists():
+            text = log_file.read_text(errors='replace')
+        result.update({
+            'recovered': recovered,
+            'recovery_s': round(max(0.0, recovered_at - end), 2) if recovered else None,
+            'frames_lost': max(0, expected - seen),
+            'node_survived': pid_after == pid_before,
+            'ended_after_s': round(ended_at - start, 2) if ended_at and not
+            case.expect_survival else None,
+            'visible_in_diagnostics': bool(visible),
+            'statuses_seen': visible[:4],
+            'log_has_traceback': 'Traceback' in text,
+        })
+        return result
+    finally:
+        supervisor.stop()
+        output.close()
+
+
+def to_markdown(results: List[dict]) -> str:
+    """Render the README table."""
+    lines = ['| fault | recovered | recovery_s | frames_lost | node_survived | ended_after_s '
+             '| visible_in_diagnostics | log_has_traceback |',
+             '|---|---|---|---|---|---|---|---|']
+    for r in results:
+        if 'error' in r and 'recovered' not in r:
+            lines.append(f"| {r['fault']} | error: {r['error']} | | | | | | |")
+            continue
+        lines.append(
+            f"| {r['fault']} | {_yes(r['recovered'])} | {_num(r['recovery_s'])} | "
+            f"{r['frames_lost']} | {_yes(r['node_survived'])} | {_num(r['ended_after_s'])} | "
+            f"{_yes(r['visible_in_diagnostics'])} | {_yes(r['log_has_traceback'])} |")
+    return '\n'.join(lines) + '\n'
+
+
+def _yes(value) -> str:
+    return 'yes' if value else 'no'
+
+
+def _num(value) -> str:
+    return '' if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else f'{value:.2f}'
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the selected faults and write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--faults', default='', help='comma-separated names (default: all)')
+    parser.add_argument('--output', default='fault-results.json')
+    parser.add_argument('--markdown', default='fault-results.md')
+    args = parser.parse_args(argv)
+    names = [n for n in args.faults.split(',') if n]
+    unknown = set(names) - {c.name for c in CASES}
+    if unknown:
+        parser.error(f"unknown fault(s) {', '.join(sorted(unknown))}; choose from "
+                     + ', '.join(c.name for c in CASES))
+    cases = [c for c in CASES if not names or c.name in names]
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    rclpy.init(args=[])
+    observer = Observer()
+    executor = SingleThreadedExecutor()
+    executor.add_node(observer.node)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    results = []
+    with tempfile.TemporaryDirectory(prefix='face_tracker_faults_') as tmp:
+        for case in cases:
+            print(f'--- {case.name}', flush=True)
+            result = run_case(case, executor, observer, Path(tmp))
+            print(json.dumps(result), flush=True)
+            results.append(result)
+    executor.shutdown()
+    observer.node.destroy_node()
+    rclpy.try_shutdown()
+    document = {
+        'machine': {'python': platform.python_version(), 'cpus': os.cpu_count(),
+                    'platform': platform.platform()},
+        'tracked_error': TRACKED_ERROR, 'tracked_hold_s': TRACKED_HOLD_S,
+        'faults': results,
+        'case_definitions': [asdict(c) for c in cases],
+    }
+    Path(args.output).write_text(json.dumps(document, indent=2) + '\n')
+    Path(args.markdown).write_text(to_markdown(results))
+    print(to_markdown(results))
+    print(f'written {Path(args.output).resolve()} and {Path(args.markdown).resolve()}')
+    failed = [r['fault'] for r in results if not r.get('recovered')]
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
