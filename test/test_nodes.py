@@ -5,6 +5,7 @@
 import math
 import os
 import select
+import threading
 import time
 import tty
 
@@ -91,10 +92,53 @@ def _read_pty(fd, seconds: float) -> bytes:
     return data
 
 
+class _FakeController:
+    """The far end of a pseudo-terminal: records what the node sends, answers like firmware."""
+
+    def __init__(self, master: int, protocol: str):
+        self.master = master
+        self.protocol = protocol
+        self.data = b''
+        self.answer = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        pending = b''
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                return
+            self.data += chunk
+            if not self.answer:
+                continue
+            if self.protocol == 'ascii':
+                pending += chunk
+                *lines, pending = pending.split(b'\n')
+                replies = [b'PONG' if line.strip() == b'PING' else b'OK' for line in lines
+                           if line.strip()]
+                if replies:
+                    os.write(self.master, b'\r\n'.join(replies) + b'\r\n')
+            else:
+                count = chunk.count(b'\xa1')  # Get Errors: answer "no error"
+                if count:
+                    os.write(self.master, b'\x00\x00' * count)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+
+
 def _drive_servo(node_process, ros_node, protocol, tmp_path, extra=None):
     master, slave = os.openpty()
     tty.setraw(master)
     port = os.ttyname(slave)
+    peer = _FakeController(master, protocol)
     params = {'port': port, 'protocol': protocol}
     params.update(extra or {})
     servo = node_process('face_tracker_ros.servo.node', 'servo', params)
@@ -103,7 +147,10 @@ def _drive_servo(node_process, ros_node, protocol, tmp_path, extra=None):
     joints = _collector(node, JointState, 'joint_states')
     assert wait_for(lambda: pub.get_subscription_count() > 0, 20.0, spin=ros_node.spin), \
         servo.output()
-    _read_pty(master, 0.3)  # connection handshake and initial command
+    assert wait_for(lambda: 'servo controller connected' in servo.output(), 10.0), \
+        servo.output()
+    ros_node.spin(0.2)
+    start = len(peer.data)
     for _ in range(20):
         msg = PointStamped()
         msg.header.stamp = node.get_clock().now().to_msg()
@@ -111,8 +158,9 @@ def _drive_servo(node_process, ros_node, protocol, tmp_path, extra=None):
         msg.point.x, msg.point.y, msg.point.z = 0.5, -0.4, 0.15  # right of and above centre
         pub.publish(msg)
         ros_node.spin(0.05)
-    data = _read_pty(master, 0.5)
-    return servo, master, slave, data, joints
+    ros_node.spin(0.5)
+    peer.stop()
+    return servo, master, slave, peer.data[start:], joints
 
 
 def test_servo_turns_towards_a_target_in_ascii_bytes(node_process, ros_node, tmp_path):
@@ -162,7 +210,7 @@ def test_servo_speaks_maestro_compact_protocol(node_process, ros_node, tmp_path)
 def test_servo_without_a_port_keeps_retrying(node_process, tmp_path):
     servo = node_process('face_tracker_ros.servo.node', 'servo',
                          {'port': str(tmp_path / 'no-such-port'), 'reconnect_backoff_s': 0.1})
-    assert wait_for(lambda: 'unavailable' in servo.output(), 15.0), servo.output()
+    assert wait_for(lambda: 'cannot open servo port' in servo.output(), 15.0), servo.output()
     time.sleep(0.5)
     assert servo.alive()
     assert servo.stop() == 0

@@ -150,6 +150,47 @@ def test_a_write_nobody_drains_times_out_and_closes(pty):
     assert not link.is_open
 
 
+def test_a_hung_write_returns_within_the_write_timeout(pty):
+    """However much is written, a write nobody drains gives up after about write_timeout_s."""
+    fds, path = pty
+    link = SerialLink(path, write_timeout_s=0.05)
+    assert link.open()
+    start = time.monotonic()
+    assert link.write(b'MOVE 1500 1500\n' * 10000) is False
+    assert time.monotonic() - start < 0.5
+    assert 'timeout' in link.last_error.lower()
+
+
+def test_the_port_is_locked_exclusively(pty):
+    """A second exclusive open of the same device fails while the first holds it."""
+    fds, path = pty
+    first = SerialLink(path)
+    second = SerialLink(path)
+    assert first.open()
+    assert second.open() is False
+    assert 'lock' in second.last_error and path in second.last_error
+    first.close()
+    assert second.open(), second.last_error
+    second.close()
+
+
+def test_byte_counters_drain_and_a_close_that_keeps_output(pty):
+    """Counters follow the traffic; drain() returns; close(discard_output=False) keeps bytes."""
+    fds, path = pty
+    link = SerialLink(path)
+    assert link.drain(0.1) is False  # not open
+    assert link.open()
+    assert link.write(b'HOME\n')
+    assert link.drain(0.5) is True
+    link.close(discard_output=False)
+    assert read_master(fds['master'], 5) == b'HOME\n'
+    assert link.open()
+    os.write(fds['master'], b'OK\r\n')
+    assert read_link(link, 4) == b'OK\r\n'
+    assert link.bytes_written_total == 5 and link.bytes_read_total == 4
+    link.close()
+
+
 def test_pyserial_url():
     """A pyserial URL such as loop:// works as a port."""
     link = SerialLink('loop://')

@@ -13,7 +13,7 @@ from face_tracker_ros.servo import protocols
 from face_tracker_ros.servo.calibration import AxisCalibration
 from face_tracker_ros.servo.link import SerialLink
 from face_tracker_ros.servo.protocols import Ack, ErrorReply, Pong, Positions, Version
-from face_tracker_ros.sim.controller import SimServoController
+from face_tracker_ros.sim.controller import parse_serial_faults, SimServoController
 from face_tracker_ros.sim.firmware import SimFirmware
 from face_tracker_ros.sim.servo_model import PanTiltModel, ServoAxisModel
 
@@ -362,3 +362,171 @@ def test_controller_validation(kwargs, name):
     """Bad controller settings raise ValueError naming the parameter."""
     with pytest.raises(ValueError, match=name):
         SimServoController(**kwargs)
+
+
+# Serial faults -------------------------------------------------------------------
+
+def test_parse_serial_faults_defaults_and_values():
+    """Entries parse with each kind's default value; blank entries are skipped."""
+    faults = parse_serial_faults(['disconnect:1:2', ' garbage:0:1 ', 'garbage:0:1:3',
+                                  'slow:2.5:1', 'slow:0:1:0.25', 'silent:0:1', 'stall:3:0.5',
+                                  ''])
+    assert [(f.kind, f.start_s, f.duration_s, f.value) for f in faults] == [
+        ('disconnect', 1.0, 2.0, 0.0), ('garbage', 0.0, 1.0, 8.0), ('garbage', 0.0, 1.0, 3.0),
+        ('slow', 2.5, 1.0, 0.5), ('slow', 0.0, 1.0, 0.25), ('silent', 0.0, 1.0, 0.0),
+        ('stall', 3.0, 0.5, 0.0)]
+    assert faults[0].active(1.0) and faults[0].active(2.9) and not faults[0].active(3.0)
+
+
+@pytest.mark.parametrize('entries, message', [
+    (['unplug:1:2'], 'kind one of disconnect, garbage, silent, slow, stall'),
+    (['stall:1'], '<kind>:<start_s>:<duration_s>'),
+    (['stall:x:1'], 'not a number'), (['stall:1:inf'], 'not finite'),
+    (['stall:-1:1'], 'start_s >= 0'), (['stall:1:0'], 'duration_s > 0'),
+    (['silent:0:1:2'], 'silent takes no value'), (['garbage:0:1:1.5'], 'integer in 1..4096'),
+    (['slow:0:1:0'], 'reply delay'), ('stall:0:1', 'must be a list'), ([3], 'not a string')])
+def test_parse_serial_faults_errors_name_the_parameter(entries, message):
+    """Bad entries raise ValueError naming the parameter and what is allowed."""
+    with pytest.raises(ValueError, match='serial_faults') as info:
+        parse_serial_faults(entries, 'serial_faults')
+    assert message in str(info.value)
+
+
+def test_bad_faults_are_refused_by_the_controller_and_inject():
+    """The constructor and inject() validate faults with clear messages."""
+    with pytest.raises(ValueError, match='faults'):
+        SimServoController(faults=['boom:0:1'])
+    ctrl = SimServoController()
+    with pytest.raises(ValueError, match='kind'):
+        ctrl.inject('boom', 1.0)
+    with pytest.raises(ValueError, match='duration_s'):
+        ctrl.inject('stall', 0.0)
+    with pytest.raises(ValueError, match='garbage value'):
+        ctrl.inject('garbage', 1.0, 0.5)
+
+
+def collect(client, seconds):
+    """Return every reply the client parses within ``seconds``."""
+    got = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        chunk = client.link.read_available()
+        if chunk:
+            got += client.proto.feed(chunk)
+        else:
+            time.sleep(0.002)
+    return got
+
+
+def test_scheduled_silence_acts_without_replying(controller_factory):
+    """A scheduled 'silent' window: commands act, replies are withheld until it ends."""
+    ctrl = controller_factory(protocol='ascii', faults=['silent:0:0.4'])
+    client = Client(ctrl.port_path, 'ascii')
+    assert ctrl.active_faults() == ['silent']
+    assert client.link.write(b'MOVE 1700 1500\n')
+    assert collect(client, 0.1) == []
+    deadline = time.monotonic() + 2.0
+    while ctrl.firmware.commands_total < 1 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert ctrl.model.pan.target == pytest.approx(200.0 / US_PER_RAD)
+    while ctrl.active_faults() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    client.sync()
+    assert ctrl.replies_suppressed_total == 1
+    client.link.close()
+
+
+@pytest.mark.parametrize('protocol', protocols.PROTOCOLS)
+def test_disconnect_unplugs_and_replugs_at_the_same_path(controller_factory, protocol):
+    """The pty closes and the link vanishes; afterwards the same path leads to a new pty."""
+    ctrl = controller_factory(protocol=protocol)
+    client = Client(ctrl.port_path, protocol)
+    client.sync()
+    ctrl.inject('disconnect', 0.4)
+    deadline = time.monotonic() + 2.0
+    while os.path.lexists(ctrl.port_path) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert not os.path.lexists(ctrl.port_path)
+    while client.link.is_open and time.monotonic() < deadline:
+        client.link.read_available()
+        client.link.write(client.proto.encode_handshake())
+        time.sleep(0.01)
+    assert not client.link.is_open  # the old client saw an unplug, nothing raised
+    assert client.link.open() is False  # nothing to open while unplugged
+    while not os.path.lexists(ctrl.port_path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert os.path.realpath(ctrl.port_path).startswith('/dev/pts/')
+    again = Client(ctrl.port_path, protocol)
+    again.move(1600, 1400)
+    assert ctrl.disconnects_total == 1 and ctrl.active_faults() == []
+    again.link.close()
+
+
+@pytest.mark.parametrize('protocol', protocols.PROTOCOLS)
+def test_garbage_replaces_replies_and_adds_junk(controller_factory, protocol):
+    """While 'garbage' is active every answer is junk and junk also arrives unasked."""
+    ctrl = controller_factory(protocol=protocol, fault_seed=3)
+    client = Client(ctrl.port_path, protocol)
+    client.sync()
+    ctrl.inject('garbage', 0.5, 4)
+    junk = collect(client, 0.25)  # nothing asked: junk arrives anyway
+    assert junk and all(not isinstance(r, (Ack, Pong, Positions)) for r in junk)
+    assert client.link.write(client.proto.encode_move(1700, 1300))
+    replies = collect(client, 0.1)
+    assert replies and all(not isinstance(r, (Ack, Pong, Positions)) for r in replies)
+    assert ctrl.model.pan.target == pytest.approx(200.0 / US_PER_RAD)  # the command acted
+    assert ctrl.garbage_bytes_total > 0
+    deadline = time.monotonic() + 2.0
+    while ctrl.active_faults() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    collect(client, 0.05)
+    client.proto.reset()
+    client.sync()
+    client.link.close()
+
+
+def test_slow_delays_every_reply_in_order(controller_factory):
+    """'slow' sends each reply ``value`` seconds late, in order."""
+    ctrl = controller_factory(protocol='ascii')
+    client = Client(ctrl.port_path, 'ascii')
+    ctrl.inject('slow', 1.0, 0.3)
+    start = time.monotonic()
+    assert client.link.write(b'PING\nVERSION\n')
+    assert collect(client, 0.15) == []
+    replies = collect(client, 0.5)
+    assert replies == [Pong(), Version('face_tracker_ros sim-firmware 1.0')]
+    assert time.monotonic() - start >= 0.3
+    assert ctrl.replies_delayed_total >= 1
+    ctrl.clear_faults()
+    client.sync()
+    client.link.close()
+
+
+def test_stall_stops_reading_until_it_ends(controller_factory):
+    """A stalled controller reads nothing: writes fill the pty and time out; then it catches up."""
+    ctrl = controller_factory(protocol='ascii')
+    client = Client(ctrl.port_path, 'ascii')
+    client.sync()
+    handled = ctrl.firmware.commands_total
+    ctrl.inject('stall', 0.6)
+    time.sleep(0.02)  # let the reader thread see the stall before the bytes arrive
+    assert client.link.write(b'MOVE 1600 1500\n')
+    start = time.monotonic()
+    assert client.link.write(b'\n' * 100000) is False  # blank lines fill the buffer
+    assert time.monotonic() - start < 0.5
+    assert client.link.write_errors_total == 1
+    assert ctrl.firmware.commands_total == handled
+    deadline = time.monotonic() + 3.0
+    while ctrl.firmware.commands_total == handled and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ctrl.firmware.commands_total == handled + 1  # the MOVE, read after the stall
+    assert ctrl.model.pan.target == pytest.approx(100.0 / US_PER_RAD)
+
+
+def test_firmware_reset_input_drops_a_partial_command():
+    """reset_input() forgets a line cut by an unplug."""
+    firmware = ascii_firmware()
+    assert firmware.handle(b'MOVE 2000') == b''
+    firmware.reset_input()
+    assert firmware.handle(b'PING\n') == b'PONG\r\n'
+    assert firmware.errors_total == 0

@@ -78,6 +78,22 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
     return status
 
 
+def log_at(logger, level, message: str) -> None:
+    """Log ``message`` at a level given by name ('info', 'warning', 'error') or number (0-2).
+
+    rclpy refuses to log from one call site at different severities, so each
+    severity has its own call here.
+    """
+    if level in ('error', 'fatal', 2, 3):
+        logger.error(message)
+    elif level in ('warning', 'warn', 1):
+        logger.warning(message)
+    elif level == 'debug':
+        logger.debug(message)
+    else:
+        logger.info(message)
+
+
 def publish_from_thread(node, publisher, msg) -> bool:
     """Publish from a worker thread; quietly skip once the node's context is shut down.
 

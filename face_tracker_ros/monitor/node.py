@@ -61,7 +61,7 @@ from face_tracker_ros.common.health import (
     WARN,
 )
 from face_tracker_ros.common.params import declare, Param
-from face_tracker_ros.common.runner import main_for
+from face_tracker_ros.common.runner import log_at, main_for
 from face_tracker_ros.common.stats import RateMeter, WindowStats
 from face_tracker_ros.monitor.levels import Band, worst
 from face_tracker_ros.monitor.logfile import LogFileWriter
@@ -273,9 +273,7 @@ class DiagnosticsNode(Node):
     def _check_watchdog(self) -> None:
         self.watchdog.check()
         for event in self.watchdog.drain_events():
-            log = {0: self.get_logger().info, 1: self.get_logger().warning}.get(
-                event.level, self.get_logger().error)
-            log(str(event))
+            log_at(self.get_logger(), event.level, str(event))
 
     def _log_resources(self) -> None:
         for name, watcher in self.watchers.items():
@@ -303,8 +301,7 @@ class DiagnosticsNode(Node):
         previous = self._levels.get(task, OK)
         self._levels[task] = level
         if level > previous:
-            log = self.get_logger().error if level >= ERROR else self.get_logger().warning
-            log(f'{task}: {message}')
+            log_at(self.get_logger(), level, f'{task}: {message}')
         elif level < previous and level == OK:
             self.get_logger().info(f'{task}: back to OK ({message})')
 

@@ -5,10 +5,18 @@
 :class:`SerialLink` wraps pyserial so that nothing a failing device does can
 raise out of :meth:`SerialLink.write` or :meth:`SerialLink.read_available`:
 any error closes the port, is counted, and leaves a one-line reason in
-``last_error``.  The owner reopens it, paced by a :class:`Backoff`.
+``last_error``.  The owner reopens it, paced by a :class:`Backoff`
+(:class:`~face_tracker_ros.servo.connection.ServoConnection` does both).
+
+The port is opened with ``exclusive=True``: pyserial takes an ``flock``
+lock, so a second process that also asks for exclusivity (another servo
+node, or pyserial's miniterm, which locks by default) cannot open it.  The lock is advisory: a
+program that opens the device without asking (``cat``, ``screen``, the
+Arduino IDE) is not stopped.
 """
 
 import math
+import time
 from typing import Optional
 
 import serial
@@ -68,8 +76,10 @@ class SerialLink:
     """A pyserial port that reports failures instead of raising them.
 
     ``port`` may be a device path (``/dev/ttyACM0``), a symlink to one (a udev
-    name or the simulator's pty link) or a pyserial URL (``loop://``).  Not
-    thread-safe: use it from one thread.
+    name or the simulator's pty link) or a pyserial URL (``loop://``).  A write
+    blocks at most ``write_timeout_s``; opening, reading and closing do not
+    block.  ``exclusive`` asks for pyserial's advisory lock (see the module
+    docstring).  Not thread-safe: use it from one thread.
     """
 
     def __init__(self, port: str, baudrate: int = 115200, write_timeout_s: float = 0.05,
@@ -87,6 +97,8 @@ class SerialLink:
         self.opens_total = 0
         self.write_errors_total = 0
         self.read_errors_total = 0
+        self.bytes_written_total = 0
+        self.bytes_read_total = 0
         self.last_error = ''
         self._serial: Optional[serial.SerialBase] = None
 
@@ -134,6 +146,7 @@ class SerialLink:
                 written, len(data))))
             self.write_errors_total += 1
             return False
+        self.bytes_written_total += len(data)
         return True
 
     def read_available(self, max_bytes: int = 4096) -> bytes:
@@ -146,17 +159,50 @@ class SerialLink:
         if port is None or max_bytes <= 0:
             return b''
         try:
-            return bytes(port.read(max_bytes))
+            data = bytes(port.read(max_bytes))
         except Exception as exc:  # unplugged or driver error
             self._fail('read', exc)
             self.read_errors_total += 1
             return b''
+        self.bytes_read_total += len(data)
+        return data
 
-    def close(self) -> None:
-        """Close the port (idempotent, never raises)."""
+    def drain(self, timeout_s: float) -> bool:
+        """Wait at most ``timeout_s`` for written bytes to leave the driver; True when they did.
+
+        Use it before :meth:`close` with ``discard_output=False`` when the last
+        bytes matter (parking at shutdown).  Never raises.
+        """
+        port = self._serial
+        if port is None:
+            return False
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        while True:
+            try:
+                if not port.out_waiting:
+                    return True
+            except Exception:  # the driver cannot tell: assume the bytes are gone
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.002)
+
+    def close(self, discard_output: bool = True) -> None:
+        """Close the port (idempotent, never raises).
+
+        With ``discard_output`` (the default) bytes not yet sent are dropped
+        first, so stale commands never reach a controller after a reconnect and
+        the close cannot wait for a hung device to take them (Linux lets a
+        close wait up to 30 s for output to drain).
+        """
         port = self._serial
         self._serial = None
         if port is not None:
+            if discard_output:
+                try:
+                    port.reset_output_buffer()
+                except Exception:  # a vanished device has nothing to discard
+                    pass
             try:
                 port.close()
             except Exception:  # closing a dead port may fail; it is closed anyway

@@ -17,8 +17,13 @@ errors, last command age, pan/tilt, saturation, tracking state, pid).
 
 The serial port is opened with pyserial exactly as given (a device, a
 ``/dev/serial/by-id`` link, or the simulated controller's pseudo-terminal
-link); while it is missing or broken the node retries with backoff from its
-timer and drops (never queues) the commands it produces meanwhile.
+link) and kept healthy by :class:`ServoConnection`: a port that cannot be
+opened, disappears, times out, stops answering or answers garbage is closed and
+reopened with backoff from the node's timer, never blocking the executor;
+commands produced meanwhile are dropped (never queued); after a reconnect the
+last commanded position is sent again (tracking resumes; if the face is gone
+the lost-face behaviour brings the head home). On shutdown the head is parked
+at home.
 """
 
 import math
@@ -31,11 +36,12 @@ from sensor_msgs.msg import JointState, TimeReference
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.health import ERROR, NodeHealth, OK, WARN
 from face_tracker_ros.common.params import declare, Param, ParameterError
-from face_tracker_ros.common.runner import main_for
+from face_tracker_ros.common.runner import log_at, main_for
 from face_tracker_ros.servo.calibration import AxisCalibration
+from face_tracker_ros.servo.connection import ServoConnection
 from face_tracker_ros.servo.control import AxisGains, PanTiltController, TrackerConfig
 from face_tracker_ros.servo.link import Backoff, SerialLink
-from face_tracker_ros.servo.protocols import ErrorReply, Garbage, make_protocol, PROTOCOLS
+from face_tracker_ros.servo.protocols import make_protocol, PROTOCOLS
 
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 HFOV = math.radians(60.0)
@@ -96,6 +102,14 @@ PARAMS = (
           'reconnects', min=1.0, max=200.0, unit='Hz'),
     Param('write_timeout_s', 0.05, 'Longest a serial write may block', min=0.001, max=2.0,
           unit='s'),
+    Param('reply_timeout_s', 1.0, 'A request unanswered this long means the controller is '
+          'unresponsive: the port is closed and reopened', min=0.05, max=60.0, unit='s'),
+    Param('handshake_timeout_s', 3.0, 'Time a newly opened controller has to answer the '
+          'handshake (Arduinos reset on open)', min=0.05, max=60.0, unit='s'),
+    Param('keepalive_s', 1.0, 'Handshake sent this often when nothing else asks for a '
+          'reply (the Maestro never acknowledges moves)', min=0.05, max=60.0, unit='s'),
+    Param('max_garbage', 5, 'Garbage replies within 2 s, with no valid reply, after which '
+          'the port is reopened (wrong baud rate?)', min=1, max=10000),
     Param('reconnect_backoff_s', 0.5, 'First wait before reopening the port', min=0.01,
           max=60.0, unit='s'),
     Param('reconnect_backoff_max_s', 5.0, 'Longest wait between reopen attempts', min=0.01,
@@ -146,15 +160,16 @@ class ServoNode(Node):
                                               p['tilt.home']))
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
-        self.link = SerialLink(p['port'], baudrate=p['baudrate'],
-                               write_timeout_s=p['write_timeout_s'])
-        self.backoff = Backoff(initial_s=p['reconnect_backoff_s'],
-                               max_s=p['reconnect_backoff_max_s'])
-        self.commands_sent = 0
-        self.commands_dropped = 0
+        home_us = (self.pan_cal.angle_to_us(p['pan.home']),
+                   self.tilt_cal.angle_to_us(p['tilt.home']))
+        self.home_us = home_us
+        self.conn = ServoConnection(
+            SerialLink(p['port'], baudrate=p['baudrate'], write_timeout_s=p['write_timeout_s']),
+            self.protocol,
+            Backoff(initial_s=p['reconnect_backoff_s'], max_s=p['reconnect_backoff_max_s']),
+            reply_timeout_s=p['reply_timeout_s'], handshake_timeout_s=p['handshake_timeout_s'],
+            keepalive_s=p['keepalive_s'], max_garbage=p['max_garbage'], initial_us=home_us)
         self.targets_received = 0
-        self.error_replies = 0
-        self.garbage_replies = 0
         self._sent_since_tick = False
         self._last_command_time = None
         self._last_target_age = None
@@ -166,28 +181,18 @@ class ServoNode(Node):
         self.create_subscription(PointStamped, 'face/target', self._on_target,
                                  qos.LATEST_ONLY)
         self.create_timer(1.0 / p['tick_rate_hz'], self._on_tick)
-        self._connect()
+        self.conn.poll(time.monotonic())
+        self._log_events()
         self.get_logger().info(f"servo started: port '{p['port']}', protocol "
                                f"'{p['protocol']}'")
 
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 
-    def _connect(self) -> None:
-        now = self._now()
-        if not self.backoff.ready(now):
-            return
-        if self.link.open():
-            self.backoff.reset()
-            self.protocol.reset()
-            self.get_logger().info(f'servo controller connected on {self.params["port"]}')
-            self.link.write(self.protocol.encode_handshake())
-            self._write_command(*self.controller.command)
-        else:
-            self.backoff.failed(now)
-            self.get_logger().warning(
-                f"servo port '{self.params['port']}' unavailable ({self.link.last_error}); "
-                'retrying', throttle_duration_sec=10.0)
+    def _log_events(self) -> None:
+        # ServoConnection throttles repeated events itself: log every one.
+        for level, message in self.conn.drain_events():
+            log_at(self.get_logger(), level, message)
 
     def _on_target(self, msg: PointStamped) -> None:
         self.targets_received += 1
@@ -209,45 +214,21 @@ class ServoNode(Node):
                 self._send(command, None)
 
     def _on_tick(self) -> None:
-        if not self.link.is_open:
-            self._connect()
-        else:
-            self._read_replies()
+        self.conn.poll(time.monotonic())
         command = self.controller.tick(self._now())
         if command is not None:
             self._send(command, None)
+        self._log_events()
         if not self._sent_since_tick:
             self._publish_joints()
         self._sent_since_tick = False
 
-    def _read_replies(self) -> None:
-        data = self.link.read_available()
-        if not data:
-            return
-        for reply in self.protocol.feed(data):
-            if isinstance(reply, ErrorReply):
-                self.error_replies += 1
-                self.get_logger().warning(f'servo controller error: {reply.code} {reply.text}',
-                                          throttle_duration_sec=5.0)
-            elif isinstance(reply, Garbage):
-                self.garbage_replies += 1
-                self.get_logger().warning(f'unexpected bytes from the servo controller: '
-                                          f'{bytes(reply.data[:32])!r}',
-                                          throttle_duration_sec=5.0)
-
     def _write_command(self, pan: float, tilt: float) -> bool:
-        if not self.link.is_open:
-            self.commands_dropped += 1
-            return False
-        data = self.protocol.encode_move(self.pan_cal.angle_to_us(pan),
-                                         self.tilt_cal.angle_to_us(tilt))
-        if self.link.write(data):
-            self.commands_sent += 1
-            self._last_command_time = time.monotonic()
+        now = time.monotonic()
+        if self.conn.send_move(self.pan_cal.angle_to_us(pan), self.tilt_cal.angle_to_us(tilt),
+                               now):
+            self._last_command_time = now
             return True
-        self.commands_dropped += 1
-        self.get_logger().warning(f'servo write failed ({self.link.last_error}); reconnecting',
-                                  throttle_duration_sec=5.0)
         return False
 
     def _send(self, command, capture_stamp) -> None:
@@ -278,36 +259,36 @@ class ServoNode(Node):
         saturated = [axis for axis, c in (('pan', ctl.pan), ('tilt', ctl.tilt)) if c.saturated]
         age = None if self._last_command_time is None else \
             time.monotonic() - self._last_command_time
+        link = self.conn.stats(time.monotonic())
         figures = {
             'port': self.params['port'], 'protocol': self.params['protocol'],
-            'connected': self.link.is_open,
-            'reconnects': max(0, self.link.opens_total - 1),
-            'write_errors_total': self.link.write_errors_total,
-            'read_errors_total': self.link.read_errors_total,
-            'commands_sent': self.commands_sent, 'commands_dropped': self.commands_dropped,
-            'error_replies': self.error_replies, 'garbage_replies': self.garbage_replies,
+            'connected': link['connected'], 'link_state': link['state'],
+            'reconnects': link['reconnects'],
+            'write_errors_total': link['write_errors_total'],
+            'read_errors_total': link['read_errors_total'],
+            'commands_sent': link['commands_sent'], 'commands_dropped': link['commands_dropped'],
+            'replies_ok': link['replies_ok'], 'error_replies': link['error_replies'],
+            'garbage_replies': link['garbage_replies'],
+            'invalid_replies': link['invalid_replies'],
+            'last_reply_age_s': link['last_reply_age_s'],
             'last_command_age_s': age, 'target_age_s': self._last_target_age,
             'stale_targets': ctl.stale_targets,
             'pan_rad': pan, 'tilt_rad': tilt,
             'saturated': ','.join(saturated) if saturated else 'none',
             'state': ctl.state,
         }
-        if not self.link.is_open:
-            return ERROR, (f"disconnected from {self.params['port']}: "
-                           f'{self.link.last_error or "not opened yet"}'), figures
+        if link['state'] != 'connected':
+            reason = link['last_disconnect_reason'] or link['last_error'] or 'not opened yet'
+            return ERROR, (f"{link['state']}: {self.params['port']}: {reason}"), figures
         if saturated:
             return WARN, f"{ctl.state}, {' and '.join(saturated)} at the travel limit", figures
         return OK, ctl.state.replace('_', ' '), figures
 
     def shutdown(self) -> None:
         """Park the head at home and close the port."""
-        if self.link.is_open:
-            data = self.protocol.encode_move(
-                self.pan_cal.angle_to_us(self.controller.pan.gains.home),
-                self.tilt_cal.angle_to_us(self.controller.tilt.gains.home))
-            if self.link.write(data):
-                self.get_logger().info('servos parked at home')
-        self.link.close()
+        self.conn.park(*self.home_us)
+        self.conn.close()
+        self._log_events()
 
 
 def main(args=None):

@@ -73,6 +73,14 @@ class SimFirmware:
         self._error_bits = 0
         self._other_targets: Dict[int, int] = {}
 
+    def reset_input(self) -> None:
+        """Forget a partial line or packet (the host's stream was cut: unplug, reconnect).
+
+        The servos, the Maestro error register and the counters are kept.
+        """
+        self._lines.reset()
+        self._packet.clear()
+
     def handle(self, data: bytes, now: Optional[float] = None) -> bytes:
         """Consume host bytes (any chunking) and return the reply bytes; never raises.
 

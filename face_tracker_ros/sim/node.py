@@ -9,21 +9,26 @@ open ``/dev/ttyUSB0``.  The simulated servos move at a finite speed inside
 their travel limits, and their true angles are published on
 ``sim/joint_states`` (``sensor_msgs/JointState``, ``pan``/``tilt``, radians),
 which aim the simulated camera's view.
+
+Faults (disconnect, garbage, silent, slow, stall) follow the ``faults``
+schedule or start at run time from ``sim/inject_fault`` (``std_msgs/String``
+``"serial:<kind>:<duration_s>[:<value>]"``).
 """
 
 import math
 
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
+from std_msgs.msg import String
 
 from face_tracker_ros.common import qos
-from face_tracker_ros.common.health import NodeHealth, OK
+from face_tracker_ros.common.health import NodeHealth, OK, WARN
 from face_tracker_ros.common.params import declare, Param, ParameterError
 from face_tracker_ros.common.paths import runtime_dir
 from face_tracker_ros.common.runner import main_for
 from face_tracker_ros.servo.calibration import AxisCalibration
 from face_tracker_ros.servo.protocols import PROTOCOLS
-from face_tracker_ros.sim.controller import SimServoController
+from face_tracker_ros.sim.controller import parse_serial_faults, SimServoController
 
 
 def _axis_params(axis: str, travel: float):
@@ -47,6 +52,9 @@ PARAMS = (
     Param('maestro.tilt_channel', 1, 'Maestro channel of the tilt servo', min=0, max=23),
     Param('max_speed', 3.0, 'Servo speed (about 0.17 s per 60 degrees, a common hobby servo)',
           min=0.01, max=50.0, unit='rad/s'),
+    Param('faults', '', 'Fault schedule of the simulated controller: comma-separated '
+          '<kind>:<start_s>:<duration_s>[:<value>], kinds disconnect, garbage, silent, slow, '
+          'stall (e.g. "disconnect:20:3")'),
     Param('publish_rate_hz', 100.0, 'Rate of sim/joint_states', min=1.0, max=1000.0, unit='Hz'),
 ) + _axis_params('pan', 1.4) + _axis_params('tilt', 0.8)
 
@@ -75,12 +83,15 @@ class SimServoNode(Node):
                 pan_channel=p['maestro.pan_channel'], tilt_channel=p['maestro.tilt_channel'],
                 pan_limits=(-p['pan.travel'], p['pan.travel']),
                 tilt_limits=(-p['tilt.travel'], p['tilt.travel']),
-                max_speed_rad_s=p['max_speed'])
+                max_speed_rad_s=p['max_speed'],
+                faults=parse_serial_faults([e for e in p['faults'].split(',') if e.strip()],
+                                           'faults'))
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
         port = self.controller.start()
         self._pub = self.create_publisher(JointState, 'sim/joint_states', qos.STREAM_PUB)
         self.create_timer(1.0 / p['publish_rate_hz'], self._publish)
+        self.create_subscription(String, 'sim/inject_fault', self._on_inject, 10)
         self.health = NodeHealth(self, hardware_id=port)
         self.health.add('simulated controller', self._report)
         self.get_logger().info(f"simulated servo controller ({p['protocol']}) on {port}")
@@ -93,12 +104,32 @@ class SimServoNode(Node):
         msg.position = [float(pan), float(tilt)]
         self._pub.publish(msg)
 
+    def _on_inject(self, msg: String) -> None:
+        """Start a fault now: ``serial:<kind>:<duration_s>[:<value>]`` (others are ignored)."""
+        target, _, rest = msg.data.partition(':')
+        if target != 'serial':
+            return
+        try:
+            parts = rest.split(':')
+            kind, duration = parts[0], float(parts[1])
+            value = float(parts[2]) if len(parts) > 2 else 0.0
+            self.controller.inject(kind, duration, value)
+        except (ValueError, IndexError) as exc:
+            self.get_logger().warning(f"fault injection '{msg.data}' ignored: {exc}")
+            return
+        self.get_logger().warning(f'injected serial fault {rest}')
+
     def _report(self):
         fw = self.controller.firmware
         pan, tilt = self.controller.angles()
+        faults = self.controller.active_faults()
         figures = {'port': self.controller.port_path, 'protocol': self.params['protocol'],
                    'commands_total': fw.commands_total, 'errors_total': fw.errors_total,
-                   'pan_rad': pan, 'tilt_rad': tilt}
+                   'pan_rad': pan, 'tilt_rad': tilt,
+                   'active_faults': ','.join(str(f) for f in faults) or 'none'}
+        if faults:
+            return WARN, f"simulated {self.params['protocol']} controller, injected fault", \
+                figures
         return OK, f"simulated {self.params['protocol']} controller", figures
 
     def shutdown(self) -> None:

@@ -1,0 +1,503 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""A self-healing connection to the servo controller: reconnect, handshake, liveness, resume.
+
+:class:`ServoConnection` owns a :class:`~face_tracker_ros.servo.link.SerialLink`,
+a protocol from :mod:`face_tracker_ros.servo.protocols` and a
+:class:`~face_tracker_ros.servo.link.Backoff`.  Its owner calls
+:meth:`ServoConnection.poll` from a periodic timer and
+:meth:`ServoConnection.send_move` whenever it has a new command; neither
+blocks for longer than about one write timeout of the link, and neither raises
+on anything the device does.
+
+States: ``disconnected`` (port closed; reopened when the backoff allows),
+``handshaking`` (port open, handshake sent, no answer yet) and ``connected``.
+The port is closed and reopened, with backoff, forever, when it cannot be
+opened, vanishes, a write times out, the handshake is not answered within
+``handshake_timeout_s``, a request is not answered within ``reply_timeout_s``
+(unresponsive controller), or more than ``max_garbage`` garbage replies
+arrive within ``garbage_window_s`` with no valid reply between them (wrong
+baud rate, noise).  Commands produced while not connected are dropped and
+counted, never queued.  After every successful handshake the last commanded
+position is sent again: the head resumes where it was; if no face is seen,
+the tracker's own lost-face behaviour returns it home.
+
+The connection does no logging itself: it records human-readable events that
+the owner takes with :meth:`ServoConnection.drain_events` and logs (levels
+``'info'``, ``'warning'``, ``'error'``, the names of the logger methods).
+Repeated events of one kind (open failures, garbage, controller errors,
+invalid replies) are throttled here, with a count of those left out, so the
+owner can log every event it gets.
+
+Time is whatever clock the owner passes as ``now`` (seconds); serial timeouts
+are physical, so pass a monotonic wall clock even under simulated time.
+"""
+
+import collections
+import math
+from typing import Deque, Dict, List, Optional, Tuple
+
+from face_tracker_ros.servo.link import Backoff, SerialLink
+from face_tracker_ros.servo.protocols import (
+    Ack,
+    ErrorReply,
+    Garbage,
+    MAESTRO_MAX_US,
+    Pong,
+    Positions,
+    Reply,
+    ServoProtocol,
+    Version,
+)
+
+#: The connection states, in the order a connection goes through them.
+STATES = ('disconnected', 'handshaking', 'connected')
+
+#: Event levels (names of the methods of a Python or rclpy logger).
+LEVELS = ('info', 'warning', 'error')
+
+#: Error register bits a Pololu Maestro defines (bits 0..8); higher bits mean a corrupt reply.
+MAESTRO_ERROR_MASK = 0x01FF
+
+REASON_HANDSHAKE = 'no reply to handshake'
+REASON_GARBAGE = 'garbage from the controller (wrong baud rate?)'
+
+_MAX_CHUNKS_PER_POLL = 4
+
+
+def _positive(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError('{} ({!r}) must be a finite number of seconds > 0'.format(name, value))
+    return float(value)
+
+
+def _maestro_bits(reply: ErrorReply) -> Optional[int]:
+    """Return the error register of a Maestro Get Errors answer, None for other errors."""
+    if reply.code != 'MAESTRO':
+        return None
+    words = reply.text.split()
+    try:
+        return int(words[-1], 16)
+    except (IndexError, ValueError):
+        return None
+
+
+def _valid_pulse(us: float) -> bool:
+    return math.isfinite(us) and 0.0 <= us <= MAESTRO_MAX_US
+
+
+class ServoConnection:
+    """Keeps a servo controller link alive and sends moves over it.
+
+    Parameters (ValueError names a bad one):
+
+    * ``reply_timeout_s`` (1.0): longest wait for the reply to a request;
+      unanswered that long, the controller counts as unresponsive.  During
+      the handshake the request is repeated at this interval.
+    * ``handshake_timeout_s`` (3.0, >= ``reply_timeout_s``): how long after an
+      open the handshake may take; many Arduino boards reset when the port
+      opens and answer only after 1-2 s.
+    * ``keepalive_s`` (1.0): when no request expecting a reply was sent for
+      this long, the handshake is sent as a keep-alive.  With ``maestro``
+      (moves are not acknowledged) this is the only liveness check; with
+      ``ascii`` every ``MOVE`` is acknowledged, so it only runs while idle.
+    * ``max_garbage`` (5) and ``garbage_window_s`` (2.0): more garbage replies
+      than this within the window, with no valid reply between them, close
+      the port; fewer are only counted.
+    * ``event_throttle_s`` (10.0): repeated events of one kind are reported at
+      most this often.
+    * ``initial_us``: ``(pan_us, tilt_us)`` sent after the first handshake when
+      no move was requested yet (usually the home pulses); None sends nothing.
+    """
+
+    def __init__(self, link: SerialLink, protocol: ServoProtocol,
+                 backoff: Optional[Backoff] = None, *, reply_timeout_s: float = 1.0,
+                 handshake_timeout_s: float = 3.0, keepalive_s: float = 1.0,
+                 max_garbage: int = 5, garbage_window_s: float = 2.0,
+                 event_throttle_s: float = 10.0,
+                 initial_us: Optional[Tuple[float, float]] = None,
+                 max_events: int = 200) -> None:
+        """Check the settings; nothing is opened until the first :meth:`poll`."""
+        if not isinstance(link, SerialLink):
+            raise ValueError('link ({!r}) must be a SerialLink'.format(link))
+        if not isinstance(protocol, ServoProtocol):
+            raise ValueError('protocol ({!r}) must be a ServoProtocol from make_protocol(); '
+                             'allowed: ascii, maestro'.format(protocol))
+        if backoff is not None and not isinstance(backoff, Backoff):
+            raise ValueError('backoff ({!r}) must be a Backoff or None'.format(backoff))
+        self.reply_timeout_s = _positive('reply_timeout_s', reply_timeout_s)
+        self.handshake_timeout_s = _positive('handshake_timeout_s', handshake_timeout_s)
+        if self.handshake_timeout_s < self.reply_timeout_s:
+            raise ValueError('handshake_timeout_s ({:g}) must be >= reply_timeout_s ({:g})'
+                             .format(self.handshake_timeout_s, self.reply_timeout_s))
+        self.keepalive_s = _positive('keepalive_s', keepalive_s)
+        if isinstance(max_garbage, bool) or not isinstance(max_garbage, int) \
+                or max_garbage < 0:
+            raise ValueError('max_garbage ({!r}) must be an integer >= 0'.format(max_garbage))
+        self.max_garbage = max_garbage
+        self.garbage_window_s = _positive('garbage_window_s', garbage_window_s)
+        self.event_throttle_s = _positive('event_throttle_s', event_throttle_s)
+        if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
+            raise ValueError('max_events ({!r}) must be an integer >= 1'.format(max_events))
+        self.link = link
+        self.protocol = protocol
+        self.backoff = backoff if backoff is not None else Backoff()
+        self._last_us: Optional[Tuple[float, float]] = None
+        if initial_us is not None:
+            self._last_us = self._checked_pulses(initial_us, 'initial_us')
+
+        self._state = 'disconnected'
+        self.connects_total = 0
+        self.open_attempts = 0
+        self.open_failures = 0
+        self.commands_sent = 0
+        self.commands_dropped = 0
+        self.replies_ok = 0
+        self.error_replies = 0
+        self.garbage_replies = 0
+        self.invalid_replies = 0
+        self.resends = 0
+        self.last_error = ''
+        self.last_disconnect_reason = ''
+        self.last_positions: Optional[Positions] = None
+        self.disconnected_since: Optional[float] = None
+        self.last_reply_time: Optional[float] = None
+        self.last_command_time: Optional[float] = None
+
+        self._events: Deque[Tuple[str, str]] = collections.deque(maxlen=max_events)
+        self.events_lost = 0
+        self._throttle: Dict[str, Tuple[float, int]] = {}
+        self._opened_at = 0.0
+        self._handshake_sent_at = 0.0
+        self._awaiting_since: Optional[float] = None
+        self._last_request_at = 0.0
+        self._garbage_times: Deque[float] = collections.deque()
+
+    # Public API ----------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """Return ``'disconnected'``, ``'handshaking'`` or ``'connected'``."""
+        return self._state
+
+    @property
+    def is_connected(self) -> bool:
+        """Return True once the handshake succeeded and until the link is lost."""
+        return self._state == 'connected'
+
+    @property
+    def reconnects(self) -> int:
+        """Return the successful handshakes after the first one."""
+        return max(0, self.connects_total - 1)
+
+    @property
+    def last_commanded_us(self) -> Optional[Tuple[float, float]]:
+        """Return the latest requested ``(pan_us, tilt_us)``, sent or dropped."""
+        return self._last_us
+
+    def poll(self, now: float) -> None:
+        """Do the periodic work: reconnect, read and check replies, time out, keep alive.
+
+        Call it from a timer (10-50 Hz).  Never raises; an unexpected internal
+        error is reported as an ``'error'`` event and the port is reopened.
+        """
+        try:
+            self._poll(now)
+        except Exception as exc:  # a bug here must not stop the executor
+            self._event('error', 'internal error in the servo connection: {}: {}'.format(
+                type(exc).__name__, exc))
+            self._lose(now, 'internal error: {}'.format(exc))
+
+    def send_move(self, pan_us: float, tilt_us: float, now: float) -> bool:
+        """Send a move now; return True when it was written.
+
+        The position is remembered (and re-sent after the next handshake) even
+        when it cannot be sent: while not connected the command is dropped
+        and counted, never queued.  Invalid pulses (not a finite number the
+        protocol can encode) are dropped with an ``'error'`` event.
+        """
+        try:
+            data = self.protocol.encode_move(pan_us, tilt_us)
+        except (ValueError, TypeError) as exc:
+            self.commands_dropped += 1
+            self.last_error = str(exc)
+            self._event('error', 'move rejected: {}'.format(exc), now, 'invalid_move')
+            return False
+        self._last_us = (float(pan_us), float(tilt_us))
+        try:
+            if self._state != 'connected':
+                self.commands_dropped += 1
+                return False
+            if self._write(data, now, self.protocol.acks_moves):
+                self.commands_sent += 1
+                self.last_command_time = now
+                return True
+        except Exception as exc:  # never let a bug escape into the caller's callback
+            self._event('error', 'internal error sending a move: {}: {}'.format(
+                type(exc).__name__, exc))
+            self._lose(now, 'internal error: {}'.format(exc))
+        self.commands_dropped += 1
+        return False
+
+    def park(self, pan_us: float, tilt_us: float) -> bool:
+        """Send one move to ``(pan_us, tilt_us)`` and close the port (for shutdown).
+
+        Best effort: when the port is not open nothing is attempted (no
+        reconnect).  Waits at most one write timeout for the bytes to leave
+        the driver.  Returns True when the move was written.
+        """
+        try:
+            data = self.protocol.encode_move(pan_us, tilt_us)
+        except (ValueError, TypeError) as exc:
+            self._event('error', 'servos not parked: {}'.format(exc))
+            self.close()
+            return False
+        ok = self.link.is_open and self.link.write(data)
+        if ok:
+            drained = self.link.drain(self.link.write_timeout_s)
+            self.link.close(discard_output=not drained)
+            self._event('info', 'servos parked at pan {:.0f} us, tilt {:.0f} us'.format(
+                float(pan_us), float(tilt_us)))
+        else:
+            self._event('warning', 'servos not parked: port {} is not usable ({})'.format(
+                self.link.port, self.link.last_error or 'not open'))
+        self.close()
+        return ok
+
+    def close(self) -> None:
+        """Close the port without parking; :meth:`poll` reopens it."""
+        self.link.close()
+        if self._state != 'disconnected':
+            self._state = 'disconnected'
+
+    def drain_events(self) -> List[Tuple[str, str]]:
+        """Return and forget the ``(level, message)`` events recorded since the last call."""
+        events = list(self._events)
+        self._events.clear()
+        return events
+
+    def stats(self, now: float) -> Dict[str, object]:
+        """Return the counters and state for diagnostics (ages in seconds, None when unknown)."""
+        return {
+            'state': self._state,
+            'connected': self._state == 'connected',
+            'port': self.link.port,
+            'protocol': self.protocol.name,
+            'connects_total': self.connects_total,
+            'reconnects': self.reconnects,
+            'open_attempts': self.open_attempts,
+            'open_failures': self.open_failures,
+            'write_errors_total': self.link.write_errors_total,
+            'read_errors_total': self.link.read_errors_total,
+            'commands_sent': self.commands_sent,
+            'commands_dropped': self.commands_dropped,
+            'replies_ok': self.replies_ok,
+            'error_replies': self.error_replies,
+            'garbage_replies': self.garbage_replies,
+            'invalid_replies': self.invalid_replies,
+            'resends': self.resends,
+            'last_reply_age_s': None if self.last_reply_time is None
+            else now - self.last_reply_time,
+            'last_command_age_s': None if self.last_command_time is None
+            else now - self.last_command_time,
+            'last_error': self.last_error,
+            'last_disconnect_reason': self.last_disconnect_reason,
+            'disconnected_since': self.disconnected_since,
+            'backoff_s': self.backoff.delay_s,
+        }
+
+    # Internals -------------------------------------------------------------------
+
+    def _checked_pulses(self, pulses: Tuple[float, float], name: str) -> Tuple[float, float]:
+        try:
+            pan_us, tilt_us = pulses
+            self.protocol.encode_move(pan_us, tilt_us)
+        except (TypeError, ValueError) as exc:
+            raise ValueError('{} ({!r}) must be a (pan_us, tilt_us) pair of pulse widths: {}'
+                             .format(name, pulses, exc)) from None
+        return float(pan_us), float(tilt_us)
+
+    def _poll(self, now: float) -> None:
+        if not self.link.is_open:
+            if self._state != 'disconnected':
+                self._lose(now, self.link.last_error or 'port closed')
+            self._try_open(now)
+            return
+        self._read(now)
+        if not self.link.is_open:
+            return
+        if self._state == 'handshaking':
+            if now - self._opened_at > self.handshake_timeout_s:
+                self._lose(now, REASON_HANDSHAKE)
+            elif now - self._handshake_sent_at >= self.reply_timeout_s:
+                self._send_handshake(now)
+        elif self._state == 'connected':
+            waiting = self._awaiting_since
+            if waiting is not None and now - waiting > self.reply_timeout_s:
+                self._lose(now, 'no reply for {:.1f} s (controller unresponsive)'.format(
+                    now - waiting))
+            elif waiting is None and now - self._last_request_at >= self.keepalive_s:
+                self._send_handshake(now)
+
+    def _try_open(self, now: float) -> None:
+        if self.disconnected_since is None:
+            self.disconnected_since = now
+        if not self.backoff.ready(now):
+            return
+        self.open_attempts += 1
+        attempt = self.backoff.attempts + 1
+        if not self.link.open():
+            self.open_failures += 1
+            self.last_error = self.link.last_error
+            self.backoff.failed(now)
+            self._event('warning', 'cannot open servo port ({}); attempt {}, next in {:.1f} s'
+                        .format(self.link.last_error, attempt, self.backoff.delay_s),
+                        now, 'open')
+            return
+        self.protocol.reset()
+        self._garbage_times.clear()
+        self._awaiting_since = None
+        self._opened_at = now
+        self._state = 'handshaking'
+        self._event('info', 'opened {} (attempt {}); handshaking ({})'.format(
+            self.link.port, attempt, self.protocol.name))
+        self._send_handshake(now)
+
+    def _send_handshake(self, now: float) -> bool:
+        self._handshake_sent_at = now
+        return self._write(self.protocol.encode_handshake(), now, True)
+
+    def _write(self, data: bytes, now: float, expects_reply: bool) -> bool:
+        if self.link.write(data):
+            if expects_reply:
+                self._last_request_at = now
+                if self._awaiting_since is None:
+                    self._awaiting_since = now
+            return True
+        self._lose(now, self.link.last_error or 'write failed')
+        return False
+
+    def _read(self, now: float) -> None:
+        for _ in range(_MAX_CHUNKS_PER_POLL):
+            data = self.link.read_available()
+            if not data:
+                break
+            for reply in self.protocol.feed(data):
+                self._on_reply(reply, now)
+                if not self.link.is_open:
+                    return
+        if not self.link.is_open and self._state != 'disconnected':
+            self._lose(now, self.link.last_error or 'read failed')
+
+    def _on_reply(self, reply: Reply, now: float) -> None:
+        if isinstance(reply, Garbage):
+            self._on_garbage(reply, now)
+            return
+        if isinstance(reply, Positions) and not (
+                _valid_pulse(reply.pan_us) and _valid_pulse(reply.tilt_us)):
+            self._invalid('position out of range: pan {!r} us, tilt {!r} us'.format(
+                reply.pan_us, reply.tilt_us), now)
+            return
+        bits = _maestro_bits(reply) if isinstance(reply, ErrorReply) else None
+        if bits is not None and bits & ~MAESTRO_ERROR_MASK:
+            self._invalid('undefined Maestro error bits 0x{:04X}'.format(bits), now)
+            return
+        if not isinstance(reply, (Ack, Pong, Version, Positions, ErrorReply)):
+            self._invalid('unexpected reply {!r}'.format(reply), now)
+            return
+        # A valid reply: the controller is alive and the baud rate is right.
+        self.last_reply_time = now
+        self._awaiting_since = None
+        self._garbage_times.clear()
+        if isinstance(reply, ErrorReply):
+            self.error_replies += 1
+            self._event('warning', 'servo controller error: {} {}'.format(
+                reply.code, reply.text).rstrip(), now, 'error_reply')
+        else:
+            self.replies_ok += 1
+        if isinstance(reply, Positions):
+            self.last_positions = reply
+        handshake_answer = isinstance(reply, Pong) or bits is not None
+        if self._state == 'handshaking' and handshake_answer:
+            self._on_connected(now)
+        elif self._state == 'connected' and bits:
+            # A Maestro that saw an error may have sent its servos to their home
+            # (or off) positions: command the current targets again.
+            self._resend(now, 'after Maestro error bits 0x{:04X}'.format(bits))
+
+    def _on_connected(self, now: float) -> None:
+        self._state = 'connected'
+        self.connects_total += 1
+        self.backoff.reset()
+        if self.connects_total > 1 and self.disconnected_since is not None:
+            how = 'reconnected after {:.1f} s'.format(max(0.0, now - self.disconnected_since))
+        else:
+            how = 'connected'
+        self.disconnected_since = None
+        self._last_request_at = now
+        self._event('info', 'servo controller {} on {} ({})'.format(
+            how, self.link.port, self.protocol.name))
+        self._resend(now, 'resuming')
+
+    def _resend(self, now: float, why: str) -> None:
+        if self._last_us is None:
+            return
+        pan_us, tilt_us = self._last_us
+        if self._write(self.protocol.encode_move(pan_us, tilt_us), now,
+                       self.protocol.acks_moves):
+            self.resends += 1
+            self.last_command_time = now
+            self._event('info', 'sent pan {:.0f} us, tilt {:.0f} us again ({})'.format(
+                pan_us, tilt_us, why))
+
+    def _on_garbage(self, reply: Garbage, now: float) -> None:
+        self.garbage_replies += 1
+        self._event('warning', 'unexpected bytes from the servo controller: {!r}'.format(
+            bytes(reply.data[:32])), now, 'garbage')
+        times = self._garbage_times
+        times.append(now)
+        while times and now - times[0] > self.garbage_window_s:
+            times.popleft()
+        if len(times) > self.max_garbage:
+            self._lose(now, REASON_GARBAGE)
+
+    def _invalid(self, what: str, now: float) -> None:
+        self.invalid_replies += 1
+        self._event('warning', 'invalid reply from the servo controller ignored: ' + what,
+                    now, 'invalid')
+
+    def _lose(self, now: float, reason: str) -> None:
+        was = self._state
+        self.link.close()
+        self._state = 'disconnected'
+        self._awaiting_since = None
+        self._garbage_times.clear()
+        self.last_error = reason
+        self.last_disconnect_reason = reason
+        if self.disconnected_since is None:
+            self.disconnected_since = now
+        self.backoff.failed(now)
+        if was == 'connected':
+            self._event('warning', 'servo controller disconnected from {}: {}; commands are '
+                        'dropped until it is back, reconnecting in {:.1f} s'.format(
+                            self.link.port, reason, self.backoff.delay_s))
+        elif was == 'handshaking':
+            self._event('warning', 'servo controller on {} not usable: {}; retry {} in '
+                        '{:.1f} s'.format(self.link.port, reason, self.backoff.attempts + 1,
+                                          self.backoff.delay_s), now, 'handshake')
+
+    def _event(self, level: str, message: str, now: Optional[float] = None,
+               key: Optional[str] = None) -> None:
+        if key is not None and now is not None:
+            last = self._throttle.get(key)
+            if last is not None and now - last[0] < self.event_throttle_s:
+                self._throttle[key] = (last[0], last[1] + 1)
+                return
+            if last is not None and last[1]:
+                message += ' ({} similar in the last {:.0f} s)'.format(
+                    last[1], now - last[0])
+            self._throttle[key] = (now, 0)
+        if len(self._events) == self._events.maxlen:
+            self.events_lost += 1
+        self._events.append((level, message))
