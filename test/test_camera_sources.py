@@ -5,6 +5,7 @@
 import math
 import os
 import re
+import time
 
 import cv2
 import numpy as np
@@ -278,6 +279,80 @@ def test_v4l2_describe_shows_request_before_open():
     assert '/dev/video0' in line and '320x240' in line and 'YUYV' in line
 
 
+class FakeCapture:
+    """Stands in for cv2.VideoCapture (no camera here): records what open() requests."""
+
+    instances = []
+
+    def __init__(self, target, api=None) -> None:
+        self.target = target
+        self.api = api
+        self.props = {}
+        self.released = False
+        FakeCapture.instances.append(self)
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        """Report an open device."""
+        return True
+
+    def set(self, prop, value) -> bool:
+        """Grant whatever is requested."""
+        self.props[prop] = value
+        return True
+
+    def get(self, prop) -> float:
+        """Return the granted value."""
+        return float(self.props.get(prop, 0.0))
+
+    def read(self):
+        """Return a frame of the granted size."""
+        width = int(self.props[cv2.CAP_PROP_FRAME_WIDTH])
+        height = int(self.props[cv2.CAP_PROP_FRAME_HEIGHT])
+        return True, np.zeros((height, width, 3), np.uint8)
+
+    def release(self) -> None:
+        """Record the release."""
+        self.released = True
+
+
+def test_v4l2_every_open_requests_the_settings_again_and_re_resolves_the_link(
+        tmp_path, monkeypatch):
+    """A reopen (or a fresh source from a factory) re-resolves the link and requests again."""
+    monkeypatch.setattr(cv2, 'VideoCapture', FakeCapture)
+    FakeCapture.instances.clear()
+    link = tmp_path / 'usb-Acme_HD_Webcam_0001-video-index0'
+    os.symlink('/dev/null', link)
+    requested = {cv2.CAP_PROP_FOURCC: cv2.VideoWriter_fourcc(*'YUYV'),
+                 cv2.CAP_PROP_FRAME_WIDTH: 320, cv2.CAP_PROP_FRAME_HEIGHT: 240,
+                 cv2.CAP_PROP_FPS: 15.0, cv2.CAP_PROP_BUFFERSIZE: 1}
+
+    def factory():
+        return make_source('v4l2', device=str(link), width=320, height=240, fps=15.0,
+                           fourcc='YUYV')
+
+    source = factory()
+    source.open()
+    first = FakeCapture.instances[-1]
+    assert first.target == '/dev/null' and first.api == cv2.CAP_V4L2
+    assert first.props == requested
+    assert source.resolved == '/dev/null'
+    os.remove(link)
+    os.symlink('/dev/zero', link)  # the camera came back under another node
+    source.open()  # a reopen in place releases the old capture first
+    second = FakeCapture.instances[-1]
+    assert first.released and second is not first
+    assert second.target == '/dev/zero' and second.props == requested
+    assert source.resolved == '/dev/zero'
+    assert (source.width, source.height, source.fps, source.fourcc) == (320, 240, 15.0, 'YUYV')
+    assert_bgr(source.read(), 320, 240)
+    assert '-> /dev/zero' in source.describe() and 'granted 320x240@15 YUYV' in source.describe()
+    source.close()
+    fresh = factory()
+    fresh.open()
+    assert FakeCapture.instances[-1].props == requested and fresh.resolved == '/dev/zero'
+    fresh.close()
+
+
 # -- simulation ---------------------------------------------------------------------------------
 
 class FakeScene:
@@ -371,6 +446,41 @@ def test_sim_source_with_the_real_scene_if_present():
     source.open()
     assert_bgr(source.read(), 160, 120)
     assert source.last_truth is not None
+
+
+def test_sim_sources_with_one_start_time_share_the_scene_time():
+    """A replacement source with the same start_time continues the scene time."""
+    clock = FakeClock(500.0)
+    scene = FakeScene()
+    first = SimSource(scene, lambda: (0.0, 0.0), clock=clock, realtime=False, start_time=490.0)
+    first.open()
+    first.read()
+    clock.advance(3.0)
+    second = SimSource(scene, lambda: (0.0, 0.0), clock=clock, realtime=False, start_time=490.0)
+    second.open()
+    second.read()
+    assert [c[0] for c in scene.calls] == pytest.approx([10.0, 13.0])
+    # make_source passes it on (its sources use the wall clock).
+    built = make_source('sim', scene=FakeScene(), pose=lambda: (0.0, 0.0), realtime=False,
+                        start_time=time.time() - 100.0)
+    built.open()
+    built.read()
+    assert built.last_truth['t'] == pytest.approx(100.0, abs=5.0)
+    for bad in (math.nan, 'now', True):
+        with pytest.raises(ValueError, match='start_time'):
+            SimSource(scene, lambda: (0.0, 0.0), start_time=bad)
+
+
+def test_which_sources_may_repeat_frames(video_path):
+    """Files and noiseless scenes may repeat frames; cameras and noisy scenes may not."""
+    assert VideoFileSource(video_path).repeats_frames
+    assert not V4L2Source('/dev/video0').repeats_frames
+    assert SimSource(FakeScene(), lambda: (0.0, 0.0)).repeats_frames
+
+    class NoisyScene(FakeScene):
+        noise_sigma = 2.0
+
+    assert not SimSource(NoisyScene(), lambda: (0.0, 0.0)).repeats_frames
 
 
 # -- make_source and helpers --------------------------------------------------------------------

@@ -3,6 +3,7 @@
 """Tests of the capture thread: delivery, stamps, recovery, exceptions, stop."""
 
 import itertools
+import math
 import re
 import threading
 import time
@@ -409,3 +410,420 @@ def test_bad_policy_names_the_parameter(kwargs, name):
     """Bad recovery settings name the parameter in the ValueError."""
     with pytest.raises(ValueError, match=name):
         CaptureThread(ScriptedSource(), Recorder(), **kwargs)
+
+
+# -- self-healing: blocked reads, frozen frames, giving up ------------------------------------
+
+MARKER = 255  # level of a frame a blocked read returns late: it must never be delivered
+
+
+class GatedSource(FrameSource):
+    """Uniform frames of level ``tag``; read number ``block_at`` (or open) waits for ``gate``.
+
+    A read released late returns a frame of level MARKER.  ``close`` records
+    the name of the thread that closed it.
+    """
+
+    kind = 'gated'
+
+    def __init__(self, tag: int, gate: threading.Event, block_at: int = 0,
+                 block_open: bool = False, opens=()) -> None:
+        super().__init__()
+        self.tag = tag
+        self.gate = gate
+        self.block_at = block_at
+        self.block_open = block_open
+        self.opens = list(opens)
+        self.reads = 0
+        self.open_calls = 0
+        self.closed_by = []
+        self._is_open = False
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the source is open."""
+        return self._is_open
+
+    def open(self) -> None:
+        """Open (after the gate when block_open), or fail when the open script says so."""
+        self.open_calls += 1
+        if self.block_open:
+            self.gate.wait(DEADLINE_S)
+        if self.opens and not self.opens.pop(0):
+            raise SourceError('gated device /dev/fake1 is missing')
+        self._is_open = True
+
+    def read(self):
+        """Return a frame of level tag, or block at read number block_at."""
+        self.reads += 1
+        if self.reads == self.block_at or (self.block_at < 0 and self.reads >= -self.block_at):
+            self.gate.wait(DEADLINE_S)
+            return np.full((6, 8, 3), MARKER, np.uint8)
+        time.sleep(0.001)
+        return np.full((6, 8, 3), self.tag, np.uint8)
+
+    def close(self) -> None:
+        """Record which thread closed the source."""
+        self.closed_by.append(threading.current_thread().name)
+        self._is_open = False
+
+    def describe(self) -> str:
+        """Return the tag."""
+        return f'gated source {self.tag}'
+
+
+class NoiseSource(FrameSource):
+    """Random frames like a live sensor; while ``frozen`` is set, copies of the last one."""
+
+    kind = 'noise'
+
+    def __init__(self, frozen: threading.Event, repeats_frames: bool = False,
+                 image=None) -> None:
+        super().__init__()
+        self.frozen = frozen
+        self.repeats_frames = repeats_frames
+        self.image = image
+        self.rng = np.random.default_rng(1)
+        self.last = None
+        self.open_calls = 0
+        self._is_open = False
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the source is open."""
+        return self._is_open
+
+    def open(self) -> None:
+        """Count the open."""
+        self.open_calls += 1
+        self._is_open = True
+
+    def read(self):
+        """Return a new noisy frame, a copy of the last one while frozen, or ``image``."""
+        time.sleep(0.001)
+        if self.image is not None:
+            return self.image.copy()
+        if self.frozen.is_set() and self.last is not None:
+            return self.last.copy()
+        self.last = self.rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+        return self.last
+
+    def close(self) -> None:
+        """Mark closed."""
+        self._is_open = False
+
+    def describe(self) -> str:
+        """Return a fixed description."""
+        return 'noise source'
+
+
+def levels(recorder: Recorder) -> list:
+    """Return the level (first byte) of every delivered frame."""
+    with recorder._lock:
+        return [int(f.flat[0]) for f in recorder.frames]
+
+
+def test_blocked_read_is_abandoned_and_a_new_reader_takes_over(threads):
+    """A read blocked past frame_timeout_s: error, fresh source, stuck frame never delivered."""
+    gate = threading.Event()
+    made = []
+
+    def factory():
+        source = GatedSource(len(made) + 1, gate, block_at=3 if not made else 0)
+        made.append(source)
+        return source
+
+    recorder = Recorder()
+    logger = ListLogger()
+    capture = start(threads, factory, recorder, frame_timeout_s=0.2, logger=logger)
+    assert len(made) == 1 and capture.source is made[0]
+    wait_for(lambda: capture.stats().stuck_reads_total == 1 and levels(recorder).count(2) >= 3,
+             'a new reader delivering frames of the second source')
+    assert made[0].closed_by == []  # still blocked: nobody closed it under the read
+    gate.set()
+    wait_for(lambda: made[0].closed_by, 'the abandoned reader to close its source')
+    assert made[0].closed_by == ['capture-reader-1']  # closed by its own reader thread
+    count = recorder.count()
+    wait_for(lambda: recorder.count() >= count + 5, 'more frames after the release')
+    seen = levels(recorder)
+    assert MARKER not in seen
+    assert seen[:2] == [1, 1] and set(seen[2:]) == {2}
+    stats = capture.stats()
+    assert stats.state == 'streaming' and stats.stuck_reads_total == 1
+    assert stats.read_errors_total == 1 and stats.reinit_attempts == 1
+    assert 'blocked' in stats.last_error and stats.recovering_since is None
+    assert len(made) == 2 and capture.source is made[1]
+    assert any('blocked' in m for m in logger.messages('error'))
+
+
+def test_a_low_rate_source_is_not_stuck(threads):
+    """A read may take two frame periods of the source's rate, even past frame_timeout_s."""
+    class SlowRate(ScriptedSource):
+        def open(self):
+            super().open()
+            self.fps = 4.0
+
+        def read(self):
+            time.sleep(0.15)  # a paced source at 4 Hz waits most of a period
+            return super().read()
+
+    recorder = Recorder()
+    capture = start(threads, SlowRate(), recorder, frame_timeout_s=0.05)
+    wait_for(lambda: recorder.count() >= 3, '3 slow frames')
+    assert capture.stats().stuck_reads_total == 0
+
+
+def test_blocked_open_is_abandoned_too(threads):
+    """An open blocked past open_timeout_s is replaced like a blocked read."""
+    gate = threading.Event()
+    made = []
+
+    def factory():
+        source = GatedSource(len(made) + 1, gate, block_open=not made)
+        made.append(source)
+        return source
+
+    recorder = Recorder()
+    capture = start(threads, factory, recorder, open_timeout_s=0.2)
+    wait_for(lambda: recorder.count() >= 3, 'frames of the replacement source')
+    assert set(levels(recorder)) == {2}
+    assert capture.stats().stuck_reads_total == 1
+    gate.set()
+    wait_for(lambda: made[0].closed_by, 'the abandoned open to return and close')
+
+
+def test_too_many_stuck_readers_fail(threads):
+    """When more than max_stuck_reads readers are stuck the capture fails, once."""
+    gate = threading.Event()
+    made = []
+    fatal = []
+
+    def factory():
+        made.append(GatedSource(len(made) + 1, gate, block_at=1))
+        return made[-1]
+
+    capture = start(threads, factory, Recorder(), frame_timeout_s=0.1, max_stuck_reads=2,
+                    on_fatal=fatal.append)
+    wait_for(lambda: not capture.alive, 'the capture to give up')
+    stats = capture.stats()
+    assert stats.state == 'failed' and stats.stuck_reads_total == 3
+    assert 'blocked' in stats.failure_reason and 'max_stuck_reads 2' in stats.failure_reason
+    assert fatal == [stats.failure_reason]
+    gate.set()
+    wait_for(lambda: all(s.closed_by for s in made), 'every stuck reader to close its source')
+    assert len(made) == 3
+
+
+def test_blocked_read_of_a_plain_source_reopens_when_it_returns(threads):
+    """Without a factory a stuck read is counted, reported, and the source reopened after it."""
+    gate = threading.Event()
+    source = GatedSource(7, gate, block_at=3)
+    recorder = Recorder()
+    capture = start(threads, source, recorder, frame_timeout_s=0.1)
+    wait_for(lambda: capture.stats().stuck_reads_total == 1, 'the stuck read to be counted')
+    stats = capture.stats()
+    assert stats.state == 'reconnecting' and stats.recovering_since is not None
+    gate.set()
+    wait_for(lambda: source.open_calls == 2 and recorder.count() >= 5, 'frames after the reopen')
+    assert MARKER not in levels(recorder)
+    assert capture.stats().state == 'streaming'
+
+
+def test_frozen_frames_count_as_errors_and_reopen(threads):
+    """Identical frames for longer than frozen_timeout_s are errors; then the source reopens."""
+    frozen = threading.Event()
+    source = NoiseSource(frozen)
+    recorder = Recorder()
+    capture = start(threads, source, recorder, frozen_timeout_s=0.1, max_consecutive_errors=3)
+    wait_for(lambda: recorder.count() >= 5, 'live frames')
+    frozen.set()
+    wait_for(lambda: capture.stats().reinit_attempts >= 1 and source.open_calls >= 2,
+             'a reopen caused by frozen frames')
+    stats = capture.stats()
+    assert stats.frozen_errors_total >= 4 and 'frozen' in stats.last_error
+    with recorder._lock:
+        frames = list(recorder.frames)
+    # Repeats shorter than the threshold were still delivered.
+    assert any(np.array_equal(a, b) for a, b in zip(frames, frames[1:]))
+    frozen.clear()
+    count = recorder.count()
+    wait_for(lambda: recorder.count() >= count + 5 and capture.stats().state == 'streaming',
+             'fresh frames after the freeze')
+
+
+def test_frozen_for_ever_fails_after_max_recovery_s(threads):
+    """A camera that only repeats one frame is no progress: the capture gives up."""
+    frozen = threading.Event()
+    frozen.set()
+    fatal = []
+    capture = start(threads, NoiseSource(frozen), Recorder(), frozen_timeout_s=0.05,
+                    max_consecutive_errors=3, max_recovery_s=0.4, on_fatal=fatal.append)
+    wait_for(lambda: not capture.alive, 'the capture to give up')
+    stats = capture.stats()
+    assert stats.state == 'failed' and stats.frozen_errors_total > 0
+    assert 'frozen' in stats.failure_reason
+    assert fatal == [stats.failure_reason]
+
+
+def test_sources_that_repeat_frames_are_not_frozen(threads):
+    """A source with repeats_frames (a still video) may send identical frames."""
+    frozen = threading.Event()
+    frozen.set()
+    capture = start(threads, NoiseSource(frozen, repeats_frames=True), Recorder(),
+                    frozen_timeout_s=0.02)
+    wait_for(lambda: capture.stats().frames_total >= 100, '100 frames')
+    stats = capture.stats()
+    assert stats.frozen_errors_total == 0 and stats.read_errors_total == 0
+
+
+def test_black_frames_are_counted_not_errors(threads):
+    """Black frames are a statistic; a dark frame with one bright pixel is not black."""
+    black = np.zeros((24, 32, 3), np.uint8)
+    capture = start(threads, NoiseSource(threading.Event(), image=black), Recorder(),
+                    frozen_timeout_s=0.02)
+    wait_for(lambda: capture.stats().frames_total >= 50, '50 black frames')
+    capture.stop()
+    stats = capture.stats()
+    assert stats.black_frames_total == stats.frames_total
+    assert stats.read_errors_total == 0 and stats.frozen_errors_total == 0
+    spot = np.zeros((24, 32, 3), np.uint8)
+    spot[5, 7, 1] = 200  # not on the sample grid: only the full scan sees it
+    capture = start(threads, NoiseSource(threading.Event(), image=spot), Recorder(),
+                    frozen_timeout_s=0.02)
+    wait_for(lambda: capture.stats().frames_total >= 50, '50 dark frames')
+    assert capture.stats().black_frames_total == 0
+
+
+def test_recovering_since_and_last_error_follow_the_recovery(threads):
+    """While reconnecting the stats say since when and why; both clear with a frame."""
+    source = ScriptedSource(opens=[False] * 3)
+    recorder = Recorder()
+    capture = start(threads, source, recorder, max_recovery_s=0.0, reopen_backoff_s=0.05,
+                    reopen_backoff_max_s=0.05, clock_ns=lambda: 5_000_000_000)
+    wait_for(lambda: capture.stats().reinit_attempts >= 1, 'a reopen attempt')
+    stats = capture.stats()
+    assert stats.state == 'reconnecting' and stats.recovering_since == 5.0
+    assert '/dev/fake0' in stats.last_error
+    wait_for(lambda: recorder.count() >= 1, 'a frame once the camera opens')
+    stats = capture.stats()
+    assert stats.state == 'streaming' and stats.recovering_since is None
+
+
+def test_max_recovery_s_fails_with_a_reason_and_calls_on_fatal_once(threads):
+    """A camera that never opens: state failed, a reason naming what failed, on_fatal once."""
+    fatal = []
+    source = ScriptedSource(opens=[False] * 1000)
+    capture = start(threads, source, Recorder(), max_recovery_s=0.3, on_fatal=fatal.append)
+    wait_for(lambda: not capture.alive, 'the capture to give up')
+    stats = capture.stats()
+    assert stats.state == 'failed'
+    reason = stats.failure_reason
+    assert 'no new camera frame' in reason and 'max_recovery_s 0.3' in reason
+    assert f'{stats.reinit_attempts} reopen attempts' in reason and '/dev/fake0' in reason
+    assert fatal == [reason]
+    assert not source.is_open
+
+
+def test_a_callback_that_always_raises_ends_in_failed(threads):
+    """Frames that never get through the callback are no progress either."""
+    fatal = []
+    capture = start(threads, ScriptedSource(), Recorder(raise_first=10 ** 9),
+                    max_recovery_s=0.3, on_fatal=fatal.append, logger=ListLogger())
+    wait_for(lambda: not capture.alive, 'the capture to give up')
+    assert capture.stats().state == 'failed'
+    assert 'frame callback raised' in fatal[0]
+
+
+def test_max_reopen_attempts_sets_the_reason_and_calls_on_fatal(threads):
+    """Giving up after max_reopen_attempts also reports why and calls on_fatal once."""
+    fatal = []
+    capture = start(threads, ScriptedSource(opens=[False] * 100), Recorder(),
+                    max_reopen_attempts=2, on_fatal=fatal.append)
+    wait_for(lambda: not capture.alive, 'the capture to give up')
+    reason = capture.stats().failure_reason
+    assert 'max_reopen_attempts 2' in reason and '/dev/fake0' in reason
+    assert fatal == [reason]
+
+
+def test_stop_from_on_fatal_does_not_deadlock(threads):
+    """on_fatal may call stop(); the capture still ends in failed."""
+    holder = {}
+
+    def on_fatal(reason):
+        """Stop the capture from inside the fatal callback."""
+        holder['capture'].stop()
+
+    capture = CaptureThread(ScriptedSource(opens=[False] * 100), Recorder(),
+                            reopen_backoff_s=0.01, reopen_backoff_max_s=0.02,
+                            max_recovery_s=0.1, on_fatal=on_fatal, logger=ListLogger())
+    holder['capture'] = capture
+    threads.append(capture)
+    capture.start()
+    wait_for(lambda: not capture.alive, 'the capture to end')
+    assert capture.stats().state == 'failed'
+
+
+def test_factory_builds_a_fresh_source_for_every_reopen(threads):
+    """With a factory each reopen closes the old source and opens a new one."""
+    made = []
+
+    def factory():
+        made.append(ScriptedSource(reads=['fail'] * 3 if not made else []))
+        return made[-1]
+
+    recorder = Recorder()
+    capture = start(threads, factory, recorder, max_consecutive_errors=2)
+    wait_for(lambda: recorder.count() >= 3, 'frames of the second source')
+    assert len(made) == 2 and capture.source is made[1]
+    assert made[0].close_calls >= 1 and not made[0].is_open
+    assert capture.stats().reinit_attempts == 1
+    capture.stop()
+    assert not made[1].is_open
+
+
+def test_a_factory_failing_at_reopen_is_a_failed_attempt(threads):
+    """A factory that raises during recovery is retried like a failed open."""
+    calls = []
+
+    def factory():
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError('factory hiccup')
+        return ScriptedSource(reads=['fail'] * 2 if len(calls) == 1 else [])
+
+    recorder = Recorder()
+    capture = start(threads, factory, recorder, max_consecutive_errors=1)
+    wait_for(lambda: recorder.count() >= 3, 'frames after the factory recovered')
+    assert capture.stats().reinit_attempts == 2 and len(calls) == 3
+
+
+def test_factory_errors_surface_at_construction():
+    """Bad settings in the factory raise at construction; a non-source is refused."""
+    def bad():
+        raise ValueError('fps must be > 0, got -1')
+
+    with pytest.raises(ValueError, match='fps'):
+        CaptureThread(bad, Recorder())
+    with pytest.raises(ValueError, match='factory'):
+        CaptureThread(lambda: 42, Recorder())
+
+
+@pytest.mark.parametrize('kwargs,name', [
+    ({'frame_timeout_s': -1.0}, 'frame_timeout_s'),
+    ({'frozen_timeout_s': math.nan}, 'frozen_timeout_s'),
+    ({'max_recovery_s': -0.5}, 'max_recovery_s'),
+    ({'open_timeout_s': 'soon'}, 'open_timeout_s'),
+    ({'max_stuck_reads': -1}, 'max_stuck_reads'),
+    ({'black_level': 300}, 'black_level'),
+    ({'on_fatal': 5}, 'on_fatal'),
+])
+def test_bad_self_healing_settings_name_the_parameter(kwargs, name):
+    """Bad watchdog settings name the parameter in the ValueError."""
+    with pytest.raises(ValueError, match=name):
+        CaptureThread(ScriptedSource(), Recorder(), **kwargs)
+
+
+def test_a_non_source_is_refused():
+    """Something that is neither a source nor a factory is a ValueError naming source."""
+    with pytest.raises(ValueError, match='source'):
+        CaptureThread(42, Recorder())

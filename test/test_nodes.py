@@ -279,3 +279,30 @@ def test_invalid_parameters_stop_the_node_with_one_clear_message(node_process, m
     assert expected in out, out
     assert 'invalid parameter' in out.strip().splitlines()[-1]
     assert 'Traceback' not in out
+
+
+def test_camera_that_cannot_recover_exits_non_zero_with_the_reason(node_process):
+    camera = node_process('face_tracker_ros.camera.node', 'camera', {
+        'source': 'sim', 'sim.faults': 'disappear:1:60', 'max_recovery_s': 3.0,
+        'reopen_backoff_s': 0.2, 'reopen_backoff_max_s': 0.5})
+    assert camera.wait(30.0) == 1
+    last = camera.output().strip().splitlines()[-1]
+    assert 'camera recovery gave up' in last, camera.output()
+    assert 'disappeared' in last or 'open' in last
+
+
+def test_runtime_fault_injection_reaches_the_simulated_camera(node_process, ros_node):
+    from std_msgs.msg import String
+    camera = node_process('face_tracker_ros.camera.node', 'camera', {'source': 'sim'})
+    node = ros_node('test_injector')
+    pub = node.create_publisher(String, 'sim/inject_fault', 10)
+    assert wait_for(lambda: pub.get_subscription_count() > 0, 20.0, spin=ros_node.spin)
+    pub.publish(String(data='camera:read_fail:1.0'))
+    pub.publish(String(data='camera:nonsense:x'))
+    pub.publish(String(data='serial:disconnect:1'))  # not the camera's: ignored quietly
+    assert wait_for(lambda: 'injected camera fault read_fail:1.0' in camera.output(), 10.0,
+                    spin=ros_node.spin), camera.output()
+    assert wait_for(lambda: "fault injection 'camera:nonsense:x' ignored" in camera.output(),
+                    10.0, spin=ros_node.spin)
+    assert camera.alive()
+    assert camera.stop() == 0

@@ -16,7 +16,14 @@ Topics:
   only): the simulated controller's true pan/tilt, which aim the simulated view.
 
 Capture runs in its own thread (:class:`CaptureThread`), so a read that blocks
-never stalls the executor; frames are published from that thread.
+never stalls the executor; frames are published from that thread.  Failed,
+blocked (``frame_timeout_s``) and frozen (``frozen_timeout_s``) reads count as
+errors; more than ``max_consecutive_errors`` in a row reopen the source with
+backoff (a blocked reader is abandoned and replaced); after ``max_recovery_s``
+without a frame the node exits non-zero so launch restarts it.
+
+The simulated camera also takes faults (``sim.faults``, or at run time from
+``sim/inject_fault``, ``std_msgs/String`` ``"camera:<kind>:<duration_s>[:<value>]"``).
 """
 
 import math
@@ -27,6 +34,7 @@ from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
 from rclpy.time import Time
 from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import String
 
 from face_tracker_ros.camera.capture import CaptureThread
 from face_tracker_ros.camera.sources import make_source, SOURCES
@@ -34,7 +42,7 @@ from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import array_to_image
 from face_tracker_ros.common.health import ERROR, NodeHealth, OK, STARTUP_GRACE_S, WARN
 from face_tracker_ros.common.params import declare, Param, ParameterError
-from face_tracker_ros.common.runner import main_for, publish_from_thread
+from face_tracker_ros.common.runner import FatalError, main_for, publish_from_thread
 from face_tracker_ros.common.stats import RateMeter
 from face_tracker_ros.sim.paths import PATHS
 
@@ -64,6 +72,10 @@ PARAMS = (
           'configured one is WARN', min=0.0, max=1.0),
     Param('diag.fps_error_ratio', 0.5, 'Measured frame rate below this fraction of the '
           'configured one is ERROR', min=0.0, max=1.0),
+    Param('frozen_timeout_s', 2.0, 'Byte-identical frames for this long count as read '
+          'errors (a stuck driver); 0 = off', min=0.0, max=600.0, unit='s'),
+    Param('max_recovery_s', 60.0, 'No frame for this long while recovering: the node exits '
+          'non-zero so launch restarts it; 0 = never give up', min=0.0, max=86400.0, unit='s'),
     Param('sim.path', 'drift', 'Simulated face motion', choices=PATHS),
     Param('sim.seed', 0, 'Seed of the simulated motion and sensor noise', min=0, max=2 ** 31),
     Param('sim.hfov', math.radians(60.0), 'Horizontal field of view of the simulated camera',
@@ -72,7 +84,7 @@ PARAMS = (
           unit='rad'),
     Param('sim.faults', '', 'Fault schedule of the simulated camera: comma-separated '
           '<kind>:<start_s>:<duration_s>[:<value>], kinds read_fail, frozen, black, slow, '
-          'disappear (e.g. "read_fail:10:3")'),
+          'hang, disappear, leak (e.g. "read_fail:10:3")'),
     Param('sim.noise_sigma', 2.0, 'Gaussian sensor noise of the simulated camera',
           min=0.0, max=50.0, unit='grey levels'),
 )
@@ -109,23 +121,35 @@ class CameraNode(Node):
                                                     qos.TRACE_PUB)
             self.create_subscription(JointState, 'sim/joint_states', self._on_sim_pose,
                                      qos.LATEST_ONLY)
-        try:
-            self.source = make_source(
+        self._fatal_reason = ''
+        self._schedule = None
+        start_time = time.time()
+
+        def make():
+            return make_source(
                 p['source'], device=p['device'], video_path=p['video_path'],
                 width=p['width'], height=p['height'], fps=p['fps'], fourcc=p['fourcc'],
-                loop=p['loop_video'], scene=scene, pose=self._current_pose)
-            if p['source'] == 'sim' and p['sim.faults'].strip():
-                from face_tracker_ros.sim.faults import FaultySource, parse_faults
-                self.source = FaultySource(self.source, parse_faults(
-                    p['sim.faults'].split(','), 'sim.faults'))
+                loop=p['loop_video'], scene=scene, pose=self._current_pose,
+                start_time=start_time)
+        try:
+            factory = make
+            if p['source'] == 'sim':
+                from face_tracker_ros.sim.faults import FaultSchedule, faulty_factory, parse_faults
+                self._schedule = FaultSchedule(parse_faults(p['sim.faults'], 'sim.faults'))
+                factory = faulty_factory(make, self._schedule)
+            self.capture = CaptureThread(
+                factory, self._on_frame,
+                max_consecutive_errors=p['max_consecutive_errors'],
+                reopen_backoff_s=p['reopen_backoff_s'],
+                reopen_backoff_max_s=p['reopen_backoff_max_s'],
+                frame_timeout_s=p['frame_timeout_s'], frozen_timeout_s=p['frozen_timeout_s'],
+                max_recovery_s=p['max_recovery_s'], on_fatal=self._on_fatal,
+                logger=_RosLogAdapter(self.get_logger()))
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
-        self.capture = CaptureThread(
-            self.source, self._on_frame,
-            max_consecutive_errors=p['max_consecutive_errors'],
-            reopen_backoff_s=p['reopen_backoff_s'],
-            reopen_backoff_max_s=p['reopen_backoff_max_s'],
-            logger=_RosLogAdapter(self.get_logger()))
+        if self._schedule is not None:
+            self.create_subscription(String, 'sim/inject_fault', self._on_inject, 10)
+        self.create_timer(0.2, self._check_fatal)
         self.frames_published = 0
         self._rate = RateMeter(window_s=5.0)
         self._started = time.monotonic()
@@ -137,6 +161,28 @@ class CameraNode(Node):
         self.capture.start()
         self.get_logger().info(f"camera started: source '{p['source']}', publishing "
                                f'{self._image_pub.topic_name}')
+
+    def _on_fatal(self, reason: str) -> None:
+        # Called from a capture thread: the executor's timer ends the node (exit 1).
+        self._fatal_reason = reason
+
+    def _check_fatal(self) -> None:
+        if self._fatal_reason:
+            raise FatalError(f'camera recovery gave up: {self._fatal_reason}')
+
+    def _on_inject(self, msg: String) -> None:
+        """Start a fault now: ``camera:<kind>:<duration_s>[:<value>]`` (others are ignored)."""
+        target, _, rest = msg.data.partition(':')
+        if target != 'camera':
+            return
+        try:
+            parts = rest.split(':')
+            value = float(parts[2]) if len(parts) > 2 else None
+            self._schedule.inject(parts[0], float(parts[1]), value)
+        except (ValueError, IndexError) as exc:
+            self.get_logger().warning(f"fault injection '{msg.data}' ignored: {exc}")
+            return
+        self.get_logger().warning(f'injected camera fault {rest}')
 
     def _current_pose(self):
         with self._pose_lock:
@@ -161,7 +207,7 @@ class CameraNode(Node):
         self.frames_published += 1
         self._rate.tick()
         if self._truth_pub is not None:
-            truth = self.source.last_truth
+            truth = getattr(self.capture.source, 'last_truth', None)
             if truth is not None:
                 point = PointStamped()
                 point.header = msg.header
@@ -175,14 +221,22 @@ class CameraNode(Node):
         st = self.capture.stats()
         now = time.time()
         age = None if st.last_frame_time is None else max(0.0, now - st.last_frame_time)
-        wanted = float(getattr(self.source, 'fps', 0.0) or p['fps'] or 0.0)
+        wanted = float(getattr(self.capture.source, 'fps', 0.0) or p['fps'] or 0.0)
         fps = self._rate.rate()
         figures = {
             'source': p['source'], 'device': self._device, 'state': st.state,
             'fps': fps, 'fps_configured': wanted, 'frame_age_s': age,
             'frames_total': st.frames_total, 'read_errors_total': st.read_errors_total,
             'consecutive_errors': st.consecutive_errors, 'reinit_attempts': st.reinit_attempts,
+            'stuck_reads_total': st.stuck_reads_total,
+            'frozen_errors_total': st.frozen_errors_total,
+            'black_frames_total': st.black_frames_total,
+            'recovering_s': None if st.recovering_since is None else
+            max(0.0, now - st.recovering_since),
+            'last_error': st.last_error,
         }
+        if self._schedule is not None:
+            figures['active_faults'] = ','.join(self._schedule.active()) or 'none'
         warming_up = time.monotonic() - self._started < STARTUP_GRACE_S
         if st.state == 'streaming':
             if age is not None and age > p['frame_timeout_s']:
@@ -198,10 +252,10 @@ class CameraNode(Node):
                 return OK, 'starting', figures
             return WARN, 'starting: no frame yet', figures
         if st.state == 'reconnecting':
-            return ERROR, (f'reconnecting after {st.read_errors_total} read errors '
-                           f'(attempt {st.reinit_attempts})'), figures
+            return ERROR, (f'reconnecting (attempt {st.reinit_attempts}): '
+                           f'{st.last_error or "read errors"}'), figures
         if st.state == 'failed':
-            return ERROR, 'failed: the source could not be reopened', figures
+            return ERROR, f'failed: {st.failure_reason}', figures
         return WARN, st.state, figures
 
     def shutdown(self) -> None:

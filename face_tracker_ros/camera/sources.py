@@ -126,9 +126,16 @@ class _Pacer:
 
 
 class FrameSource(ABC):
-    """Where frames come from; see the module docstring for the life cycle."""
+    """Where frames come from; see the module docstring for the life cycle.
+
+    ``repeats_frames`` says whether byte-identical consecutive frames are
+    normal for this source (a still video, a noiseless simulation).  A live
+    camera's sensor noise makes every frame differ, so for the other sources
+    the capture thread treats a long run of identical frames as a frozen driver.
+    """
 
     kind: str = ''
+    repeats_frames: bool = False
 
     def __init__(self) -> None:
         """Set the granted values to zero until :meth:`open` fills them."""
@@ -308,6 +315,7 @@ class VideoFileSource(FrameSource):
     """Frames of a video file, paced at the file's (or a given) rate, optionally looped."""
 
     kind = 'file'
+    repeats_frames = True  # a still scene in a video decodes to identical frames
 
     def __init__(self, path: str, loop: bool = True, fps: float = 0.0, realtime: bool = True,
                  clock: Callable[[], float] = time.monotonic,
@@ -446,16 +454,19 @@ class SimSource(FrameSource):
     servo controller.  After each successful read, ``last_truth`` holds the
     scene's truth for that frame and ``last_capture_time`` the clock value it
     was rendered at (read both from the thread that calls :meth:`read`).  The
-    scene time ``t`` counts from the first :meth:`open` and keeps running
-    across reopens.
+    scene time ``t`` counts from ``start_time`` (a ``clock`` value) when given,
+    else from the first :meth:`open`, and keeps running across reopens; give
+    every source built for one simulation the same ``start_time`` so a
+    replacement source continues the scene instead of restarting it.
     """
 
     kind = 'sim'
 
     def __init__(self, scene: Any, pose: Callable[[], Tuple[float, float]], fps: float = 30.0,
                  clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep, realtime: bool = True) -> None:
-        """Validate the scene, pose and rate."""
+                 sleep: Callable[[float], None] = time.sleep, realtime: bool = True,
+                 start_time: Optional[float] = None) -> None:
+        """Validate the scene, pose, rate and start time."""
         super().__init__()
         if scene is None or not callable(getattr(scene, 'render', None)):
             raise ValueError('scene must be an object with render(t, pan, tilt) -> '
@@ -468,8 +479,13 @@ class SimSource(FrameSource):
         self.realtime = bool(realtime)
         self._clock = clock
         self._sleep = sleep
+        if start_time is not None and not (
+                isinstance(start_time, (int, float)) and not isinstance(start_time, bool)
+                and math.isfinite(start_time)):
+            raise ValueError(f'start_time must be a finite clock value in seconds or None, '
+                             f'got {start_time!r}')
         self._pacer = _Pacer(self.fps, clock, sleep)
-        self._start: Optional[float] = None
+        self._start: Optional[float] = None if start_time is None else float(start_time)
         self._open = False
         self.last_truth: Any = None
         self.last_capture_time: Optional[float] = None
@@ -478,6 +494,12 @@ class SimSource(FrameSource):
     def is_open(self) -> bool:
         """Whether the source is open."""
         return self._open
+
+    @property
+    def repeats_frames(self) -> bool:
+        """Whether identical frames are normal: a scene without a positive ``noise_sigma``."""
+        noise = getattr(self.scene, 'noise_sigma', 0.0)
+        return not (isinstance(noise, (int, float)) and noise > 0.0)
 
     def open(self) -> None:
         """Start the scene clock (first open only) and take the size from the scene."""
@@ -535,13 +557,16 @@ class SimSource(FrameSource):
 def make_source(kind: str, device: str = '', video_path: str = '', width: int = 640,
                 height: int = 480, fps: float = 30.0, fourcc: str = 'MJPG', loop: bool = True,
                 scene: Any = None, pose: Optional[Callable[[], Tuple[float, float]]] = None,
-                realtime: bool = True) -> FrameSource:
+                realtime: bool = True, start_time: Optional[float] = None) -> FrameSource:
     """Build the frame source named by ``kind`` (one of :data:`SOURCES`).
 
     ``v4l2`` needs ``device`` (and uses width/height/fps/fourcc); ``file``
     needs ``video_path`` (uses fps, 0 = the file's rate, loop, realtime);
-    ``sim`` needs ``scene`` and ``pose`` (uses fps and realtime; the scene sets
-    the size).  Raises ValueError naming the parameter and the allowed values.
+    ``sim`` needs ``scene`` and ``pose`` (uses fps, realtime and start_time,
+    the wall-clock time of scene time 0; the scene sets the size).  Every
+    call builds a fresh, unopened source, so ``lambda: make_source(...)`` is
+    a source factory for :class:`CaptureThread`.  Raises ValueError naming the
+    parameter and the allowed values.
     """
     if kind not in SOURCES:
         allowed = ', '.join(repr(s) for s in SOURCES)
@@ -558,4 +583,4 @@ def make_source(kind: str, device: str = '', video_path: str = '', width: int = 
     if scene is None or pose is None:
         raise ValueError("scene and pose are required for source 'sim' (a scene with "
                          'render(t, pan, tilt) and a callable returning (pan, tilt))')
-    return SimSource(scene, pose, fps=fps, realtime=realtime)
+    return SimSource(scene, pose, fps=fps, realtime=realtime, start_time=start_time)
