@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DURATION ?= 30
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint config clean
+.PHONY: setup demo test lint config faults bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -c 'import sys, platform; \
@@ -30,6 +30,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## Fault suite: every camera/serial/process fault against the simulation -> fault-results.json
+faults: $(STAMP)
+	$(PY) -m face_tracker_ros.tools.fault_suite
+
+## Benchmarks, side by side in one run -> bench-results.json
+bench: $(STAMP)
+	$(PY) -m bench.run
+
 ## Style checks approximating ament_flake8 / ament_pep257
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -40,4 +48,5 @@ config: $(STAMP)
 	$(PY) -m face_tracker_ros.tools.params_doc readme README.md
 
 clean:
-	rm -rf $(VENV) build install log *.egg-info demo-summary.json demo-nodes.log
+	rm -rf $(VENV) build install log *.egg-info demo-summary.json demo-nodes.log \
+	  fault-results.json fault-results.md bench-results.json bench-results.md

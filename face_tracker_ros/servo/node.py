@@ -170,6 +170,7 @@ class ServoNode(Node):
             reply_timeout_s=p['reply_timeout_s'], handshake_timeout_s=p['handshake_timeout_s'],
             keepalive_s=p['keepalive_s'], max_garbage=p['max_garbage'], initial_us=home_us)
         self.targets_received = 0
+        self.targets_while_disconnected = 0
         self._sent_since_tick = False
         self._last_command_time = None
         self._last_target_age = None
@@ -203,6 +204,11 @@ class ServoNode(Node):
         if not all(math.isfinite(v) for v in (x, y, size)) or abs(x) > 1.5 or abs(y) > 1.5:
             self.get_logger().warning(f'malformed target ({x}, {y}, {size}) ignored',
                                       throttle_duration_sec=5.0)
+            return
+        if not self.conn.is_connected:
+            # The head cannot move: do not let the control law integrate an error that
+            # no command can reduce; it resumes from where the head is on reconnect.
+            self.targets_while_disconnected += 1
             return
         if size > 0.0:
             command = self.controller.observe_face(x, y, stamp, now)
@@ -273,6 +279,7 @@ class ServoNode(Node):
             'last_reply_age_s': link['last_reply_age_s'],
             'last_command_age_s': age, 'target_age_s': self._last_target_age,
             'stale_targets': ctl.stale_targets,
+            'targets_while_disconnected': self.targets_while_disconnected,
             'pan_rad': pan, 'tilt_rad': tilt,
             'saturated': ','.join(saturated) if saturated else 'none',
             'state': ctl.state,

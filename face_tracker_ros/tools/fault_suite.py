@@ -181,7 +181,9 @@ def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
     for spec in plan:
         spec.parameters.update(case.params.get(spec.name, {}))
         if spec.name == 'diagnostics':
-            spec.parameters.update({'stale_timeout_s': 3.0, 'sample_period_s': 0.5})
+            spec.parameters.update({'watchdog.stale_timeout_s': 3.0,
+                                    'watchdog.startup_grace_s': 10.0,
+                                    'sample_period_s': 0.5})
     output = open(workdir / f'{case.name}.nodes.log', 'w')
     supervisor = Supervisor(plan, str(default_params_file()), respawn_delay=1.0,
                             env=transport_env(True), stdout=output)
