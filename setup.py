@@ -39,6 +39,8 @@ setup(
             'diagnostics_node = face_tracker_ros.monitor.node:main',
             'face_tracker_standalone = face_tracker_ros.bringup.standalone:main',
             'face_tracker_demo = face_tracker_ros.tools.demo:main',
+            'face_tracker_diagnose = face_tracker_ros.tools.diagnose:main',
+            'face_tracker_report = face_tracker_ros.tools.report:main',
         ],
     },
 )
