@@ -42,3 +42,18 @@ def runtime_dir() -> Path:
     if base and os.access(base, os.W_OK):
         return Path(base) / PACKAGE
     return Path('/tmp') / f'{PACKAGE}-{os.getuid()}'
+
+
+def default_log_dir() -> Path:
+    """Return the directory of ``face_tracker.log`` when none is configured.
+
+    The ROS 2 convention: ``$ROS_LOG_DIR``, else ``$ROS_HOME/log``, else
+    ``~/.ros/log``; plus ``face_tracker_ros``.
+    """
+    if os.environ.get('ROS_LOG_DIR'):
+        base = Path(os.environ['ROS_LOG_DIR'])
+    elif os.environ.get('ROS_HOME'):
+        base = Path(os.environ['ROS_HOME']) / 'log'
+    else:
+        base = Path.home() / '.ros' / 'log'
+    return base / PACKAGE

@@ -61,6 +61,7 @@ from face_tracker_ros.common.health import (
     WARN,
 )
 from face_tracker_ros.common.params import declare, Param
+from face_tracker_ros.common.paths import default_log_dir
 from face_tracker_ros.common.runner import log_at, main_for
 from face_tracker_ros.common.stats import RateMeter, WindowStats
 from face_tracker_ros.monitor.levels import Band, worst
@@ -130,16 +131,6 @@ PARAMS = (
 #: judges it by its status heartbeat only; its images still excuse a silent detector.
 HEARTBEAT_ONLY = ('camera',)
 
-
-def default_log_dir() -> Path:
-    """Return the log directory used when ``log_dir`` is empty (the ROS 2 convention)."""
-    if os.environ.get('ROS_LOG_DIR'):
-        base = Path(os.environ['ROS_LOG_DIR'])
-    elif os.environ.get('ROS_HOME'):
-        base = Path(os.environ['ROS_HOME']) / 'log'
-    else:
-        base = Path.home() / '.ros' / 'log'
-    return base / 'face_tracker_ros'
 
 
 class DiagnosticsNode(Node):

@@ -43,6 +43,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 import psutil
 
+from face_tracker_ros.common.paths import default_log_dir
 from face_tracker_ros.monitor.resources import sample_system
 
 #: Overall time budget of the local probes plus the ROS probe (the issue asks for < 30 s).
@@ -705,16 +706,6 @@ def probe_kernel(commands: Optional[List[List[str]]] = None, timeout_s: float = 
     data.update(classify_kernel_lines(lines))
     return data
 
-
-def default_log_dir() -> Path:
-    """Return the diagnostics node's default log directory (the ROS 2 convention)."""
-    if os.environ.get('ROS_LOG_DIR'):
-        base = Path(os.environ['ROS_LOG_DIR'])
-    elif os.environ.get('ROS_HOME'):
-        base = Path(os.environ['ROS_HOME']) / 'log'
-    else:
-        base = Path.home() / '.ros' / 'log'
-    return base / 'face_tracker_ros'
 
 
 def log_candidates(log_path: Optional[str] = None) -> List[Path]:
