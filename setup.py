@@ -13,7 +13,7 @@ SHARE = os.path.join('share', PACKAGE)
 setup(
     name=PACKAGE,
     version='0.1.0',
-    packages=find_packages(exclude=['test', 'test.*']),
+    packages=find_packages(exclude=['test', 'test.*', 'bench', 'bench.*']),
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
         (SHARE, ['package.xml']),

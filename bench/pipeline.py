@@ -1,0 +1,411 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Pipeline benchmark: the node pipeline against the single-script loop, and what nodes cost.
+
+:func:`run_pipeline` starts every node of the simulated tracker as its own
+process through the standalone runner's :class:`Supervisor` (as ``make demo``
+does, with the shipped Fast DDS profile), listens to ``servo/command_latency``
+(capture stamp -> serial write of the command it caused), ``face/target`` and
+``sim/true_target`` from a monitor node in this process, and samples every
+node process once a second with psutil: CPU percent of one core and RSS.
+Node processes are found by ``__node:=<name>`` in the command line among the
+runner's children and their descendants, never among other processes.
+
+:func:`run` measures the pipeline and then :class:`bench.baseline.RealtimeLoop`
+for the same time and returns the ``pipeline`` and ``resources`` sections;
+:mod:`bench.soak` uses :func:`run_pipeline` for its long run.
+"""
+
+import os
+from pathlib import Path
+import tempfile
+import threading
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from bench.common import log, percentile, ros_env, rounded, summarize, target
+
+#: Latencies of frames captured in the first seconds are left out (start-up).
+SETTLE_S = 3.0
+#: Resource samples of the first seconds are left out (imports, discovery, first frames).
+RESOURCE_WARMUP_S = 5.0
+#: Targets.
+LATENCY_RATIO_TARGET = 1.5
+CPU_SUM_TARGET = 100.0
+NODE_NAMES = ('sim_servo', 'camera', 'detector', 'servo')
+#: Nodes that exist only in simulation (stand-ins for hardware).
+SIM_ONLY = ('sim_servo',)
+
+
+class NodeSampler:
+    """Samples CPU percent and RSS of the node processes under given root pids, in a thread."""
+
+    def __init__(self, roots, names: Sequence[str] = NODE_NAMES, period_s: float = 1.0) -> None:
+        """``roots()`` returns the pids to search under (the runner's children)."""
+        self.roots = roots
+        self.names = tuple(names)
+        self.period_s = float(period_s)
+        self.samples: Dict[str, List[Tuple[float, float, float]]] = {n: [] for n in self.names}
+        self.pids_seen: Dict[str, set] = {n: set() for n in self.names}
+        self._procs: Dict[int, object] = {}
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self.started = time.monotonic()
+
+    def find(self) -> Dict[str, object]:
+        """Return ``{node name: psutil.Process}`` of the running nodes under the roots."""
+        import psutil
+
+        found: Dict[str, object] = {}
+        try:
+            roots = list(self.roots())
+        except RuntimeError:  # the runner changed its process table meanwhile: next time
+            return found
+        for pid in roots:
+            try:
+                root = psutil.Process(pid)
+                candidates = [root] + root.children(recursive=True)
+            except psutil.Error:
+                continue
+            for proc in candidates:
+                try:
+                    cmdline = proc.cmdline()
+                except psutil.Error:
+                    continue
+                for name in self.names:
+                    if f'__node:={name}' in cmdline:
+                        found[name] = self._procs.setdefault(proc.pid, proc)
+        return found
+
+    def sample(self) -> None:
+        """Take one sample of every node found (the first sample of a process primes its CPU)."""
+        import psutil
+
+        now = time.monotonic() - self.started
+        for name, proc in self.find().items():
+            try:
+                first = proc.pid not in self.pids_seen[name]
+                cpu = proc.cpu_percent(None)
+                rss = proc.memory_info().rss / (1024.0 * 1024.0)
+            except psutil.Error:
+                continue
+            self.pids_seen[name].add(proc.pid)
+            if not first:
+                self.samples[name].append((now, cpu, rss))
+
+    def start(self) -> None:
+        """Start sampling every ``period_s`` seconds."""
+        self.started = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name='bench-sampler', daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+
+    def _run(self) -> None:
+        next_time = time.monotonic()
+        while not self._stop.is_set():
+            self.sample()
+            next_time += self.period_s
+            self._stop.wait(max(0.0, next_time - time.monotonic()))
+
+
+class Monitor:
+    """Counts and capture-to-command latencies from the pipeline's topics (ROS-free state)."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.lock = threading.Lock()
+        self.commands: List[Tuple[float, float]] = []  # (capture stamp, latency ms)
+        self.truths: List[Tuple[float, float]] = []  # (stamp, error or -1)
+        self.targets = 0
+        self.detections = 0
+        self.target_delays: List[Tuple[float, float]] = []  # (capture stamp, ms to here)
+
+    def on_command(self, capture: float, written: float) -> None:
+        """Record a command written at ``written`` for a frame captured at ``capture``."""
+        with self.lock:
+            self.commands.append((capture, (written - capture) * 1000.0))
+
+    def on_truth(self, stamp: float, error: float) -> None:
+        """Record a published frame and the true error in it."""
+        with self.lock:
+            self.truths.append((stamp, error))
+
+    def on_target(self, has_face: bool, capture: float, received: float) -> None:
+        """Record a processed frame (captured at ``capture``, its target here at ``received``)."""
+        with self.lock:
+            self.targets += 1
+            self.detections += int(has_face)
+            self.target_delays.append((capture, (received - capture) * 1000.0))
+
+    def latencies(self, settle_s: float, which: str = 'commands') -> List[float]:
+        """Return latencies (``commands`` or ``targets``) of frames captured after ``settle_s``.
+
+        Time counts from the first frame seen on any topic.
+        """
+        with self.lock:
+            stamps = [s for s, _ in self.truths] + [c for c, _ in self.commands]
+            if not stamps:
+                return []
+            first = min(stamps)
+            rows = self.commands if which == 'commands' else self.target_delays
+            return [lat for cap, lat in rows if cap - first >= settle_s]
+
+
+def _make_monitor_node(context, monitor: Monitor):
+    from geometry_msgs.msg import PointStamped
+    import rclpy
+    from sensor_msgs.msg import TimeReference
+
+    from face_tracker_ros.common.qos import TRACE_PUB
+
+    node = rclpy.create_node('bench_monitor', context=context)
+
+    def seconds(stamp) -> float:
+        return stamp.sec + stamp.nanosec * 1e-9
+
+    node.create_subscription(
+        TimeReference, 'servo/command_latency',
+        lambda m: monitor.on_command(seconds(m.time_ref), seconds(m.header.stamp)), TRACE_PUB)
+    node.create_subscription(
+        PointStamped, 'sim/true_target',
+        lambda m: monitor.on_truth(seconds(m.header.stamp), m.point.z), TRACE_PUB)
+    clock = node.get_clock()
+    node.create_subscription(
+        PointStamped, 'face/target',
+        lambda m: monitor.on_target(m.point.z > 0.0, seconds(m.header.stamp),
+                                    clock.now().nanoseconds * 1e-9), TRACE_PUB)
+    return node
+
+
+def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps: float = 30.0,
+                 sample_period: float = 1.0, log_path: Optional[str] = None,
+                 profile: Optional[str] = None, progress_every: float = 0.0) -> Dict[str, object]:
+    """Run the node pipeline in simulation for ``duration`` seconds and measure it.
+
+    Returns the monitor's counts and latency samples, the nodes' resource
+    samples ``{node: [(t, cpu %, rss MB), ...]}`` (``t`` from the start) and
+    the runner's restart counts.  ``sim_port`` is the simulated controller's
+    link path (a private temporary one when empty); ``camera_fps`` sets the
+    camera's rate; ``log_path`` receives the nodes' output.
+    """
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    from bench.transport import shipped_profile
+    from face_tracker_ros.bringup.plan import BringupArgs, make_plan
+    from face_tracker_ros.bringup.standalone import Supervisor
+    from face_tracker_ros.common.paths import default_params_file
+
+    if not duration > 0:
+        raise ValueError(f'duration must be > 0 s, got {duration!r}')
+    profile = profile or str(shipped_profile())
+    tmp = tempfile.TemporaryDirectory(prefix='bench-pipeline-')
+    sim_port = sim_port or os.path.join(tmp.name, 'sim_servo')
+    specs = make_plan(BringupArgs(use_sim=True, sim_port=sim_port))
+    for spec in specs:
+        if spec.name == 'camera':
+            spec.parameters['fps'] = float(camera_fps)
+    env = ros_env(domain_id, profile)
+    # The monitor in this process joins the same domain with the same transport profile.
+    for key in ('ROS_DOMAIN_ID', 'ROS_AUTOMATIC_DISCOVERY_RANGE', 'FASTDDS_DEFAULT_PROFILES_FILE'):
+        os.environ[key] = env[key]
+    node_log = open(log_path or os.path.join(tmp.name, 'nodes.log'), 'w')
+    supervisor = Supervisor(specs, str(default_params_file()), log_level='warn', env=env,
+                            stdout=node_log)
+    sampler = NodeSampler(lambda: list(supervisor.pids().values()),
+                          names=[spec.name for spec in specs], period_s=sample_period)
+    monitor = Monitor()
+    context = rclpy.Context()
+    rclpy.init(args=[], context=context)
+    node = _make_monitor_node(context, monitor)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    started = time.monotonic()
+    next_progress = started + progress_every if progress_every > 0 else None
+    try:
+        supervisor.start()
+        sampler.start()
+        while time.monotonic() - started < duration and supervisor.fatal_status is None:
+            supervisor.poll()
+            if next_progress is not None and time.monotonic() >= next_progress:
+                next_progress += progress_every
+                log(f'  t={time.monotonic() - started:.0f}s frames {len(monitor.truths)} '
+                    f'commands {len(monitor.commands)}')
+            time.sleep(0.1)
+    finally:
+        elapsed = time.monotonic() - started
+        sampler.stop()
+        supervisor.stop()
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+        node_log.close()
+        tail = Path(node_log.name).read_text(errors='replace')[-1500:]
+        tmp.cleanup()
+    if supervisor.fatal_status is not None or not monitor.commands:
+        why = (f'a node stopped with status {supervisor.fatal_status}'
+               if supervisor.fatal_status is not None else 'no servo command was seen')
+        raise RuntimeError(f"the node pipeline failed: {why}; end of the nodes' output:\n{tail}")
+    first = min((s for s, _ in monitor.truths), default=0.0)
+    errors = [e for s, e in monitor.truths if e >= 0.0 and s - first >= SETTLE_S]
+    return {
+        'duration_s': round(elapsed, 2),
+        'camera_fps': camera_fps,
+        'frames_published': len(monitor.truths),
+        'frames_processed': monitor.targets,
+        'detections': monitor.detections,
+        'servo_commands': len(monitor.commands),
+        'latencies_ms': monitor.latencies(SETTLE_S),
+        'capture_to_target_ms': summarize(monitor.latencies(SETTLE_S, 'targets')),
+        'target_error_rms': rounded((sum(e * e for e in errors) / len(errors)) ** 0.5, 4)
+        if errors else None,
+        'samples': sampler.samples,
+        'pids': {n: sorted(p) for n, p in sampler.pids_seen.items()},
+        'restarts': dict(supervisor.restarts),
+        'fatal_status': supervisor.fatal_status,
+    }
+
+
+def resources_section(samples: Dict[str, List[Tuple[float, float, float]]],
+                      warmup_s: float = RESOURCE_WARMUP_S,
+                      baseline_cpu: Optional[float] = None) -> Dict[str, object]:
+    """Summarise per-node CPU and RSS samples: medians per node, their sums, the target.
+
+    Samples taken before ``warmup_s`` (seconds from the start of their run)
+    are left out.
+    """
+    nodes: Dict[str, object] = {}
+    total = tracker_total = 0.0
+    missing = []
+    for name, rows in samples.items():
+        rows = [r for r in rows if r[0] >= warmup_s] or rows
+        if not rows:
+            missing.append(name)
+            continue
+        cpu = percentile([r[1] for r in rows], 50)
+        rss = percentile([r[2] for r in rows], 50)
+        nodes[name] = {'cpu_percent_median': rounded(cpu, 1),
+                       'cpu_percent_p90': rounded(percentile([r[1] for r in rows], 90), 1),
+                       'rss_mb_median': rounded(rss, 1), 'samples': len(rows)}
+        total += cpu
+        if name not in SIM_ONLY:
+            tracker_total += cpu
+    section: Dict[str, object] = {
+        'nodes': nodes,
+        'cpu_percent_sum_all_nodes': rounded(total, 1),
+        'cpu_percent_sum_tracker_nodes': rounded(tracker_total, 1),
+        'rss_mb_sum': rounded(sum(n['rss_mb_median'] for n in nodes.values()), 1),
+        'note': 'percent of one core (100 = one core busy); medians of 1 s samples; tracker '
+                'nodes = all but the simulated controller',
+    }
+    if baseline_cpu is not None:
+        section['single_script_cpu_percent'] = baseline_cpu
+    if missing:
+        section['missing_nodes'] = missing
+    section['targets'] = [target('CPU of all nodes together at 30 fps (incl. sim_servo)',
+                                 total if nodes and not missing else None, '<=',
+                                 CPU_SUM_TARGET, '% of one core')]
+    section['met'] = all(t['met'] for t in section['targets'])
+    return section
+
+
+def run(duration: float, domain_id: int, sim_port: str = '', rounds: int = 2,
+        log_dir: Optional[str] = None) -> Tuple[Dict[str, object], Dict[str, object]]:
+    """Measure the node pipeline and the in-process baseline; return (pipeline, resources).
+
+    Each side runs ``duration`` seconds in all, split into ``rounds`` runs that
+    alternate (pipeline, baseline, pipeline, ...), so a change in the
+    machine's load during the benchmark affects both sides alike.
+    """
+    from bench.baseline import RealtimeLoop
+
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f'rounds must be an integer >= 1, got {rounds!r}')
+    if not duration / rounds > SETTLE_S + 2.0:
+        raise ValueError(f'duration / rounds must be > {SETTLE_S + 2.0:g} s, got '
+                         f'{duration!r} / {rounds}')
+    each = duration / rounds
+    ros_runs: List[Dict[str, object]] = []
+    base_runs: List[Dict[str, object]] = []
+    loads: List[float] = []
+    for index in range(rounds):
+        log(f'pipeline: round {index + 1}/{rounds}: node pipeline (separate processes) '
+            f'for {each:g} s')
+        log_path = str(Path(log_dir) / f'bench-pipeline-nodes-{index + 1}.log') \
+            if log_dir else None
+        loads.append(os.getloadavg()[0])
+        ros_runs.append(run_pipeline(each, domain_id, sim_port=sim_port, log_path=log_path))
+        log(f'pipeline: round {index + 1}/{rounds}: single-script baseline (one process, '
+            f'real time) for {each:g} s')
+        loads.append(os.getloadavg()[0])
+        base_runs.append(RealtimeLoop().run(each, settle=SETTLE_S))
+    loads.append(os.getloadavg()[0])
+    ros_latencies = [v for r in ros_runs for v in r['latencies_ms']]
+    base_latencies = [v for r in base_runs for v in r['latencies_ms']]
+    ros_lat = summarize(ros_latencies)
+    base_lat = summarize(base_latencies)
+    ratio = ratio99 = None
+    if ros_lat['p50'] is not None and base_lat['p50']:
+        ratio = ros_lat['p50'] / base_lat['p50']
+    if ros_lat['p99'] is not None and base_lat['p99']:
+        ratio99 = ros_lat['p99'] / base_lat['p99']
+    ros_summary = _sum_runs(ros_runs, ('frames_published', 'frames_processed', 'detections',
+                                       'servo_commands'))
+    ros_summary['latency_ms'] = ros_lat
+    ros_summary['capture_to_target_ms_p50_per_round'] = [
+        r['capture_to_target_ms']['p50'] for r in ros_runs]
+    ros_summary['latency_ms_p50_per_round'] = [
+        summarize(r['latencies_ms'])['p50'] for r in ros_runs]
+    ros_summary['target_error_rms_per_round'] = [r['target_error_rms'] for r in ros_runs]
+    ros_summary['restarts'] = [r['restarts'] for r in ros_runs]
+    base_summary = _sum_runs(base_runs, ('frames', 'detections', 'servo_commands',
+                                         'write_failures'))
+    base_summary['latency_ms'] = base_lat
+    base_summary['latency_ms_p50_per_round'] = [r['latency_ms']['p50'] for r in base_runs]
+    base_summary['stage_ms_p50_per_round'] = [r['stage_ms_p50'] for r in base_runs]
+    base_summary['target_error_rms_per_round'] = [r['target_error_rms'] for r in base_runs]
+    base_cpu = percentile([r['cpu_percent_of_one_core'] for r in base_runs], 50)
+    base_summary['cpu_percent_of_one_core'] = rounded(base_cpu, 1)
+    pipeline: Dict[str, object] = {
+        'setup': {'seconds_per_side': duration, 'rounds': rounds, 'camera_fps': 30.0,
+                  'path': 'drift', 'detector': 'FaceFinder(Haar), node defaults',
+                  'settle_s': SETTLE_S,
+                  'latency': 'capture stamp -> end of the serial write of the command',
+                  'load_average_1min_at_each_start': [round(v, 2) for v in loads]},
+        'ros_pipeline': ros_summary,
+        'single_script': base_summary,
+        'latency_ms': {'ros_pipeline': ros_lat, 'single_script': base_lat},
+        'ratio_p50': rounded(ratio, 3),
+        'ratio_p99': rounded(ratio99, 3),
+        'ratio_p50_per_round': [
+            rounded(a / b, 3) if a is not None and b else None
+            for a, b in zip(ros_summary['latency_ms_p50_per_round'],
+                            base_summary['latency_ms_p50_per_round'])],
+    }
+    pipeline['targets'] = [target('pipeline p50 / single-script p50', ratio, '<=',
+                                  LATENCY_RATIO_TARGET)]
+    pipeline['met'] = all(t['met'] for t in pipeline['targets'])
+    samples: Dict[str, List[Tuple[float, float, float]]] = {}
+    for r in ros_runs:  # each run's own warm-up is left out, then the runs are pooled
+        for name, rows in r['samples'].items():
+            samples.setdefault(name, []).extend(row for row in rows
+                                                if row[0] >= RESOURCE_WARMUP_S)
+    resources = resources_section(samples, warmup_s=0.0, baseline_cpu=rounded(base_cpu, 1))
+    resources['setup'] = {'camera_fps': 30.0, 'sample_period_s': 1.0,
+                          'warmup_s': RESOURCE_WARMUP_S,
+                          'during': 'the node pipeline runs of the pipeline section'}
+    return pipeline, resources
+
+
+def _sum_runs(runs: List[Dict[str, object]], keys: Sequence[str]) -> Dict[str, object]:
+    out: Dict[str, object] = {'duration_s': round(sum(float(r['duration_s']) for r in runs), 2)}
+    for key in keys:
+        out[key] = sum(int(r.get(key) or 0) for r in runs)
+    return out

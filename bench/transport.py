@@ -1,0 +1,278 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Transport benchmark: camera-sized images between two processes over real DDS.
+
+A publisher process sends ``width`` x ``height`` bgr8 ``sensor_msgs/Image``
+messages at ``rate`` Hz with the camera's QoS (reliable, depth 1); a
+subscriber process receives them with the consumers' sensor-data QoS
+(best-effort, depth 1) and measures, per frame, the time from the header
+stamp (set just before ``publish``) to its callback.  Both wait until they
+are matched, then the publisher sends a second of warm-up frames and
+``frames`` measured ones, each numbered in ``header.frame_id``.
+
+:func:`measure` runs one such pair with a given Fast DDS profile (None:
+Fast DDS's defaults, in a directory with no ``DEFAULT_FASTDDS_PROFILES.xml``);
+:func:`run` measures the defaults and the shipped ``config/fastdds.xml``
+side by side.  ``python -m bench.transport pub|sub ...`` is the child process.
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+import select
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional
+
+from bench.common import log, ros_env, summarize, target, wait_for
+
+TOPIC = 'bench/image'
+WARMUP_S = 1.0
+MATCH_TIMEOUT_S = 20.0
+
+#: The issue's targets for the shipped profile.
+DELIVERY_TARGET = 0.995
+LATENCY_P50_TARGET_MS = 4.0
+
+
+def shipped_profile() -> Path:
+    """Return the path of the package's Fast DDS profile, ``config/fastdds.xml``."""
+    from face_tracker_ros.common.paths import share_dir
+
+    return share_dir() / 'config' / 'fastdds.xml'
+
+
+# --- child processes --------------------------------------------------------------------------
+
+
+def _qos(kind: str):
+    from rclpy.qos import HistoryPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+
+    if kind == 'pub':  # what the camera publishes with (REP-2003)
+        return QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                          history=HistoryPolicy.KEEP_LAST)
+    return QoSProfile(depth=1, reliability=qos_profile_sensor_data.reliability,
+                      history=HistoryPolicy.KEEP_LAST,
+                      durability=qos_profile_sensor_data.durability)
+
+
+def _publisher(args: argparse.Namespace) -> Dict[str, object]:
+    import numpy as np
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from sensor_msgs.msg import Image
+
+    rclpy.init(args=[])
+    node = rclpy.create_node('bench_image_publisher')
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    pub = node.create_publisher(Image, TOPIC, _qos('pub'))
+    msg = Image()
+    msg.height, msg.width = args.height, args.width
+    msg.encoding = 'bgr8'
+    msg.step = args.width * 3
+    rng = np.random.default_rng(0)
+    msg.data = rng.integers(0, 256, args.width * args.height * 3, dtype=np.uint8).tobytes()
+    matched = wait_for(lambda: pub.get_subscription_count() > 0, MATCH_TIMEOUT_S, 0.05,
+                       step=lambda s: executor.spin_once(timeout_sec=s))
+    result: Dict[str, object] = {'matched': bool(matched), 'published': 0}
+    if matched:
+        period = 1.0 / args.rate
+        warmup = int(round(WARMUP_S * args.rate))
+        start = time.monotonic()
+        publish_ms: List[float] = []
+        late = 0
+        for k in range(warmup + args.frames):
+            due = start + k * period
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -period:
+                late += 1
+            msg.header.frame_id = 'warmup' if k < warmup else str(k - warmup)
+            before = time.perf_counter()
+            msg.header.stamp = node.get_clock().now().to_msg()
+            pub.publish(msg)
+            if k >= warmup:
+                publish_ms.append((time.perf_counter() - before) * 1000.0)
+                result['published'] = int(result['published']) + 1
+        result['publish_call_ms'] = summarize(publish_ms)
+        result['late_frames'] = late
+        # Let a reliable publisher finish sending before the participant goes away.
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.05)
+    node.destroy_node()
+    rclpy.try_shutdown()
+    return result
+
+
+def _subscriber(args: argparse.Namespace) -> Dict[str, object]:
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from sensor_msgs.msg import Image
+
+    rclpy.init(args=[])
+    node = rclpy.create_node('bench_image_subscriber')
+    latencies: Dict[int, float] = {}
+    state = {'warmup': 0, 'other': 0, 'wrong_size': 0}
+
+    def on_image(msg: Image) -> None:
+        now = node.get_clock().now().nanoseconds
+        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        if msg.header.frame_id == 'warmup':
+            state['warmup'] += 1
+            return
+        try:
+            seq = int(msg.header.frame_id)
+        except ValueError:
+            state['other'] += 1
+            return
+        if len(msg.data) != args.width * args.height * 3:
+            state['wrong_size'] += 1
+            return
+        latencies.setdefault(seq, (now - stamp) / 1e6)
+
+    node.create_subscription(Image, TOPIC, on_image, _qos('sub'))
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    print('ready', flush=True)
+    deadline = time.monotonic() + args.timeout
+    done_at: Optional[float] = None
+    while time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.01)
+        if done_at is None and select.select([sys.stdin], [], [], 0)[0]:
+            sys.stdin.readline()  # the parent's "publisher finished"
+            done_at = time.monotonic() + 0.5
+        if done_at is not None and time.monotonic() >= done_at:
+            break
+    node.destroy_node()
+    rclpy.try_shutdown()
+    received = sorted(latencies)
+    return {'received': len(received), 'warmup_received': state['warmup'],
+            'wrong_size': state['wrong_size'],
+            'latencies_ms': [round(latencies[k], 3) for k in received],
+            'sequence': received}
+
+
+def child_main(argv: Optional[List[str]] = None) -> int:
+    """Run the publisher or subscriber side and print its result as one JSON line."""
+    parser = argparse.ArgumentParser(description='one side of the transport benchmark')
+    parser.add_argument('role', choices=('pub', 'sub'))
+    parser.add_argument('--frames', type=int, default=300)
+    parser.add_argument('--rate', type=float, default=30.0)
+    parser.add_argument('--width', type=int, default=640)
+    parser.add_argument('--height', type=int, default=480)
+    parser.add_argument('--timeout', type=float, default=120.0)
+    args = parser.parse_args(argv)
+    result = _publisher(args) if args.role == 'pub' else _subscriber(args)
+    print('RESULT ' + json.dumps(result), flush=True)
+    return 0
+
+
+# --- the parent ---------------------------------------------------------------------------------
+
+
+def _result_line(text: str) -> Optional[dict]:
+    for line in reversed(text.splitlines()):
+        if line.startswith('RESULT '):
+            return json.loads(line[len('RESULT '):])
+    return None
+
+
+def measure(profile: Optional[str], domain_id: int, frames: int = 300, rate: float = 30.0,
+            width: int = 640, height: int = 480) -> Dict[str, object]:
+    """Measure one publisher/subscriber pair with the Fast DDS ``profile`` (None: defaults).
+
+    Returns delivery (received / published), latency statistics in ms and the
+    raw per-frame latencies; ``error`` says what went wrong when a side failed.
+    """
+    if frames < 1 or rate <= 0 or width < 1 or height < 1:
+        raise ValueError('frames, rate, width and height must be positive, got '
+                         f'{frames}, {rate}, {width}, {height}')
+    env = ros_env(domain_id, profile)
+    common = ['--frames', str(frames), '--rate', str(rate), '--width', str(width),
+              '--height', str(height)]
+    timeout = frames / rate + 60.0
+    root = str(Path(__file__).resolve().parents[1])
+    env['PYTHONPATH'] = root + os.pathsep + env.get('PYTHONPATH', '')
+    with tempfile.TemporaryDirectory(prefix='bench-transport-') as cwd:
+        # cwd has no DEFAULT_FASTDDS_PROFILES.xml, so only ``profile`` (if any) applies.
+        sub = subprocess.Popen(
+            [sys.executable, '-m', 'bench.transport', 'sub', '--timeout', str(timeout)]
+            + common, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        # Both start at once; the publisher sends nothing until it has matched the subscriber.
+        pub = subprocess.Popen([sys.executable, '-m', 'bench.transport', 'pub'] + common,
+                               cwd=cwd, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        try:
+            ready = sub.stdout.readline().strip()
+            if ready != 'ready':
+                sub.kill()
+                _, err = sub.communicate()
+                return {'error': f'subscriber did not start: {ready} {err[-500:]}'}
+            pub_out, pub_err = pub.communicate(timeout=timeout)
+            sub.stdin.write('done\n')
+            sub.stdin.flush()
+            sub_out, sub_err = sub.communicate(timeout=30.0)
+        finally:
+            for proc in (pub, sub):
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    pub_result = _result_line(pub_out)
+    sub_result = _result_line(sub_out)
+    if pub_result is None or sub_result is None:
+        return {'error': 'a side failed: publisher ' + pub_err[-500:] + ' subscriber '
+                + sub_err[-500:]}
+    if not pub_result.get('matched'):
+        return {'error': f'publisher and subscriber did not match within {MATCH_TIMEOUT_S} s'}
+    published = int(pub_result['published'])
+    received = int(sub_result['received'])
+    latencies = sub_result['latencies_ms']
+    return {
+        'profile': profile or '(Fast DDS defaults)',
+        'published': published,
+        'received': received,
+        'delivery': round(received / published, 4) if published else None,
+        'latency_ms': summarize(latencies),
+        'publish_call_ms': pub_result.get('publish_call_ms'),
+        'publisher_late_frames': pub_result.get('late_frames'),
+        'latencies_ms': latencies,
+    }
+
+
+def run(domain_id: int, frames: int = 300, rate: float = 30.0, width: int = 640,
+        height: int = 480, profile: Optional[str] = None) -> Dict[str, object]:
+    """Measure Fast DDS's defaults and the shipped profile; return the section with targets."""
+    profile = profile or str(shipped_profile())
+    section: Dict[str, object] = {
+        'setup': {'frames': frames, 'rate_hz': rate, 'image': f'{width}x{height} bgr8',
+                  'bytes_per_frame': width * height * 3,
+                  'publisher_qos': 'reliable, keep last 1',
+                  'subscriber_qos': 'sensor data (best effort), keep last 1',
+                  'processes': 2},
+    }
+    for name, prof in (('default', None), ('shipped_profile', profile)):
+        log(f'transport: {name} ({frames} frames at {rate:g} Hz)')
+        result = measure(prof, domain_id, frames, rate, width, height)
+        result.pop('latencies_ms', None)  # the raw samples stay out of the results file
+        section[name] = result
+    shipped = section['shipped_profile']
+    delivery = shipped.get('delivery') if isinstance(shipped, dict) else None
+    p50 = shipped.get('latency_ms', {}).get('p50') if isinstance(shipped, dict) else None
+    section['targets'] = [
+        target('delivery with sensor-data QoS at 30 Hz (shipped profile)', delivery, '>=',
+               DELIVERY_TARGET),
+        target('latency p50 (shipped profile)', p50, '<=', LATENCY_P50_TARGET_MS, 'ms'),
+    ]
+    section['met'] = all(t['met'] for t in section['targets'])
+    return section
+
+
+if __name__ == '__main__':
+    sys.exit(child_main())
