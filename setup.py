@@ -41,6 +41,7 @@ setup(
             'face_tracker_demo = face_tracker_ros.tools.demo:main',
             'face_tracker_diagnose = face_tracker_ros.tools.diagnose:main',
             'face_tracker_report = face_tracker_ros.tools.report:main',
+            'face_tracker_record = face_tracker_ros.tools.record:main',
         ],
     },
 )

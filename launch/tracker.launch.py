@@ -16,9 +16,14 @@ runner uses (:mod:`face_tracker_ros.bringup.plan`).
 import inspect
 import os
 
-from ament_index_python.packages import get_package_share_directory
+from ament_index_python.packages import get_package_prefix, get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import (
+    DeclareLaunchArgument,
+    ExecuteProcess,
+    OpaqueFunction,
+    SetEnvironmentVariable,
+)
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
@@ -29,6 +34,7 @@ except ImportError:  # older launch
     from launch.actions import ExecuteProcess as ExecuteLocal
 
 from face_tracker_ros.bringup.plan import BringupArgs, make_plan, parse_bool, parse_node_log_levels
+from face_tracker_ros.common.paths import default_log_dir
 
 PACKAGE = 'face_tracker_ros'
 
@@ -52,6 +58,10 @@ ARGUMENTS = (
     ('respawn_delay', '2.0', 'Seconds before a node that exited is started again'),
     ('respawn_max_retries', '-1', "Restarts per node over the launch's lifetime, -1 = no limit "
      '(Jazzy and later; ignored on Humble, whose launch has no such option)'),
+    ('record', 'false', 'Record a bag for post-mortems with ros2 bag record (MCAP): '
+     'diagnostics, rosout, targets, joint states, latency'),
+    ('bag_dir', '', 'Directory of the recorded bags; empty = <log dir>/bags'),
+    ('record_images', 'false', 'Also record camera/preview/compressed (small JPEGs at 2 Hz)'),
     ('shm_transport', 'true', 'Apply the shipped Fast DDS shared-memory profile for full-rate '
      'images (unless FASTDDS_DEFAULT_PROFILES_FILE is already set)'),
 )
@@ -67,7 +77,8 @@ def _nodes(context):
         use_sim=parse_bool(arg('use_sim')), camera_source=arg('camera_source'),
         serial_port=arg('serial_port'), protocol=arg('protocol'), sim_path=arg('sim_path'),
         sim_port=arg('sim_port'), debug_image=parse_bool(arg('debug_image')),
-        log_dir=arg('log_dir'), node_log_levels=parse_node_log_levels(arg('node_log_levels'))))
+        log_dir=arg('log_dir'), node_log_levels=parse_node_log_levels(arg('node_log_levels')),
+        preview_rate_hz=2.0 if parse_bool(arg('record_images')) else 0.0))
     respawn = {'respawn': True, 'respawn_delay': float(arg('respawn_delay'))}
     if 'respawn_max_retries' in inspect.signature(ExecuteLocal.__init__).parameters:
         respawn['respawn_max_retries'] = int(arg('respawn_max_retries'))
@@ -85,6 +96,16 @@ def _nodes(context):
             package='diagnostic_aggregator', executable='aggregator_node',
             parameters=[os.path.join(share, 'config', 'diagnostic_aggregator.yaml')],
             output='screen', **respawn))
+    if parse_bool(arg('record')):
+        recorder = os.path.join(get_package_prefix(PACKAGE), 'lib', PACKAGE,
+                                'face_tracker_record')
+        cmd = [recorder, '--bag-dir', arg('bag_dir') or os.path.join(
+            arg('log_dir') or str(default_log_dir()), 'bags')]
+        if parse_bool(arg('record_images')):
+            cmd.append('--images')
+        # Each (re)start records into a new, timestamped bag directory.
+        nodes.append(ExecuteProcess(cmd=cmd, name='bag_recorder', output='screen',
+                                    sigterm_timeout='10', **respawn))
     return nodes
 
 

@@ -39,6 +39,7 @@ class BringupArgs:
     sim_port: str = ''
     debug_image: bool = False
     log_dir: str = ''
+    preview_rate_hz: float = 0.0
     node_log_levels: Dict[str, str] = field(default_factory=dict)
 
 
@@ -116,6 +117,8 @@ def make_plan(args: BringupArgs) -> List[NodeSpec]:
         servo['protocol'] = args.protocol
     if args.debug_image:
         detector['publish_debug_image'] = True
+    if args.preview_rate_hz > 0.0:
+        camera['preview_rate_hz'] = float(args.preview_rate_hz)
     specs.append(NodeSpec('camera', 'camera_node', f'{PACKAGE}.camera.node', camera))
     specs.append(NodeSpec('detector', 'detector_node', f'{PACKAGE}.detector.node', detector))
     specs.append(NodeSpec('servo', 'servo_node', f'{PACKAGE}.servo.node', servo))

@@ -6,6 +6,9 @@ Topics:
 
 * ``camera/image_raw`` (``sensor_msgs/Image``, bgr8, reliable): every captured
   frame, ``header.stamp`` = capture time, ``frame_id`` = ``frame_id`` parameter.
+* ``camera/preview/compressed`` (``sensor_msgs/CompressedImage``, JPEG): a
+  small copy at ``preview_rate_hz`` (off by default) for bag recordings and
+  viewing over a network.
 * ``sim/true_target`` (``geometry_msgs/PointStamped``, simulation only): where
   the face truly is in that frame (same stamp): ``x``/``y`` its normalised
   offset, ``z`` its distance from the image centre over the half-width, or -1
@@ -30,10 +33,11 @@ import math
 import threading
 import time
 
+import cv2
 from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
 from rclpy.time import Time
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import CompressedImage, Image, JointState
 from std_msgs.msg import String
 
 from face_tracker_ros.camera.capture import CaptureThread
@@ -76,6 +80,10 @@ PARAMS = (
           'errors (a stuck driver); 0 = off', min=0.0, max=600.0, unit='s'),
     Param('max_recovery_s', 60.0, 'No frame for this long while recovering: the node exits '
           'non-zero so launch restarts it; 0 = never give up', min=0.0, max=86400.0, unit='s'),
+    Param('preview_rate_hz', 0.0, 'Rate of camera/preview/compressed, a small JPEG for bag '
+          'recordings and remote viewing; 0 = off', min=0.0, max=30.0, unit='Hz'),
+    Param('preview_width', 320, 'Width of the preview images', min=16, max=7680, unit='px'),
+    Param('preview_jpeg_quality', 70, 'JPEG quality of the preview', min=1, max=100),
     Param('sim.path', 'drift', 'Simulated face motion', choices=PATHS),
     Param('sim.seed', 0, 'Seed of the simulated motion and sensor noise', min=0, max=2 ** 31),
     Param('sim.hfov', math.radians(60.0), 'Horizontal field of view of the simulated camera',
@@ -109,6 +117,12 @@ class CameraNode(Node):
         self._pose = (0.0, 0.0)
         self._pose_lock = threading.Lock()
         self._image_pub = self.create_publisher(Image, 'camera/image_raw', qos.IMAGE_PUB)
+        self._preview_pub = None
+        self._next_preview = 0.0
+        if p['preview_rate_hz'] > 0.0:
+            self._preview_pub = self.create_publisher(CompressedImage,
+                                                      'camera/preview/compressed',
+                                                      qos.STREAM_PUB)
         self._truth_pub = None
         scene = None
         if p['source'] == 'sim':
@@ -206,6 +220,9 @@ class CameraNode(Node):
             return
         self.frames_published += 1
         self._rate.tick()
+        if self._preview_pub is not None and time.monotonic() >= self._next_preview:
+            self._next_preview = time.monotonic() + 1.0 / self.params['preview_rate_hz']
+            self._publish_preview(frame, msg.header)
         if self._truth_pub is not None:
             truth = getattr(self.capture.source, 'last_truth', None)
             if truth is not None:
@@ -215,6 +232,18 @@ class CameraNode(Node):
                 point.point.y = float(truth.offset_y)
                 point.point.z = float(truth.error) if truth.visible else -1.0
                 publish_from_thread(self, self._truth_pub, point)
+
+    def _publish_preview(self, frame, header) -> None:
+        width = self.params['preview_width']
+        if frame.shape[1] > width:
+            height = max(1, round(frame.shape[0] * width / frame.shape[1]))
+            frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+        ok, jpeg = cv2.imencode('.jpg', frame,
+                                [cv2.IMWRITE_JPEG_QUALITY, self.params['preview_jpeg_quality']])
+        if ok:
+            preview = CompressedImage(format='jpeg', data=jpeg.tobytes())
+            preview.header = header
+            publish_from_thread(self, self._preview_pub, preview)
 
     def _report(self):
         p = self.params
