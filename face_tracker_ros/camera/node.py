@@ -68,7 +68,7 @@ PARAMS = (
           min=1, max=10000),
     Param('reopen_backoff_s', 0.5, 'First wait before reopening a failed source',
           min=0.01, max=60.0, unit='s'),
-    Param('reopen_backoff_max_s', 5.0, 'Longest wait between reopen attempts',
+    Param('reopen_backoff_max_s', 2.0, 'Longest wait between reopen attempts',
           min=0.01, max=600.0, unit='s'),
     Param('frame_timeout_s', 2.0, 'A frame older than this means the camera is stuck',
           min=0.05, max=60.0, unit='s'),
@@ -166,6 +166,7 @@ class CameraNode(Node):
         self.create_timer(0.2, self._check_fatal)
         self.frames_published = 0
         self._rate = RateMeter(window_s=5.0)
+        self._black_seen = 0
         self._started = time.monotonic()
         kind = p['source']
         self._device = {'v4l2': p['device'], 'file': p['video_path'],
@@ -267,6 +268,8 @@ class CameraNode(Node):
         if self._schedule is not None:
             figures['active_faults'] = ','.join(self._schedule.active()) or 'none'
         warming_up = time.monotonic() - self._started < STARTUP_GRACE_S
+        black = st.black_frames_total - self._black_seen
+        self._black_seen = st.black_frames_total
         if st.state == 'streaming':
             if age is not None and age > p['frame_timeout_s']:
                 return ERROR, f'no frame for {age:.1f} s', figures
@@ -275,6 +278,9 @@ class CameraNode(Node):
                     return ERROR, f'frame rate {fps:.1f} Hz of {wanted:.1f} Hz', figures
                 if fps < wanted * p['diag.fps_warn_ratio']:
                     return WARN, f'slow: {fps:.1f} Hz of {wanted:.1f} Hz', figures
+            if black > 0:
+                return WARN, (f'streaming {fps:.1f} Hz, {black} black frame(s) since the last '
+                              'report (lens covered, no light?)'), figures
             return OK, f'streaming {fps:.1f} Hz', figures
         if st.state == 'starting':
             if warming_up:

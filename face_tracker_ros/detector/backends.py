@@ -8,6 +8,12 @@ faces it found as :class:`Face` boxes in pixel coordinates of that same image.
 ``detect`` never raises on a malformed frame (``None``, empty, wrong dtype or
 shape): it returns an empty list, so one bad frame cannot stop a node.
 
+``detect(image, min_size=None, max_size=None)`` can be limited to a band of
+face widths, in pixels of the image handed to it: Haar then only scans window
+sizes inside the band (far cheaper when the band is narrow); YuNet runs as
+usual and drops the faces outside it.  ``None`` leaves that side unlimited
+(for Haar: its ``min_size_px`` below, no limit above).
+
 ``haar`` needs no model file but is slow and misses turned faces; ``yunet``
 (``cv2.FaceDetectorYN``, OpenCV >= 4.8) needs the ONNX model
 ``face_detection_yunet_2023mar.onnx`` from the OpenCV model zoo
@@ -90,6 +96,25 @@ def _check_float(name: str, value: object, low: float, high: float,
     return value_f
 
 
+def _size_band(min_size: object, max_size: object) -> Tuple[Optional[float], Optional[float]]:
+    """Return the ``detect`` size limits as floats (None: unlimited), or raise ValueError."""
+    limits = []
+    for name, value in (('min_size', min_size), ('max_size', max_size)):
+        if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.integer, np.floating))
+                or not math.isfinite(float(value)) or float(value) <= 0.0):
+            raise ValueError(f'{name} must be None or a finite number of pixels > 0, '
+                             f'got {value!r}')
+        limits.append(None if value is None else float(value))
+    return limits[0], limits[1]
+
+
+def _in_band(width: float, min_size: Optional[float], max_size: Optional[float]) -> bool:
+    """Return True if a face ``width`` pixels wide lies within the size limits."""
+    return (min_size is None or width >= min_size) and (max_size is None or width <= max_size)
+
+
 def _as_bgr(image: object) -> Optional[np.ndarray]:
     """Return ``image`` as a 3-channel BGR uint8 array, or None if it is not an image."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.size == 0:
@@ -132,10 +157,15 @@ class FaceDetectorBackend(abc.ABC):
     name: str = ''
 
     @abc.abstractmethod
-    def detect(self, image: np.ndarray) -> List[Face]:
+    def detect(self, image: np.ndarray, min_size: Optional[float] = None,
+               max_size: Optional[float] = None) -> List[Face]:
         """Return the faces in a BGR (or mono8) uint8 image, in that image's pixels.
 
-        A malformed image yields an empty list instead of an exception.
+        Only faces from ``min_size`` to ``max_size`` pixels wide are returned
+        (``None``: no limit on that side beyond the backend's own; a band with
+        ``min_size > max_size`` finds nothing).  A malformed image yields an
+        empty list instead of an exception; a size that is not ``None`` or a
+        positive finite number raises ValueError naming it.
         """
 
 
@@ -144,7 +174,10 @@ class HaarBackend(FaceDetectorBackend):
 
     ``scale_factor`` (> 1) is the pyramid step, ``min_neighbors`` (>= 0) how many
     overlapping raw hits a face needs, ``min_size_px`` (>= 1) the smallest face
-    width searched for, in pixels of the image handed to :meth:`detect`.  Haar
+    width searched for, in pixels of the image handed to :meth:`detect`, unless
+    a call passes its own ``min_size`` (``min_size``/``max_size`` become the
+    cascade's ``minSize``/``maxSize``; faces smaller than :attr:`window_px`, the
+    cascade's window, 24 px for the bundled one, are never found).  Haar
     gives no confidence, so every face has ``score`` 1.0.  ``cascade_path`` ''
     means OpenCV's bundled ``haarcascade_frontalface_default.xml``.  Raises
     RuntimeError when this OpenCV has no ``CascadeClassifier`` (OpenCV 5) or the
@@ -187,15 +220,24 @@ class HaarBackend(FaceDetectorBackend):
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors
         self.min_size_px = min_size_px
+        window = self._cascade.getOriginalWindowSize()
+        self.window_px = max(1, int(window[0]), int(window[1]))
 
-    def detect(self, image: np.ndarray) -> List[Face]:
+    def detect(self, image: np.ndarray, min_size: Optional[float] = None,
+               max_size: Optional[float] = None) -> List[Face]:
         """Return the faces in ``image``; see :class:`FaceDetectorBackend`."""
+        low, high = _size_band(min_size, max_size)
         gray = _as_gray(image)
-        if gray is None or min(gray.shape) < self.min_size_px:
+        if gray is None:
+            return []
+        # Window sizes are whole pixels: the band's smallest and largest whole widths.
+        min_px = max(self.window_px, self.min_size_px if low is None else math.ceil(low))
+        max_px = min(gray.shape) if high is None else min(min(gray.shape), math.floor(high))
+        if max_px < min_px:
             return []
         boxes = self._cascade.detectMultiScale(
             gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
-            minSize=(self.min_size_px, self.min_size_px))
+            minSize=(min_px, min_px), maxSize=(max_px, max_px))
         return [Face(float(x), float(y), float(w), float(h)) for x, y, w, h in boxes]
 
 
@@ -255,10 +297,16 @@ class YuNetBackend(FaceDetectorBackend):
                 f'model_path: {model_path!r} is not a loadable YuNet ONNX model: '
                 f'{str(exc).strip()}') from exc
 
-    def detect(self, image: np.ndarray) -> List[Face]:
-        """Return the faces in ``image``; see :class:`FaceDetectorBackend`."""
+    def detect(self, image: np.ndarray, min_size: Optional[float] = None,
+               max_size: Optional[float] = None) -> List[Face]:
+        """Return the faces in ``image``; see :class:`FaceDetectorBackend`.
+
+        The network always searches every size; ``min_size`` and ``max_size``
+        filter its boxes by width.
+        """
+        low, high = _size_band(min_size, max_size)
         bgr = _as_bgr(image)
-        if bgr is None:
+        if bgr is None or (low is not None and high is not None and low > high):
             return []
         height, width = bgr.shape[:2]
         if height < _YUNET_MIN_INPUT_PX or width < _YUNET_MIN_INPUT_PX:
@@ -278,7 +326,8 @@ class YuNetBackend(FaceDetectorBackend):
         for row in rows:
             x, y, w, h, score = (float(v) for v in row[[0, 1, 2, 3, 14]])
             if all(math.isfinite(v) for v in (x, y, w, h, score)) and w > 0.0 and h > 0.0 \
-                    and x < width and y < height and x + w > 0.0 and y + h > 0.0:
+                    and x < width and y < height and x + w > 0.0 and y + h > 0.0 \
+                    and _in_band(w, low, high):
                 faces.append(Face(x, y, w, h, score))
         return faces
 

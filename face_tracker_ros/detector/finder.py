@@ -12,24 +12,32 @@ decides, frame by frame, where to look:
 * ``roi``: when the previous call found faces, only a region of interest
   around each of them (up to four, the largest): the face box grown by
   ``roi_scale`` about its centre and clipped to the image.  Overlapping regions
-  are merged.  A region is searched at native resolution, or downscaled so that
-  its smallest remembered face is about 64 px wide when that face is wider than
-  80 px, which keeps the cost independent of how close the person stands.
-  A box touching an edge of its region (other than the image border) is taken
-  for a face cut off by the region and ignored.
+  are merged.  A region is downscaled so that its smallest remembered face is
+  about ``roi_face_px`` wide (searched at native size when that face is at most
+  :data:`ROI_NATIVE_SLACK` times that: never upscaled), which keeps the cost
+  independent of how close the person stands, and the backend is asked only
+  for faces of ``roi_size_band`` times the remembered sizes (from the low
+  factor times the smallest to the high factor times the largest): Haar then
+  scans a handful of window sizes instead of the whole pyramid.  A box
+  touching an edge of its region (other than the image border) is taken for a
+  face cut off by the region and ignored.
 
 When the ``roi`` search finds nothing the same frame is searched ``full``
 again, and after ``full_search_every - 1`` consecutive ``roi`` frames the next
 frame is searched ``full`` anyway, so a new face elsewhere in the picture (for
-instance a second, larger one) is found within ``full_search_every`` frames.
+instance a second, larger one) is found within ``full_search_every`` frames;
+so is a face that changed size beyond the band in one frame.
 
-The backend's own minimum face size applies to the image it is handed: with
-``detect_width`` 320 on a 640 px camera, a Haar ``min_size_px`` of 30 means a
-face must be about 60 px wide in the camera image to be found by a full search.
+A full search uses the backend's own minimum face size, in pixels of the image
+it is handed: with ``detect_width`` 320 on a 640 px camera, a Haar
+``min_size_px`` of 30 means a face must be about 60 px wide in the camera image
+to be found by a full search.  A region search sets its own size band instead
+(Haar cannot go under its 24 px window, so ``roi_face_px`` is at least 24).
 """
 
+import inspect
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -39,11 +47,17 @@ from face_tracker_ros.detector.backends import Face, FaceDetectorBackend
 MAX_ROIS = 4
 """How many faces of the previous frame get a region of interest."""
 
-ROI_NATIVE_MAX_FACE_PX = 80.0
-"""Regions whose smallest face is at most this wide are searched at native size."""
+DEFAULT_ROI_FACE_PX = 40.0
+"""Default width, in pixels, a remembered face is scaled to in a region search."""
 
-ROI_FACE_PX = 64.0
-"""Width a face is scaled to in a downscaled region search."""
+DEFAULT_ROI_SIZE_BAND = (0.7, 1.6)
+"""Default size band of a region search, in multiples of the remembered face width."""
+
+ROI_FACE_PX_RANGE = (24.0, 256.0)
+"""Allowed ``roi_face_px``: 24 px is the Haar cascade's window."""
+
+ROI_NATIVE_SLACK = 1.2
+"""A region is searched at native size if its smallest face is <= this x ``roi_face_px``."""
 
 _EDGE_PX = 1.0
 
@@ -74,6 +88,42 @@ def _resize(image: np.ndarray, scale: float) -> Tuple[np.ndarray, float, float]:
     return small, width / float(new_w), height / float(new_h)
 
 
+def _is_number(value: object) -> bool:
+    """Return True if ``value`` is a real, finite number (not a bool)."""
+    return not isinstance(value, bool) \
+        and isinstance(value, (int, float, np.integer, np.floating)) \
+        and math.isfinite(float(value))
+
+
+def _check_band(value: object) -> Tuple[float, float]:
+    """Return ``roi_size_band`` as ``(low, high)`` or raise ValueError naming it."""
+    items: Optional[list] = None
+    if not isinstance(value, (str, bytes)):
+        try:
+            items = list(value)  # type: ignore[call-overload]
+        except TypeError:
+            items = None
+    if items is None or len(items) != 2 or not all(_is_number(v) for v in items) \
+            or not 0.1 <= float(items[0]) <= 1.0 <= float(items[1]) <= 10.0:
+        raise ValueError(
+            'roi_size_band must be two numbers (low, high) with 0.1 <= low <= 1.0 <= high '
+            f'<= 10.0, got {value!r}')
+    return float(items[0]), float(items[1])
+
+
+def _takes_size_band(backend: object) -> bool:
+    """Return True if ``backend.detect`` accepts ``min_size`` and ``max_size`` keywords."""
+    try:
+        parameters = inspect.signature(backend.detect).parameters  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return False
+    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return True
+    return all(name in parameters and parameters[name].kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        for name in ('min_size', 'max_size'))
+
+
 def _overlap(a: _Rect, b: _Rect) -> bool:
     """Return True if the ``(x0, y0, x1, y1)`` rectangles share any area."""
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
@@ -88,7 +138,8 @@ class FaceFinder:
 
     def __init__(self, backend: FaceDetectorBackend, detect_width: int = 320,
                  roi_search: bool = True, roi_scale: float = 2.5,
-                 full_search_every: int = 15) -> None:
+                 full_search_every: int = 15, roi_face_px: float = DEFAULT_ROI_FACE_PX,
+                 roi_size_band: Iterable[float] = DEFAULT_ROI_SIZE_BAND) -> None:
         if not callable(getattr(backend, 'detect', None)):
             raise ValueError(
                 f'backend must be a FaceDetectorBackend (an object with detect()), '
@@ -100,23 +151,29 @@ class FaceFinder:
                 f'got {detect_width!r}')
         if not isinstance(roi_search, (bool, np.bool_)):
             raise ValueError(f'roi_search must be True or False, got {roi_search!r}')
-        if isinstance(roi_scale, bool) \
-                or not isinstance(roi_scale, (int, float, np.integer, np.floating)) \
-                or not 1.5 <= float(roi_scale) <= 10.0:
+        if not _is_number(roi_scale) or not 1.5 <= float(roi_scale) <= 10.0:
             raise ValueError(f'roi_scale must be in [1.5, 10.0], got {roi_scale!r}')
         if isinstance(full_search_every, bool) \
                 or not isinstance(full_search_every, (int, np.integer)) \
                 or full_search_every < 1:
             raise ValueError(
                 f'full_search_every must be an integer >= 1, got {full_search_every!r}')
+        low, high = ROI_FACE_PX_RANGE
+        if not _is_number(roi_face_px) or not low <= float(roi_face_px) <= high:
+            raise ValueError(
+                f'roi_face_px must be a number of pixels in [{low:g}, {high:g}], '
+                f'got {roi_face_px!r}')
         self.backend = backend
         self.detect_width = int(detect_width)
         self.roi_search = bool(roi_search)
         self.roi_scale = float(roi_scale)
         self.full_search_every = int(full_search_every)
+        self.roi_face_px = float(roi_face_px)
+        self.roi_size_band = _check_band(roi_size_band)
         self.last_mode = 'full'
         self._previous: List[Face] = []
         self._roi_run = 0
+        self._sized_detect = _takes_size_band(backend)
 
     def reset(self) -> None:
         """Forget the previous faces, so the next call searches the full frame."""
@@ -156,14 +213,28 @@ class FaceFinder:
                     for f in self._detect(small)]
         return self._detect(image)
 
-    def _detect(self, image: np.ndarray) -> List[Face]:
-        """Run the backend and drop any box that is not finite and non-empty."""
-        return [f for f in self.backend.detect(image) if _is_box(f)]
+    def _detect(self, image: np.ndarray, min_size: Optional[float] = None,
+                max_size: Optional[float] = None) -> List[Face]:
+        """Run the backend and drop any box that is not finite and non-empty.
+
+        A size band is handed to a backend that takes one; for one whose
+        ``detect`` only takes the image, its results are filtered by width.
+        """
+        if min_size is None and max_size is None:
+            found = self.backend.detect(image)
+        elif self._sized_detect:
+            found = self.backend.detect(image, min_size=min_size, max_size=max_size)
+        else:
+            found = [f for f in self.backend.detect(image)
+                     if (min_size is None or f.w >= min_size)
+                     and (max_size is None or f.w <= max_size)]
+        return [f for f in found if _is_box(f)]
 
     def _search_rois(self, image: np.ndarray, seeds: Sequence[Face]) -> List[Face]:
         """Search regions grown around ``seeds`` and return what they contain."""
         height, width = image.shape[:2]
-        groups: List[Tuple[_Rect, float]] = []
+        # Each group: a region and the smallest and largest face widths it was made for.
+        groups: List[Tuple[_Rect, float, float]] = []
         for face in seeds:
             cu, cv = face.center
             half_w = face.w * self.roi_scale / 2.0
@@ -172,30 +243,33 @@ class FaceFinder:
                     min(width, int(np.ceil(cu + half_w))), min(height, int(np.ceil(cv + half_h))))
             if rect[2] - rect[0] < 2 or rect[3] - rect[1] < 2:
                 continue
-            groups.append((rect, face.w))
+            groups.append((rect, face.w, face.w))
         merged = True
         while merged:
             merged = False
             for i in range(len(groups)):
                 for j in range(i + 1, len(groups)):
-                    (a, wa), (b, wb) = groups[i], groups[j]
+                    (a, a_min, a_max), (b, b_min, b_max) = groups[i], groups[j]
                     if _overlap(a, b):
                         union = (min(a[0], b[0]), min(a[1], b[1]),
                                  max(a[2], b[2]), max(a[3], b[3]))
-                        groups[i] = (union, min(wa, wb))
+                        groups[i] = (union, min(a_min, b_min), max(a_max, b_max))
                         del groups[j]
                         merged = True
                         break
                 if merged:
                     break
+        band_low, band_high = self.roi_size_band
         found: List[Face] = []
-        for (x0, y0, x1, y1), face_w in groups:
+        for (x0, y0, x1, y1), smallest, largest in groups:
             crop = image[y0:y1, x0:x1]
             fx = fy = 1.0
-            if face_w > ROI_NATIVE_MAX_FACE_PX:
-                crop, fx, fy = _resize(crop, ROI_FACE_PX / face_w)
+            if smallest > self.roi_face_px * ROI_NATIVE_SLACK:
+                crop, fx, fy = _resize(crop, self.roi_face_px / smallest)
             crop_h, crop_w = crop.shape[:2]
-            for f in self._detect(crop):
+            faces = self._detect(crop, min_size=band_low * smallest / fx,
+                                 max_size=band_high * largest / fx)
+            for f in faces:
                 # A box touching a region edge inside the image is most likely a face
                 # cut by the region: drop it, and let a full search find the whole face.
                 if (x0 > 0 and f.x <= _EDGE_PX) or (y0 > 0 and f.y <= _EDGE_PX) \
