@@ -68,7 +68,7 @@ PARAMS = (
           min=1, max=10000),
     Param('reopen_backoff_s', 0.5, 'First wait before reopening a failed source',
           min=0.01, max=60.0, unit='s'),
-    Param('reopen_backoff_max_s', 2.0, 'Longest wait between reopen attempts',
+    Param('reopen_backoff_max_s', 1.0, 'Longest wait between reopen attempts',
           min=0.01, max=600.0, unit='s'),
     Param('frame_timeout_s', 2.0, 'A frame older than this means the camera is stuck',
           min=0.05, max=60.0, unit='s'),

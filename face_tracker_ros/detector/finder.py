@@ -47,7 +47,7 @@ from face_tracker_ros.detector.backends import Face, FaceDetectorBackend
 MAX_ROIS = 4
 """How many faces of the previous frame get a region of interest."""
 
-DEFAULT_ROI_FACE_PX = 40.0
+DEFAULT_ROI_FACE_PX = 48.0
 """Default width, in pixels, a remembered face is scaled to in a region search."""
 
 DEFAULT_ROI_SIZE_BAND = (0.7, 1.6)
