@@ -37,6 +37,7 @@ setup(
             'servo_node = face_tracker_ros.servo.node:main',
             'sim_servo_node = face_tracker_ros.sim.node:main',
             'diagnostics_node = face_tracker_ros.monitor.node:main',
+            'flight_recorder_node = face_tracker_ros.recorder.node:main',
             'face_tracker_standalone = face_tracker_ros.bringup.standalone:main',
             'face_tracker_demo = face_tracker_ros.tools.demo:main',
             'face_tracker_diagnose = face_tracker_ros.tools.diagnose:main',

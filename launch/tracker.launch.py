@@ -58,6 +58,8 @@ ARGUMENTS = (
     ('respawn_delay', '2.0', 'Seconds before a node that exited is started again'),
     ('respawn_max_retries', '-1', "Restarts per node over the launch's lifetime, -1 = no limit "
      '(Jazzy and later; ignored on Humble, whose launch has no such option)'),
+    ('flight_recorder', 'true', 'Keep the last seconds of diagnostics, logs and targets in '
+     'memory and write them to a bag on an ERROR, a node restart or a request'),
     ('record', 'false', 'Record a bag for post-mortems with ros2 bag record (MCAP): '
      'diagnostics, rosout, targets, joint states, latency'),
     ('bag_dir', '', 'Directory of the recorded bags; empty = <log dir>/bags'),
@@ -78,7 +80,8 @@ def _nodes(context):
         serial_port=arg('serial_port'), protocol=arg('protocol'), sim_path=arg('sim_path'),
         sim_port=arg('sim_port'), debug_image=parse_bool(arg('debug_image')),
         log_dir=arg('log_dir'), node_log_levels=parse_node_log_levels(arg('node_log_levels')),
-        preview_rate_hz=2.0 if parse_bool(arg('record_images')) else 0.0))
+        preview_rate_hz=2.0 if parse_bool(arg('record_images')) else 0.0,
+        flight_recorder=parse_bool(arg('flight_recorder'))))
     respawn = {'respawn': True, 'respawn_delay': float(arg('respawn_delay'))}
     if 'respawn_max_retries' in inspect.signature(ExecuteLocal.__init__).parameters:
         respawn['respawn_max_retries'] = int(arg('respawn_max_retries'))

@@ -35,12 +35,17 @@ def test_hardware_plan_runs_the_tracker_nodes_and_their_monitor():
     plan = make_plan(BringupArgs(camera_source='/dev/video0', serial_port='/dev/ttyACM0',
                                  protocol='maestro', log_dir='/var/log/ft',
                                  node_log_levels={'servo': 'debug'}))
-    assert [s.name for s in plan] == ['camera', 'detector', 'servo', 'diagnostics']
+    assert [s.name for s in plan] == ['camera', 'detector', 'servo', 'flight_recorder',
+                                      'diagnostics']
     servo = plan[2].parameters
     assert servo == {'port': '/dev/ttyACM0', 'protocol': 'maestro'}
     assert plan[2].log_level == 'debug' and plan[0].log_level == ''
-    assert plan[3].parameters == {'watched_nodes': ['camera', 'detector', 'servo'],
+    assert plan[3].parameters == {'output_dir': '/var/log/ft/flight_recorder'}
+    assert plan[4].parameters == {'watched_nodes': ['camera', 'detector', 'servo',
+                                                    'flight_recorder'],
                                   'log_dir': '/var/log/ft'}
+    assert 'flight_recorder' not in [s.name for s in make_plan(BringupArgs(
+        flight_recorder=False))]
 
 
 def test_node_log_levels_parse():
@@ -56,9 +61,11 @@ def test_sim_plan_links_the_servo_node_to_the_simulated_controller(tmp_path):
     link = str(tmp_path / 'servo')
     plan = {s.name: s for s in make_plan(BringupArgs(use_sim=True, sim_port=link,
                                                      sim_path='steps', debug_image=True))}
-    assert set(plan) == {'sim_servo', 'camera', 'detector', 'servo', 'diagnostics'}
+    assert set(plan) == {'sim_servo', 'camera', 'detector', 'servo', 'flight_recorder',
+                         'diagnostics'}
     assert plan['diagnostics'].parameters['watched_nodes'] == ['sim_servo', 'camera',
-                                                               'detector', 'servo']
+                                                               'detector', 'servo',
+                                                               'flight_recorder']
     assert plan['sim_servo'].parameters['link_path'] == link
     assert plan['servo'].parameters['port'] == link
     assert plan['camera'].parameters == {'source': 'sim', 'sim.path': 'steps'}
@@ -104,7 +111,7 @@ def test_supervisor_restarts_a_killed_node(tmp_path):
                      env=transport_env(True), stdout=log)
     sup.start()
     try:
-        assert wait_for(lambda: len(sup.pids()) == 5, 10.0)
+        assert wait_for(lambda: len(sup.pids()) == 6, 10.0)
         old = sup.pids()['detector']
         os.kill(old, signal.SIGKILL)
 
@@ -181,7 +188,7 @@ def test_watchdog_ends_a_frozen_node_and_the_runner_restarts_it(tmp_path):
                      env=transport_env(True), stdout=log)
     sup.start()
     try:
-        assert wait_for(lambda: len(sup.pids()) == 5, 10.0)
+        assert wait_for(lambda: len(sup.pids()) == 6, 10.0)
         time.sleep(6.0)  # everything seen healthy
         frozen = sup.pids()['detector']
         os.kill(frozen, signal.SIGSTOP)
@@ -198,3 +205,58 @@ def test_watchdog_ends_a_frozen_node_and_the_runner_restarts_it(tmp_path):
     text = (tmp_path / 'logs' / 'face_tracker.log').read_text()
     assert 'watchdog: detector hung' in text
     assert 'SIGKILL' in text  # a stopped process cannot act on SIGTERM
+
+
+def test_camera_fault_produces_a_flight_recorder_bag_that_report_renders(tmp_path, ros_node):
+    """The post-mortem chain: fault -> ERROR -> bag within 5 s -> report plots."""
+    from rosbags.highlevel import AnyReader
+    from std_msgs.msg import String
+
+    from face_tracker_ros.tools.report import make_report
+
+    logs = tmp_path / 'logs'
+    plan = make_plan(BringupArgs(use_sim=True, sim_port=str(tmp_path / 'servo'),
+                                 log_dir=str(logs)))
+    log = open(tmp_path / 'nodes.log', 'w')
+    sup = Supervisor(plan, str(ROOT / 'config' / 'tracker.yaml'), respawn_delay=0.5,
+                     env=transport_env(True), stdout=log)
+    sup.start()
+    try:
+        pub = ros_node('fault_injector').create_publisher(String, 'sim/inject_fault', 10)
+        assert wait_for(lambda: pub.get_subscription_count() >= 2, 20.0, spin=ros_node.spin)
+        ros_node.spin(8.0)  # tracking, and some history in the recorder
+        pub.publish(String(data='camera:read_fail:4'))
+        injected = time.monotonic()
+        bags = logs / 'flight_recorder'
+
+        def written():
+            sup.poll()
+            return [b for b in bags.glob('flight_*') if (b / 'metadata.yaml').exists()] \
+                if bags.exists() else []
+        assert wait_for(written, 20.0, spin=ros_node.spin), (tmp_path / 'nodes.log').read_text()
+        # The camera needs a moment to reach ERROR (10 failed reads); the bag follows
+        # within post_event_s (4 s) of that.
+        assert time.monotonic() - injected < 12.0
+    finally:
+        sup.stop()
+        log.close()
+    bag = written()[0]
+    with AnyReader([bag]) as reader:
+        topics = {c.topic for c in reader.connections}
+        assert {'/diagnostics', '/rosout'} <= topics
+        errors = []
+        stamps = []
+        for conn, t, raw in reader.messages():
+            stamps.append(t)
+            if conn.topic == '/diagnostics':
+                msg = reader.deserialize(raw, conn.msgtype)
+                if any(s.name == 'camera: camera' and s.level == 2 for s in msg.status):
+                    errors.append(t)
+    assert errors, 'the bag holds the ERROR'
+    assert min(stamps) < errors[0] < max(stamps), 'messages from before and after the event'
+    result = make_report(bag, tmp_path / 'report')
+    for name in ('target_error', 'pan_tilt', 'latency', 'camera_fps', 'process_rss',
+                 'process_cpu', 'status_timeline'):
+        assert (tmp_path / 'report' / f'{name}.png').stat().st_size > 10_000, name
+    assert 'camera' in (tmp_path / 'report' / 'summary.md').read_text()
+    assert result.summary

@@ -40,6 +40,7 @@ class BringupArgs:
     debug_image: bool = False
     log_dir: str = ''
     preview_rate_hz: float = 0.0
+    flight_recorder: bool = True
     node_log_levels: Dict[str, str] = field(default_factory=dict)
 
 
@@ -122,6 +123,13 @@ def make_plan(args: BringupArgs) -> List[NodeSpec]:
     specs.append(NodeSpec('camera', 'camera_node', f'{PACKAGE}.camera.node', camera))
     specs.append(NodeSpec('detector', 'detector_node', f'{PACKAGE}.detector.node', detector))
     specs.append(NodeSpec('servo', 'servo_node', f'{PACKAGE}.servo.node', servo))
+    if args.flight_recorder:
+        recorder: Dict[str, Any] = {}
+        if args.log_dir:
+            import os
+            recorder['output_dir'] = os.path.join(args.log_dir, 'flight_recorder')
+        specs.append(NodeSpec('flight_recorder', 'flight_recorder_node',
+                              f'{PACKAGE}.recorder.node', recorder))
     diagnostics: Dict[str, Any] = {'watched_nodes': [s.name for s in specs]}
     if args.log_dir:
         diagnostics['log_dir'] = args.log_dir

@@ -191,6 +191,8 @@ def add_bringup_arguments(parser: argparse.ArgumentParser) -> None:
                         help='directory of face_tracker.log (default: the ROS log directory)')
     parser.add_argument('--respawn-delay', default=2.0, type=float,
                         help='seconds before a node that exited is started again')
+    parser.add_argument('--no-flight-recorder', action='store_true',
+                        help='do not run the flight recorder')
     parser.add_argument('--no-shm', action='store_true',
                         help='do not apply the shipped Fast DDS shared-memory profile')
 
@@ -209,7 +211,8 @@ def supervisor_from_args(args: argparse.Namespace, stdout=None) -> Supervisor:
         use_sim=args.use_sim, camera_source=args.camera_source,
         serial_port=args.serial_port, protocol=args.protocol, sim_path=args.sim_path,
         sim_port=args.sim_port, debug_image=args.debug_image, log_dir=args.log_dir,
-        node_log_levels=args.node_log_levels))
+        node_log_levels=args.node_log_levels,
+        flight_recorder=not args.no_flight_recorder))
     params_file = args.params_file or str(default_params_file())
     if not Path(params_file).is_file():
         raise SystemExit(f'parameters file not found: {params_file}')

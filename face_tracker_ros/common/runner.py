@@ -4,14 +4,16 @@
 
 rclpy's own signal handlers shut the context down the moment Ctrl-C arrives,
 before the node can stop its threads, park its servos or log a last line.  So
-the runner turns SIGINT and SIGTERM into ``KeyboardInterrupt`` instead, spins
-in short slices so the signal is seen promptly, and then shuts the node down
+the runner's own handler for SIGINT and SIGTERM only sets a flag (an exception
+raised at an arbitrary point could land inside rclpy's message conversion);
+the main thread spins in short slices, sees the flag, and shuts the node down
 in order while the context is still valid: node clean-up, node destruction,
-context shutdown.
+context shutdown.  A second signal interrupts at once.
 """
 
 import signal
 import sys
+import threading
 import traceback
 from typing import Callable, List, Optional
 
@@ -27,8 +29,13 @@ EXIT_FATAL = 1
 SPIN_SLICE_S = 0.2
 
 
+_STOP = threading.Event()
+
+
 def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+    if _STOP.is_set():
+        raise KeyboardInterrupt  # a second Ctrl-C: stop now
+    _STOP.set()
 
 
 class FatalError(RuntimeError):
@@ -51,7 +58,7 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
         node = node_factory()
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-        while rclpy.ok():
+        while rclpy.ok() and not _STOP.is_set():
             executor.spin_once(timeout_sec=SPIN_SLICE_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         status = 0
@@ -62,9 +69,12 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
         _log_fatal(node, name, f'fatal: {exc}')
         status = EXIT_FATAL
     except Exception as exc:  # noqa: BLE001 - the last line must say why the node ended
-        _log_fatal(node, name, f'fatal: unexpected {type(exc).__name__}: {exc}\n'
-                   + traceback.format_exc())
-        status = EXIT_FATAL
+        if _STOP.is_set():
+            status = 0  # an error while stopping on request is not a failure
+        else:
+            _log_fatal(node, name, f'fatal: unexpected {type(exc).__name__}: {exc}\n'
+                       + traceback.format_exc())
+            status = EXIT_FATAL
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

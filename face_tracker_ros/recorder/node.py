@@ -102,7 +102,7 @@ PARAMS = (
           'first)', min=1.0, max=100000.0, unit='MB'),
     Param('pre_event_s', 20.0, 'Seconds before the event written to the bag (pre_event_s '
           '+ post_event_s <= buffer_s)', min=0.0, max=3600.0, unit='s'),
-    Param('post_event_s', 5.0, 'Seconds recorded after the event before the bag is written',
+    Param('post_event_s', 4.0, 'Seconds recorded after the event before the bag is written',
           min=0.0, max=600.0, unit='s'),
     Param('cooldown_s', 30.0, 'Error and restart events within this time of the last '
           'captured event write no new bag', min=0.0, max=86400.0, unit='s'),
