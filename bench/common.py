@@ -10,25 +10,14 @@ import sys
 import time
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
+from face_tracker_ros.common.stats import percentile  # noqa: F401 - re-exported for bench
+
 #: Valid ROS_DOMAIN_ID values for Fast DDS on Linux with the default port mapping.
 DOMAIN_RANGE = (0, 232)
 #: Domain IDs the random pick draws from (clear of the low ones people use by hand).
 RANDOM_DOMAIN_RANGE = (100, 200)
 #: Comparison operators a :func:`target` may use.
 OPERATORS = ('<=', '>=')
-
-
-def percentile(values: Sequence[float], q: float) -> Optional[float]:
-    """Return the ``q``-th percentile (0-100) by linear interpolation; None when empty."""
-    if not 0.0 <= q <= 100.0:
-        raise ValueError(f'q must be in [0, 100], got {q!r}')
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100.0
-    low = int(math.floor(pos))
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def rounded(value: Optional[float], digits: int = 2) -> Optional[float]:

@@ -220,6 +220,51 @@ def test_haar_missing_or_empty_cascade_is_a_clear_error(tmp_path):
         backends.HaarBackend(cascade_path=str(empty))
 
 
+def test_haar_size_band_limits_the_faces_found(haar, astronaut):
+    """min_size/max_size keep the faces whose width is inside the band, and only those."""
+    assert len(haar.detect(astronaut, min_size=60, max_size=140)) == 1
+    assert iou(haar.detect(astronaut, max_size=140)[0], ASTRONAUT_FACE) > 0.8
+    assert haar.detect(astronaut, max_size=70) == []
+    assert haar.detect(astronaut, min_size=130) == []
+    assert haar.detect(astronaut, min_size=120, max_size=80) == []
+    assert haar.detect(astronaut, max_size=haar.window_px - 1) == []
+
+
+def test_haar_min_size_replaces_min_size_px_for_one_call(astronaut):
+    """A call's min_size overrides the constructor's min_size_px; detect(image) keeps it."""
+    small = cv2.resize(astronaut, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    truth = tuple(v * 0.5 for v in ASTRONAUT_FACE)  # the face is about 48 px wide
+    strict = backends.HaarBackend(min_size_px=80)
+    assert strict.detect(small) == []
+    faces = strict.detect(small, min_size=30)
+    assert len(faces) == 1 and iou(faces[0], truth) > 0.7
+
+
+@needs_model
+def test_yunet_size_band_filters_its_faces(yunet, astronaut):
+    """YuNet drops the faces outside the band."""
+    assert len(yunet.detect(astronaut, min_size=60, max_size=140)) == 1
+    assert yunet.detect(astronaut, max_size=50) == []
+    assert yunet.detect(astronaut, min_size=150) == []
+    assert yunet.detect(astronaut, min_size=120, max_size=80) == []
+
+
+@pytest.mark.parametrize('kwargs, name', [
+    ({'min_size': 0}, 'min_size'), ({'min_size': -5.0}, 'min_size'),
+    ({'min_size': float('nan')}, 'min_size'), ({'min_size': '30'}, 'min_size'),
+    ({'min_size': True}, 'min_size'), ({'max_size': float('inf')}, 'max_size'),
+    ({'max_size': [40]}, 'max_size'),
+])
+def test_invalid_size_band_is_named(haar, astronaut, kwargs, name):
+    """A size that is not None or a positive finite number raises ValueError naming it."""
+    detectors = [haar]
+    if os.path.isfile(MODEL_PATH):
+        detectors.append(backends.YuNetBackend(MODEL_PATH))
+    for detector in detectors:
+        with pytest.raises(ValueError, match=name):
+            detector.detect(astronaut, **kwargs)
+
+
 BAD_FRAMES = [
     None, 'frame', np.zeros((0, 0, 3), np.uint8), np.zeros((1, 1, 3), np.uint8),
     np.zeros((5, 5), np.uint8), np.zeros((64, 64, 3), np.float32), np.zeros((10, 10, 2), np.uint8),
@@ -236,4 +281,5 @@ def test_bad_frames_give_no_faces_and_no_exception(haar):
     for detector in detectors:
         for frame in BAD_FRAMES:
             assert detector.detect(frame) == [], (detector.name, getattr(frame, 'shape', frame))
+            assert detector.detect(frame, min_size=2, max_size=40) == []
 

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Tests of the FaceFinder search strategy on sequences built from real photographs."""
 
+import array
 import math
 import os
 import statistics
@@ -223,11 +224,124 @@ def test_face_near_the_image_corner_is_tracked_in_roi_mode(haar):
     assert finder.last_mode == 'roi'
 
 
+class RecordingBackend(backends.FaceDetectorBackend):
+    """A Haar backend that records the image size and size band of every call."""
+
+    name = 'recording'
+
+    def __init__(self, inner):
+        """Wrap ``inner``."""
+        self.inner = inner
+        self.calls = []
+
+    def detect(self, image, min_size=None, max_size=None):
+        """Record the call and pass it on."""
+        self.calls.append((image.shape[:2], min_size, max_size))
+        return self.inner.detect(image, min_size=min_size, max_size=max_size)
+
+
+class ImageOnlyBackend:
+    """A backend written before detect() took a size band."""
+
+    def __init__(self, inner):
+        """Wrap ``inner``."""
+        self.inner = inner
+
+    def detect(self, image):
+        """Return the faces of the wrapped backend."""
+        return self.inner.detect(image)
+
+
+def test_roi_search_scales_the_face_and_asks_for_a_size_band(haar, sequence):
+    """A region is scaled so the face is about roi_face_px wide; sizes stay near it.
+
+    The full search is left to the backend's own size limits.
+    """
+    frames, truths = sequence
+    recorder = RecordingBackend(haar)
+    finder = FaceFinder(recorder, roi_face_px=40, roi_size_band=(0.75, 1.5))
+    finder.find(frames[0])
+    assert finder.last_mode == 'full' and recorder.calls[-1][1:] == (None, None)
+    remembered = finder.find(frames[1])[0].w
+    assert finder.last_mode == 'roi'
+    (height, width), min_size, max_size = recorder.calls[-1]
+    assert remembered > 80  # so the region is downscaled
+    assert width == pytest.approx(2.5 * 40, abs=3) and height == pytest.approx(2.5 * 40, abs=3)
+    assert min_size == pytest.approx(0.75 * 40, rel=0.03)
+    assert max_size == pytest.approx(1.5 * 40, rel=0.03)
+    faces = finder.find(frames[2])
+    assert finder.last_mode == 'roi' and nearest_error(faces, truths[2]) < 10
+
+
+def test_a_face_changing_size_quickly_is_still_tracked(haar):
+    """A face that grows or shrinks by almost 2x in one frame is still found, centred.
+
+    After a jump in size the reported width catches up within two frames.
+    """
+    base = background()
+
+    def frame(scale):
+        # The face centre stays at (300, 240) whatever the scale.
+        x = int(round(300 - (SPRITE_FACE[0] + SPRITE_FACE[2] / 2.0) * scale))
+        y = int(round(240 - (SPRITE_FACE[1] + SPRITE_FACE[3] / 2.0) * scale))
+        return compose(base, [(sprite(scale), x, y)])
+
+    near, far = frame(1.3), frame(0.7)
+    near_width = haar.detect(near)[0].w
+    finder = FaceFinder(haar)
+    assert nearest_error(finder.find(far), (300, 240)) < 10
+    for _ in range(3):
+        faces = finder.find(near)
+        assert len(faces) == 1 and nearest_error(faces, (300, 240)) < 10
+    assert faces[0].w == pytest.approx(near_width, rel=0.2)
+    for _ in range(2):
+        faces = finder.find(far)
+        assert len(faces) == 1 and nearest_error(faces, (300, 240)) < 10
+    assert finder.last_mode == 'roi'
+
+
+def test_small_faces_are_tracked_at_native_size(haar):
+    """Faces not much larger than roi_face_px are searched unscaled, and still tracked."""
+    base, tiny = background(), sprite(0.5)  # face about 48 px wide
+    finder = FaceFinder(haar, detect_width=0)
+    modes = []
+    for x, y in moving_positions(8):
+        faces = finder.find(compose(base, [(tiny, x, y)]))
+        modes.append(finder.last_mode)
+        assert len(faces) == 1 and nearest_error(faces, face_centre(x, y, 0.5)) < 6
+    assert modes == ['full'] + ['roi'] * 7
+
+
+def test_a_backend_without_size_band_still_works(haar, sequence):
+    """A backend whose detect() takes only the image gets the band applied to its output."""
+    frames, truths = sequence
+    finder = FaceFinder(ImageOnlyBackend(haar))
+    for index, (frame, truth) in enumerate(zip(frames[:5], truths[:5])):
+        faces = finder.find(frame)
+        assert finder.last_mode == ('full' if index == 0 else 'roi')
+        assert len(faces) == 1 and nearest_error(faces, truth) < 10
+
+
+def test_roi_parameters_take_ros_style_values(haar):
+    """roi_face_px takes an int or a float; roi_size_band any pair (list, array)."""
+    finder = FaceFinder(haar, roi_face_px=40, roi_size_band=array.array('d', [0.8, 1.5]))
+    assert finder.roi_face_px == 40.0 and finder.roi_size_band == (0.8, 1.5)
+    finder = FaceFinder(haar, roi_face_px=52.5, roi_size_band=[1, 2])
+    assert finder.roi_face_px == 52.5 and finder.roi_size_band == (1.0, 2.0)
+
+
 @pytest.mark.parametrize('kwargs, name', [
     ({'detect_width': -1}, 'detect_width'), ({'detect_width': 10}, 'detect_width'),
     ({'detect_width': 320.5}, 'detect_width'), ({'roi_scale': 1.0}, 'roi_scale'),
     ({'roi_scale': 'big'}, 'roi_scale'), ({'full_search_every': 0}, 'full_search_every'),
-    ({'roi_search': 'yes'}, 'roi_search'),
+    ({'roi_search': 'yes'}, 'roi_search'), ({'roi_face_px': 10}, 'roi_face_px'),
+    ({'roi_face_px': 1000}, 'roi_face_px'), ({'roi_face_px': float('nan')}, 'roi_face_px'),
+    ({'roi_face_px': '40'}, 'roi_face_px'), ({'roi_face_px': True}, 'roi_face_px'),
+    ({'roi_size_band': (1.2, 1.6)}, 'roi_size_band'),
+    ({'roi_size_band': (0.7, 0.9)}, 'roi_size_band'),
+    ({'roi_size_band': (0.7,)}, 'roi_size_band'), ({'roi_size_band': 0.7}, 'roi_size_band'),
+    ({'roi_size_band': 'ab'}, 'roi_size_band'), ({'roi_size_band': None}, 'roi_size_band'),
+    ({'roi_size_band': (0.7, float('inf'))}, 'roi_size_band'),
 ])
 def test_invalid_parameters_are_named(haar, kwargs, name):
     """Constructor errors name the parameter and its allowed range."""

@@ -15,7 +15,7 @@ from collections import deque
 import math
 import threading
 import time
-from typing import Callable, Deque, List, Optional
+from typing import Callable, Deque, List, Optional, Sequence
 
 #: Buckets per window: the bound on memory and the resolution of the window edge.
 BUCKETS = 200
@@ -175,3 +175,16 @@ class WindowStats:
         horizon = now - self._window
         while self._buckets and self._buckets[0][0] < horizon:
             self._buckets.popleft()
+
+
+def percentile(values: Sequence[float], q: float) -> Optional[float]:
+    """Return the ``q``-th percentile (0-100) by linear interpolation; None when empty."""
+    if not 0.0 <= q <= 100.0:
+        raise ValueError(f'q must be in [0, 100], got {q!r}')
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100.0
+    low = int(math.floor(pos))
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)

@@ -10,9 +10,11 @@ shape): it returns an empty list, so one bad frame cannot stop a node.
 
 ``detect(image, min_size=None, max_size=None)`` can be limited to a band of
 face widths, in pixels of the image handed to it: Haar then only scans window
-sizes inside the band (far cheaper when the band is narrow); YuNet runs as
-usual and drops the faces outside it.  ``None`` leaves that side unlimited
-(for Haar: its ``min_size_px`` below, no limit above).
+sizes inside the band (far cheaper when the band is narrow), so its boxes lie
+in the band, though a face a little larger than ``max_size`` may still be
+found with a box narrower than the face; YuNet runs as usual and drops the
+boxes outside the band.  ``None`` leaves that side unlimited (for Haar: its
+``min_size_px`` below, no limit above).
 
 ``haar`` needs no model file but is slow and misses turned faces; ``yunet``
 (``cv2.FaceDetectorYN``, OpenCV >= 4.8) needs the ONNX model

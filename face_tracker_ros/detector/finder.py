@@ -134,6 +134,13 @@ class FaceFinder:
 
     See the module docstring for the strategy.  :attr:`last_mode` tells which
     search produced the latest result (``'full'`` or ``'roi'``).
+
+    ``roi_face_px`` (a number in [24, 256], default 48) is the width in pixels
+    a remembered face is scaled to in a region search; ``roi_size_band``
+    (``(low, high)``, ``0.1 <= low <= 1 <= high <= 10``, default (0.7, 1.6))
+    the face widths a region search accepts, in multiples of the remembered
+    width.  Below 48 px Haar begins to miss faces it found the frame before
+    (each miss costs a full search) and YuNet's boxes get less accurate.
     """
 
     def __init__(self, backend: FaceDetectorBackend, detect_width: int = 320,

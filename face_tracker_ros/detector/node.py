@@ -57,6 +57,11 @@ PARAMS = (
     Param('roi_search', True, 'Search around the last face first'),
     Param('roi_scale', 2.5, 'Size of the search window around the last face, in face sizes',
           min=1.5, max=10.0),
+    Param('roi_face_px', 48.0, 'In a search around the last face, the image is scaled so that '
+          'face is about this wide (smaller is cheaper; below 48 Haar starts to miss)',
+          min=24.0, max=256.0, unit='px'),
+    Param('roi_size_band', [0.7, 1.6], 'Face widths a search around the last face accepts, as '
+          'multiples of its width: [low, high], 0.1 <= low <= 1 <= high <= 10'),
     Param('full_search_every', 15, 'Force a full-frame search every N frames',
           min=1, max=100000),
     Param('selection.max_jump', 1.0, 'Largest move (in face widths) between frames for the '
@@ -97,7 +102,9 @@ class DetectorNode(Node):
                     self.get_logger().warning(f'YuNet model: {status}')
             self.finder = FaceFinder(backend, detect_width=p['detect_width'],
                                      roi_search=p['roi_search'], roi_scale=p['roi_scale'],
-                                     full_search_every=p['full_search_every'])
+                                     full_search_every=p['full_search_every'],
+                                     roi_face_px=p['roi_face_px'],
+                                     roi_size_band=tuple(p['roi_size_band']))
             self.selector = TargetSelector(max_jump=p['selection.max_jump'],
                                            size_ratio=p['selection.size_ratio'])
         except (ValueError, FileNotFoundError, RuntimeError) as exc:

@@ -38,7 +38,6 @@ MB, bags written, last bag and its write time, triggers, state).
 
 from dataclasses import dataclass, field
 import importlib
-import os
 from pathlib import Path
 import queue
 import threading
@@ -54,6 +53,7 @@ from std_srvs.srv import Trigger
 
 from face_tracker_ros.common.health import ERROR, from_msg_level, NodeHealth, OK, WARN
 from face_tracker_ros.common.params import declare, Param, ParameterError
+from face_tracker_ros.common.paths import default_log_dir
 from face_tracker_ros.common.runner import main_for
 from face_tracker_ros.recorder.bagwriter import (
     BACKENDS,
@@ -150,18 +150,8 @@ def import_message(type_name: str):
 
 
 def default_output_dir() -> Path:
-    """Return where bags go when ``output_dir`` is empty: beside the tracker's log file.
-
-    ``$ROS_LOG_DIR``, else ``$ROS_HOME/log``, else ``~/.ros/log`` (the ROS 2
-    convention), then ``face_tracker_ros/flight_recorder``.
-    """
-    if os.environ.get('ROS_LOG_DIR'):
-        base = Path(os.environ['ROS_LOG_DIR'])
-    elif os.environ.get('ROS_HOME'):
-        base = Path(os.environ['ROS_HOME']) / 'log'
-    else:
-        base = Path.home() / '.ros' / 'log'
-    return base / 'face_tracker_ros' / 'flight_recorder'
+    """Return where bags go when ``output_dir`` is empty: beside the tracker's log file."""
+    return default_log_dir() / 'flight_recorder'
 
 
 class StatusWatch:

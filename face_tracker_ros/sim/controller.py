@@ -31,7 +31,6 @@ runs on an injected ``clock``: they are about real bytes on a real pty.
 """
 
 import collections
-import dataclasses
 import errno
 import math
 import os
@@ -43,6 +42,7 @@ import tty
 from typing import Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 from face_tracker_ros.servo.calibration import AxisCalibration
+from face_tracker_ros.sim.faults import Fault
 from face_tracker_ros.sim.firmware import SimFirmware
 from face_tracker_ros.sim.servo_model import PanTiltModel, ServoAxisModel
 
@@ -64,23 +64,8 @@ _IDLE_WAIT_S = 0.5
 _FORM = "'<kind>:<start_s>:<duration_s>[:<value>]'"
 
 
-@dataclasses.dataclass(frozen=True)
-class SerialFault:
-    """One serial fault: ``kind`` from ``start_s`` for ``duration_s`` seconds, with ``value``."""
-
-    kind: str
-    start_s: float
-    duration_s: float
-    value: float = 0.0
-
-    @property
-    def end_s(self) -> float:
-        """Return when the fault ends (seconds from the start of the schedule)."""
-        return self.start_s + self.duration_s
-
-    def active(self, t: float) -> bool:
-        """Return True while the fault lasts at ``t`` seconds."""
-        return self.start_s <= t < self.end_s
+#: A serial fault has the same shape as a camera fault (kind, start, duration, value).
+SerialFault = Fault
 
 
 def _fault_value(kind: str, value: Optional[float], entry: str, name: str) -> float:

@@ -34,6 +34,7 @@ import time
 from typing import List, Optional
 
 from face_tracker_ros.bringup.standalone import add_bringup_arguments, supervisor_from_args
+from face_tracker_ros.common.stats import percentile
 
 SETTLE_S = 3.0
 
@@ -52,17 +53,6 @@ EXPECTED_STATUSES = {
 }
 PROCESS_KEYS = ('pid', 'rss_mb', 'rss_growth_mb_per_h', 'cpu_percent', 'num_fds',
                 'num_threads', 'state', 'uptime_s', 'restarts')
-
-
-def percentile(values: List[float], q: float) -> Optional[float]:
-    """Return the q-th percentile (0-100) by linear interpolation, None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100.0
-    low = int(math.floor(pos))
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 class DemoStats:
