@@ -37,6 +37,7 @@ import collections
 import math
 from typing import Deque, Dict, List, Optional, Tuple
 
+from face_tracker_ros.common.stats import WindowStats
 from face_tracker_ros.servo.link import Backoff, SerialLink
 from face_tracker_ros.servo.protocols import (
     Ack,
@@ -171,6 +172,8 @@ class ServoConnection:
         self._opened_at = 0.0
         self._handshake_sent_at = 0.0
         self._awaiting_since: Optional[float] = None
+        # How long valid replies took (from the oldest unanswered request), last 5 s.
+        self.reply_delay = WindowStats(window_s=5.0)
         self._last_request_at = 0.0
         self._garbage_times: Deque[float] = collections.deque()
 
@@ -299,6 +302,8 @@ class ServoConnection:
             'resends': self.resends,
             'last_reply_age_s': None if self.last_reply_time is None
             else now - self.last_reply_time,
+            'reply_delay_ms_max': None if self.reply_delay.max is None
+            else self.reply_delay.max * 1000.0,
             'last_command_age_s': None if self.last_command_time is None
             else now - self.last_command_time,
             'last_error': self.last_error,
@@ -408,6 +413,8 @@ class ServoConnection:
             return
         # A valid reply: the controller is alive and the baud rate is right.
         self.last_reply_time = now
+        if self._awaiting_since is not None:
+            self.reply_delay.add(max(0.0, now - self._awaiting_since))
         self._awaiting_since = None
         self._garbage_times.clear()
         if isinstance(reply, ErrorReply):

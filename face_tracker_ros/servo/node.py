@@ -108,6 +108,8 @@ PARAMS = (
           'handshake (Arduinos reset on open)', min=0.05, max=60.0, unit='s'),
     Param('keepalive_s', 1.0, 'Handshake sent this often when nothing else asks for a '
           'reply (the Maestro never acknowledges moves)', min=0.05, max=60.0, unit='s'),
+    Param('slow_reply_warn_s', 0.25, 'Controller replies slower than this (over the last 5 s) '
+          'are WARN', min=0.001, max=60.0, unit='s'),
     Param('max_garbage', 5, 'Garbage replies within 2 s, with no valid reply, after which '
           'the port is reopened (wrong baud rate?)', min=1, max=10000),
     Param('reconnect_backoff_s', 0.5, 'First wait before reopening the port', min=0.01,
@@ -277,6 +279,7 @@ class ServoNode(Node):
             'garbage_replies': link['garbage_replies'],
             'invalid_replies': link['invalid_replies'],
             'last_reply_age_s': link['last_reply_age_s'],
+            'reply_delay_ms_max': link['reply_delay_ms_max'],
             'last_command_age_s': age, 'target_age_s': self._last_target_age,
             'stale_targets': ctl.stale_targets,
             'targets_while_disconnected': self.targets_while_disconnected,
@@ -287,6 +290,9 @@ class ServoNode(Node):
         if link['state'] != 'connected':
             reason = link['last_disconnect_reason'] or link['last_error'] or 'not opened yet'
             return ERROR, (f"{link['state']}: {self.params['port']}: {reason}"), figures
+        delay = link['reply_delay_ms_max']
+        if delay is not None and delay > self.params['slow_reply_warn_s'] * 1000.0:
+            return WARN, f'{ctl.state}, slow controller: replies up to {delay:.0f} ms', figures
         if saturated:
             return WARN, f"{ctl.state}, {' and '.join(saturated)} at the travel limit", figures
         return OK, ctl.state.replace('_', ' '), figures
