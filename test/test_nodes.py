@@ -306,3 +306,31 @@ def test_runtime_fault_injection_reaches_the_simulated_camera(node_process, ros_
                     10.0, spin=ros_node.spin)
     assert camera.alive()
     assert camera.stop() == 0
+
+
+def test_detector_survives_a_flood_of_malformed_images(node_process, ros_node):
+    detector = node_process('face_tracker_ros.detector.node', 'detector')
+    node = ros_node('test_flooder')
+    pub = node.create_publisher(Image, 'camera/image_raw', RELIABLE)
+    targets = _collector(node, PointStamped, 'face/target')
+    assert wait_for(lambda: pub.get_subscription_count() > 0, 20.0, spin=ros_node.spin)
+    frame, _ = SimScene(path='still').render(5.0, 0.0, 0.0)
+    good = array_to_image(frame, Time(nanoseconds=1).to_msg(), 'camera_optical_frame')
+    kinds = [dict(step=7), dict(encoding='32FC1'), dict(height=0), dict(width=100000)]
+    for i in range(300):
+        bad = Image()
+        bad.header.stamp = Time(nanoseconds=10 + i).to_msg()
+        bad.height, bad.width, bad.step, bad.encoding = 480, 640, 1920, 'bgr8'
+        bad.data = bytes(100)
+        for key, value in kinds[i % len(kinds)].items():
+            setattr(bad, key, value)
+        pub.publish(bad)
+    ros_node.spin(1.0)
+    assert detector.alive()
+    good.header.stamp = Time(nanoseconds=5_000_000_000).to_msg()
+    pub.publish(good)
+    assert wait_for(lambda: any(_stamp_ns(t.header.stamp) == 5_000_000_000 for t in targets),
+                    10.0, spin=ros_node.spin), detector.output()
+    # Throttled: far fewer warnings than malformed messages.
+    assert detector.output().count('malformed image skipped') < 20
+    assert detector.stop() == 0
