@@ -28,8 +28,9 @@ Recovery rules:
   the capture fails.  With a plain source (no factory) the reader cannot be
   replaced: the capture reports ``reconnecting``, and reopens the source when
   the call returns (its frame is dropped).
-* Frozen frames: a frame byte-identical to the one before counts as an error
-  once the frames have been identical for longer than ``frozen_timeout_s``
+* Frozen frames: a frame byte-identical to the one before is not delivered
+  (counted in ``duplicate_frames_total``), and counts as an error once the
+  frames have been identical for longer than ``frozen_timeout_s``
   (unless the source says identical frames are normal, ``repeats_frames``,
   e.g. a video file).  Black and uniform frames (a dark room, a covered lens)
   are never frozen; black ones are counted in ``black_frames_total``.
@@ -93,6 +94,7 @@ class CaptureStats:
     state: str = 'stopped'
     stuck_reads_total: int = 0
     frozen_errors_total: int = 0
+    duplicate_frames_total: int = 0
     black_frames_total: int = 0
     recovering_since: Optional[float] = None
     failure_reason: str = ''
@@ -661,7 +663,13 @@ class CaptureThread:
                       f'{self._frozen_timeout:g} s')
             self._count_error(reason if first else '', reason=reason, frozen=True)
             return 'next'
-        self._deliver(source, frame, progress=verdict != 'repeat')
+        if verdict == 'repeat':
+            # A repeated buffer carries no new image: publishing it would make the tracker
+            # act on a stale view (and drive the head away). Dropped, counted.
+            with self._lock:
+                self._stats.duplicate_frames_total += 1
+            return 'next'
+        self._deliver(source, frame, progress=True)
         return 'next'
 
     def _samples(self, frame: np.ndarray) -> np.ndarray:

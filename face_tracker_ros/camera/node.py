@@ -167,6 +167,7 @@ class CameraNode(Node):
         self.frames_published = 0
         self._rate = RateMeter(window_s=5.0)
         self._black_seen = 0
+        self._errors_seen = 0
         self._started = time.monotonic()
         kind = p['source']
         self._device = {'v4l2': p['device'], 'file': p['video_path'],
@@ -260,6 +261,7 @@ class CameraNode(Node):
             'consecutive_errors': st.consecutive_errors, 'reinit_attempts': st.reinit_attempts,
             'stuck_reads_total': st.stuck_reads_total,
             'frozen_errors_total': st.frozen_errors_total,
+            'duplicate_frames_total': st.duplicate_frames_total,
             'black_frames_total': st.black_frames_total,
             'recovering_s': None if st.recovering_since is None else
             max(0.0, now - st.recovering_since),
@@ -270,6 +272,8 @@ class CameraNode(Node):
         warming_up = time.monotonic() - self._started < STARTUP_GRACE_S
         black = st.black_frames_total - self._black_seen
         self._black_seen = st.black_frames_total
+        errors = st.read_errors_total - self._errors_seen
+        self._errors_seen = st.read_errors_total
         if st.state == 'streaming':
             if age is not None and age > p['frame_timeout_s']:
                 return ERROR, f'no frame for {age:.1f} s', figures
@@ -278,6 +282,9 @@ class CameraNode(Node):
                     return ERROR, f'frame rate {fps:.1f} Hz of {wanted:.1f} Hz', figures
                 if fps < wanted * p['diag.fps_warn_ratio']:
                     return WARN, f'slow: {fps:.1f} Hz of {wanted:.1f} Hz', figures
+            if errors > 0:
+                return WARN, (f'streaming {fps:.1f} Hz, {errors} read error(s) since the last '
+                              f'report: {st.last_error or "failed reads"}'), figures
             if black > 0:
                 return WARN, (f'streaming {fps:.1f} Hz, {black} black frame(s) since the last '
                               'report (lens covered, no light?)'), figures
