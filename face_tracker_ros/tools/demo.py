@@ -34,6 +34,7 @@ import time
 from typing import List, Optional
 
 from face_tracker_ros.bringup.standalone import add_bringup_arguments, supervisor_from_args
+from face_tracker_ros.common.paths import default_log_dir
 from face_tracker_ros.common.stats import percentile
 
 SETTLE_S = 3.0
@@ -261,6 +262,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     Path(args.output).write_text(json.dumps(summary, indent=2) + '\n')
     print(json.dumps(summary, indent=2))
     print(f'summary written to {Path(args.output).resolve()}')
+    log_dir = Path(args.log_dir).expanduser() if args.log_dir else default_log_dir()
+    print(f'log of the run: {log_dir / "face_tracker.log"}')
     if supervisor.fatal_status is not None:
         return supervisor.fatal_status
     if summary['servo_commands'] == 0:
