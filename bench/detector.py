@@ -31,6 +31,7 @@ import numpy as np
 from bench.common import log, rounded, summarize, target
 from face_tracker_ros.detector.backends import Face, HaarBackend, YuNetBackend
 from face_tracker_ros.detector.finder import FaceFinder
+from face_tracker_ros.detector.labelled import lfw_canvases
 from face_tracker_ros.sim.scene import SceneTruth, SimScene
 
 DEFAULT_YUNET_MODEL = '/work/shared/models/face_detection_yunet.onnx'
@@ -112,20 +113,6 @@ def sim_sequence(frames: int = 150, fps: float = 30.0, seed: int = 0, lag_s: flo
         images.append(image)
         truths.append(truth)
     return images, truths
-
-
-def lfw_canvases() -> List[Tuple[bool, np.ndarray]]:
-    """Return ``(is_face, 160x160 mono8 canvas)`` for the 200 crops of the LFW subset."""
-    import skimage.data
-
-    canvases = []
-    for index, crop in enumerate(skimage.data.lfw_subset()):
-        patch = cv2.resize(np.round(crop * 255.0).astype(np.uint8), (100, 100),
-                           interpolation=cv2.INTER_CUBIC)
-        canvas = np.full((160, 160), 128, np.uint8)
-        canvas[30:130, 30:130] = patch
-        canvases.append((index < 100, canvas))
-    return canvases
 
 
 # --- measures -----------------------------------------------------------------------------------

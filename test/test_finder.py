@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from face_tracker_ros.detector import backends
+from face_tracker_ros.detector import backends, labelled
 from face_tracker_ros.detector.finder import FaceFinder
 
 MODEL_PATH = '/work/shared/models/face_detection_yunet.onnx'
@@ -372,20 +372,8 @@ def test_tracks_a_moving_face_with_yunet(sequence, one_thread):
 
 @pytest.fixture(scope='module')
 def lfw_canvases():
-    """Return (is_face, 160x160 mono8 canvas) for the 200 labelled LFW crops.
-
-    ``skimage.data.lfw_subset()`` holds 100 face crops then 100 non-faces, 25x25.
-    Each is upscaled to 100x100 and pasted in the middle of a neutral grey
-    canvas, so a hit must be centred in the square [30, 130).
-    """
-    canvases = []
-    for index, crop in enumerate(skimage.data.lfw_subset()):
-        patch = cv2.resize(np.round(crop * 255.0).astype(np.uint8), (100, 100),
-                           interpolation=cv2.INTER_CUBIC)
-        canvas = np.full((160, 160), 128, np.uint8)
-        canvas[30:130, 30:130] = patch
-        canvases.append((index < 100, canvas))
-    return canvases
+    """Return (is_face, 160x160 mono8 canvas) for the 200 labelled LFW crops."""
+    return labelled.lfw_canvases()
 
 
 def recall_and_false_positives(detect, canvases):
