@@ -33,7 +33,7 @@ TOPIC = 'bench/image'
 WARMUP_S = 1.0
 MATCH_TIMEOUT_S = 20.0
 
-#: The issue's targets for the shipped profile.
+#: The project's targets for the shipped profile.
 DELIVERY_TARGET = 0.995
 LATENCY_P50_TARGET_MS = 4.0
 

@@ -46,7 +46,7 @@ import psutil
 from face_tracker_ros.common.paths import default_log_dir
 from face_tracker_ros.monitor.resources import sample_system
 
-#: Overall time budget of the local probes plus the ROS probe (the issue asks for < 30 s).
+#: Overall time budget of the local probes plus the ROS probe (diagnose promises < 30 s).
 BUDGET_S = 25.0
 #: Default hard limit of the ROS graph probe subprocess.
 DEFAULT_ROS_TIMEOUT_S = 10.0
