@@ -39,6 +39,33 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, spin=None
             time.sleep(interval)
 
 
+class FakeClock:
+    """A clock that moves only when slept on or advanced by the test."""
+
+    def __init__(self, start: float = 100.0) -> None:
+        self.start = start
+        self.now = start
+        self.sleeps = []
+
+    def __call__(self) -> float:
+        """Return the fake time."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Record the sleep and move the clock on by it."""
+        assert seconds > 0.0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on without sleeping (processing time)."""
+        self.now += seconds
+
+    def advance_to(self, elapsed: float) -> None:
+        """Move the clock to ``elapsed`` seconds after its start."""
+        self.now = self.start + elapsed
+
+
 class NodeProcess:
     """A node of the package running in its own process, its output kept in a file."""
 

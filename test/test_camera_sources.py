@@ -7,6 +7,7 @@ import os
 import re
 import time
 
+from conftest import FakeClock
 import cv2
 import numpy as np
 import pytest
@@ -29,28 +30,6 @@ VIDEO_SIZE = (64, 48)  # width, height
 def frame_level(i: int) -> int:
     """Grey level of frame ``i`` of the test video."""
     return 20 + 10 * i
-
-
-class FakeClock:
-    """A clock that only moves when slept on or advanced by the test."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps = []
-
-    def __call__(self) -> float:
-        """Return the current fake time."""
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        """Record the sleep and move the clock on by it."""
-        assert seconds > 0.0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock on without sleeping (processing time)."""
-        self.now += seconds
 
 
 @pytest.fixture(scope='module')

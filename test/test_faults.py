@@ -5,6 +5,7 @@
 import threading
 import time
 
+from conftest import FakeClock
 import numpy as np
 import psutil
 import pytest
@@ -34,28 +35,6 @@ def wait_for(predicate, what: str, deadline_s: float = DEADLINE_S) -> None:
         if time.monotonic() > end:
             pytest.fail(f'timed out waiting for {what}')
         time.sleep(0.002)
-
-
-class FakeClock:
-    """A clock that moves only when slept on or advanced by the test."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.now = start
-        self.sleeps = []
-
-    def __call__(self) -> float:
-        """Return the fake time."""
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        """Record the sleep and move the clock on by it."""
-        assert seconds > 0.0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def advance_to(self, elapsed: float, start: float = 100.0) -> None:
-        """Move the clock to ``elapsed`` seconds after ``start``."""
-        self.now = start + elapsed
 
 
 @pytest.fixture(scope='module')
