@@ -68,7 +68,8 @@ def test_sim_plan_links_the_servo_node_to_the_simulated_controller(tmp_path):
                                                                'flight_recorder']
     assert plan['sim_servo'].parameters['link_path'] == link
     assert plan['servo'].parameters['port'] == link
-    assert plan['camera'].parameters == {'source': 'sim', 'sim.path': 'steps'}
+    assert plan['camera'].parameters == {'source': 'sim', 'sim.path': 'steps',
+                                         'sim.wait_for_pose': True}
     assert plan['detector'].parameters == {'publish_debug_image': True}
 
 

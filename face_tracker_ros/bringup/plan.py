@@ -107,6 +107,7 @@ def make_plan(args: BringupArgs) -> List[NodeSpec]:
             sim['protocol'] = args.protocol
         specs.append(NodeSpec('sim_servo', 'sim_servo_node', f'{PACKAGE}.sim.node', sim))
         camera['source'] = 'sim'
+        camera['sim.wait_for_pose'] = True
         if args.sim_path:
             camera['sim.path'] = args.sim_path
         servo['port'] = link

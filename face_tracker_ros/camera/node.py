@@ -93,6 +93,8 @@ PARAMS = (
     Param('sim.faults', '', 'Fault schedule of the simulated camera: comma-separated '
           '<kind>:<start_s>:<duration_s>[:<value>], kinds read_fail, frozen, black, slow, '
           'hang, disappear, leak (e.g. "read_fail:10:3")'),
+    Param('sim.wait_for_pose', False, "Publish no frame before the simulated servos' angles "
+          'arrive on sim/joint_states (the bring-up sets it: it starts the simulated controller)'),
     Param('sim.noise_sigma', 2.0, 'Gaussian sensor noise of the simulated camera',
           min=0.0, max=50.0, unit='grey levels'),
 )
@@ -115,6 +117,7 @@ class CameraNode(Node):
             raise ParameterError(f"parameter 'fourcc' = {p['fourcc']!r} must be 4 characters")
         self._frame_id = p['frame_id']
         self._pose = (0.0, 0.0)
+        self._pose_received = p['source'] != 'sim' or not p['sim.wait_for_pose']
         self._pose_lock = threading.Lock()
         self._image_pub = self.create_publisher(Image, 'camera/image_raw', qos.IMAGE_PUB)
         self._preview_pub = None
@@ -214,8 +217,15 @@ class CameraNode(Node):
             return
         with self._pose_lock:
             self._pose = (float(pan), float(tilt))
+            self._pose_received = True
 
     def _on_frame(self, frame, stamp_ns: int) -> None:
+        if not self._pose_received:
+            # The simulated view is aimed by the simulated servos: until their angles
+            # arrive, a frame would show the scene from a head that is not there.
+            self.get_logger().info('waiting for sim/joint_states before publishing',
+                                   throttle_duration_sec=5.0)
+            return
         stamp = Time(nanoseconds=stamp_ns).to_msg()
         msg = array_to_image(frame, stamp, self._frame_id)
         if not publish_from_thread(self, self._image_pub, msg):
