@@ -591,7 +591,7 @@ def test_report_of_an_unwatched_node_is_an_error():
 def test_default_specs_name_each_nodes_output():
     specs = {s.name: s for s in default_specs(['sim_servo', 'camera', 'detector', 'servo',
                                                'diagnostics'])}
-    assert specs['camera'] == WatchSpec('camera', 'camera/image_raw')
+    assert specs['camera'] == WatchSpec('camera', 'camera/camera_info')
     assert specs['detector'] == WatchSpec('detector', 'face/target', 'camera')
     assert specs['servo'] == WatchSpec('servo', 'joint_states')
     assert specs['sim_servo'] == WatchSpec('sim_servo', 'sim/joint_states')

@@ -6,6 +6,15 @@ Topics:
 
 * ``camera/image_raw`` (``sensor_msgs/Image``, bgr8, reliable): every captured
   frame, ``header.stamp`` = capture time, ``frame_id`` = ``frame_id`` parameter.
+  It is serialized here straight from the frame's array (one copy,
+  :mod:`face_tracker_ros.common.image_wire`) and published as serialized
+  data; subscribers receive an ordinary ``sensor_msgs/Image``.
+* ``camera/camera_info`` (``sensor_msgs/CameraInfo``, reliable): one per frame,
+  same header.  The simulated camera's true pinhole intrinsics; for a real
+  camera or a file an uncalibrated model (``K`` all zero, as ROS defines it),
+  since this node loads no calibration.  Small, so the diagnostics node
+  measures the frame rate and watches the camera's output on it rather than
+  receiving every 900 KB image.
 * ``camera/preview/compressed`` (``sensor_msgs/CompressedImage``, JPEG): a
   small copy at ``preview_rate_hz`` (off by default) for bag recordings and
   viewing over a network.
@@ -37,17 +46,18 @@ import cv2
 from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
 from rclpy.time import Time
-from sensor_msgs.msg import CompressedImage, Image, JointState
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
 from std_msgs.msg import String
 
 from face_tracker_ros.camera.capture import CaptureThread
 from face_tracker_ros.camera.sources import make_source, SOURCES
 from face_tracker_ros.common import qos
-from face_tracker_ros.common.compat import array_to_image
 from face_tracker_ros.common.health import ERROR, NodeHealth, OK, STARTUP_GRACE_S, WARN
+from face_tracker_ros.common.image_wire import encode_image
 from face_tracker_ros.common.params import declare, Param, ParameterError
 from face_tracker_ros.common.runner import FatalError, main_for, publish_from_thread
 from face_tracker_ros.common.stats import RateMeter
+from face_tracker_ros.geometry import focal_length_px
 from face_tracker_ros.sim.paths import PATHS
 
 PARAMS = (
@@ -120,6 +130,10 @@ class CameraNode(Node):
         self._pose_received = p['source'] != 'sim' or not p['sim.wait_for_pose']
         self._pose_lock = threading.Lock()
         self._image_pub = self.create_publisher(Image, 'camera/image_raw', qos.IMAGE_PUB)
+        self._info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', qos.IMAGE_PUB)
+        self._info_template = camera_info(
+            p['width'], p['height'], p['sim.hfov'] if p['source'] == 'sim' else None)
+        self._info_size = (p['width'], p['height'])
         self._preview_pub = None
         self._next_preview = 0.0
         if p['preview_rate_hz'] > 0.0:
@@ -227,19 +241,26 @@ class CameraNode(Node):
                                    throttle_duration_sec=5.0)
             return
         stamp = Time(nanoseconds=stamp_ns).to_msg()
-        msg = array_to_image(frame, stamp, self._frame_id)
-        if not publish_from_thread(self, self._image_pub, msg):
+        data = encode_image(frame, stamp.sec, stamp.nanosec, self._frame_id)
+        if not publish_from_thread(self, self._image_pub, data):
             return
         self.frames_published += 1
         self._rate.tick()
+        info = self._info_template
+        height, width = frame.shape[:2]
+        if (width, height) != self._info_size:  # a source that ignored the requested size
+            info = camera_info(width, height, None)
+        info.header.stamp = stamp
+        info.header.frame_id = self._frame_id
+        publish_from_thread(self, self._info_pub, info)
         if self._preview_pub is not None and time.monotonic() >= self._next_preview:
             self._next_preview = time.monotonic() + 1.0 / self.params['preview_rate_hz']
-            self._publish_preview(frame, msg.header)
+            self._publish_preview(frame, info.header)
         if self._truth_pub is not None:
             truth = getattr(self.capture.source, 'last_truth', None)
             if truth is not None:
                 point = PointStamped()
-                point.header = msg.header
+                point.header = info.header
                 point.point.x = float(truth.offset_x)
                 point.point.y = float(truth.offset_y)
                 point.point.z = float(truth.error) if truth.visible else -1.0
@@ -313,6 +334,24 @@ class CameraNode(Node):
     def shutdown(self) -> None:
         """Stop the capture thread and release the source."""
         self.capture.stop()
+
+
+def camera_info(width: int, height: int, hfov=None) -> CameraInfo:
+    """Return the ``CameraInfo`` of a ``width`` x ``height`` camera (header left empty).
+
+    With ``hfov`` (radians) an ideal pinhole of that horizontal field of view,
+    square pixels, centred, no distortion (the simulated camera).  Without it,
+    an uncalibrated camera: only the size, ``K``, ``R`` and ``P`` all zero.
+    """
+    info = CameraInfo(width=int(width), height=int(height), distortion_model='plumb_bob')
+    info.d = [0.0] * 5
+    if hfov is not None:
+        f = focal_length_px(width, hfov)
+        cx, cy = width / 2.0, height / 2.0
+        info.k = [f, 0.0, cx, 0.0, f, cy, 0.0, 0.0, 1.0]
+        info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+        info.p = [f, 0.0, cx, 0.0, 0.0, f, cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+    return info
 
 
 class _RosLogAdapter:

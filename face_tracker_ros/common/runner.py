@@ -46,18 +46,25 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
         name: str = 'node') -> int:
     """Create the node, spin it until shutdown and return the process exit status."""
     import rclpy
-    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+    from rclpy.executors import ExternalShutdownException
     from rclpy.signals import SignalHandlerOptions
 
+    from face_tracker_ros.common.process import executor_choice, make_executor, tune_allocator
+
+    allocator = tune_allocator()  # before the first frame-sized buffer exists
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     node = None
     status = 0
     try:
+        try:
+            executor, executor_name = make_executor(executor_choice())
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
         node = node_factory()
-        executor = SingleThreadedExecutor()
         executor.add_node(node)
+        node.get_logger().info(f'{executor_name} executor; {allocator}')
         while rclpy.ok() and not _STOP.is_set():
             executor.spin_once(timeout_sec=SPIN_SLICE_S)
     except (KeyboardInterrupt, ExternalShutdownException):

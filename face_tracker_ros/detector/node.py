@@ -5,8 +5,10 @@
 Topics:
 
 * subscribes ``camera/image_raw`` (``sensor_msgs/Image``) best-effort with a
-  queue of one; a worker thread always takes the newest frame, so there is
-  never a backlog (frames replaced before they were processed count as skipped).
+  queue of one and detects in the subscription callback, so it always takes the
+  newest frame and there is never a backlog: a frame that arrives while another
+  is processed replaces any older one waiting (``processing_hz`` below the
+  camera's rate shows how many were passed over).
 * ``face/target`` (``geometry_msgs/PointStamped``): one message per processed
   frame, with that frame's header (stamp = capture time).  ``point.x`` and
   ``point.y`` are the chosen face's offset from the image centre, normalised to
@@ -18,20 +20,22 @@ Topics:
   only when ``publish_debug_image`` is true and someone subscribes.
 """
 
-import threading
 import time
 from typing import List, Optional
 
 import cv2
 from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
+from std_msgs.msg import Header
 
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import array_to_image, image_to_array, ImageFormatError
 from face_tracker_ros.common.health import NodeHealth, OK, STARTUP_GRACE_S, WARN
+from face_tracker_ros.common.image_wire import decode_image, UnknownEncoding, wire_to_array
 from face_tracker_ros.common.params import declare, Param, ParameterError
-from face_tracker_ros.common.runner import main_for, publish_from_thread
+from face_tracker_ros.common.runner import main_for
 from face_tracker_ros.common.stats import RateMeter, WindowStats
 from face_tracker_ros.detector.backends import BACKENDS, Face, make_backend
 from face_tracker_ros.detector.finder import FaceFinder
@@ -112,7 +116,6 @@ class DetectorNode(Node):
         self.backend_name = p['backend']
         self.frames_received = 0
         self.frames_processed = 0
-        self.frames_skipped = 0
         self.frames_rejected = 0
         self.detections = 0
         self.faces_last_frame = 0
@@ -123,55 +126,56 @@ class DetectorNode(Node):
         self._processing_ms = WindowStats(window_s=5.0)
         self._detected = WindowStats(window_s=5.0)
         self._processed_rate = RateMeter(window_s=5.0)
-        self._pending: Optional[Image] = None
-        self._cond = threading.Condition()
-        self._running = True
         self._target_pub = self.create_publisher(PointStamped, 'face/target', qos.TRACE_PUB)
         self._debug_pub = None
         if p['publish_debug_image']:
             self._debug_pub = self.create_publisher(Image, 'face/debug_image', qos.IMAGE_PUB)
-        self.create_subscription(Image, 'camera/image_raw', self._on_image, qos.LATEST_ONLY)
+        # Taken serialized and decoded here without copying the pixels (image_wire).
+        self.create_subscription(Image, 'camera/image_raw', self._on_image, qos.LATEST_ONLY,
+                                 raw=True)
         self.health = NodeHealth(self, hardware_id='none')
         self.health.add('detector', self._report)
-        self._worker = threading.Thread(target=self._work, name='detector', daemon=True)
-        self._worker.start()
         self.get_logger().info(f"detector started: backend '{p['backend']}'")
 
-    def _on_image(self, msg: Image) -> None:
-        with self._cond:
-            self.frames_received += 1
-            self._last_input_time = time.monotonic()
-            if self._pending is not None:
-                self.frames_skipped += 1
-            self._pending = msg
-            self._cond.notify()
-
-    def _work(self) -> None:
-        while True:
-            with self._cond:
-                while self._running and self._pending is None:
-                    self._cond.wait(0.5)
-                if not self._running:
-                    return
-                msg, self._pending = self._pending, None
-            try:
-                self._process(msg)
-            except Exception:  # noqa: BLE001 - the worker must outlive any one frame
-                self.get_logger().error('detection failed on a frame; skipped:\n'
-                                        + _traceback(), throttle_duration_sec=5.0)
-
-    def _process(self, msg: Image) -> None:
+    def _on_image(self, data: bytes) -> None:
+        # Detection runs here, in the executor's thread: the subscription's queue of one
+        # then holds the newest frame while a frame is processed, and a frame that was
+        # replaced before its turn is never converted at all.
+        self.frames_received += 1
+        self._last_input_time = time.monotonic()
         try:
-            frame = image_to_array(msg)
+            self._process(data)
+        except Exception:  # noqa: BLE001 - no frame may end the node
+            self.get_logger().error('detection failed on a frame; skipped:\n'
+                                    + _traceback(), throttle_duration_sec=5.0)
+
+    def _decode(self, data: bytes):
+        """Return ``(pixels, header, encoding)`` of a serialized image; ImageFormatError."""
+        try:
+            image = decode_image(data)
+            frame = wire_to_array(image)
+        except UnknownEncoding:  # another middleware's encapsulation: let rclpy read it
+            try:
+                msg = deserialize_message(data, Image)
+            except Exception as exc:  # noqa: BLE001 - rclpy raises several types here
+                raise ImageFormatError(f'cannot deserialize: {exc}') from None
+            return image_to_array(msg), msg.header, msg.encoding
+        header = Header(frame_id=image.frame_id)
+        header.stamp.sec, header.stamp.nanosec = image.stamp_sec, image.stamp_nanosec
+        return frame, header, image.encoding
+
+    def _process(self, data: bytes) -> None:
+        try:
+            frame, header, encoding = self._decode(data)
         except ImageFormatError as exc:
             self.frames_rejected += 1
             self.get_logger().warning(f'malformed image skipped: {exc}',
                                       throttle_duration_sec=5.0)
             return
-        if msg.encoding == 'rgb8':
+        if encoding == 'rgb8':
             frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
-        elif msg.encoding in ('bgra8', 'rgba8'):
-            code = cv2.COLOR_BGRA2BGR if msg.encoding == 'bgra8' else cv2.COLOR_RGBA2BGR
+        elif encoding in ('bgra8', 'rgba8'):
+            code = cv2.COLOR_BGRA2BGR if encoding == 'bgra8' else cv2.COLOR_RGBA2BGR
             frame = cv2.cvtColor(frame, code)
         started = time.perf_counter()
         faces = self.finder.find(frame)
@@ -182,20 +186,20 @@ class DetectorNode(Node):
         self._processing_ms.add(self.processing_ms_last)
         self._detected.add(1.0 if chosen is not None else 0.0)
         self._processed_rate.tick()
-        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
         self.last_input_age = self.get_clock().now().nanoseconds * 1e-9 - stamp
         height, width = frame.shape[:2]
         target = PointStamped()
-        target.header = msg.header
+        target.header = header
         if chosen is not None:
             self.detections += 1
             cx, cy = chosen.center
             target.point.x, target.point.y = pixel_to_offset(cx, cy, width, height)
             target.point.z = chosen.w / float(width)
-        publish_from_thread(self, self._target_pub, target)
+        self._target_pub.publish(target)
         if self._debug_pub is not None and self._debug_pub.get_subscription_count() > 0:
-            publish_from_thread(self, self._debug_pub, array_to_image(
-                _annotate(frame, faces, chosen), msg.header.stamp, msg.header.frame_id))
+            self._debug_pub.publish(array_to_image(
+                _annotate(frame, faces, chosen), header.stamp, header.frame_id))
 
     def _report(self):
         now = time.monotonic()
@@ -206,7 +210,7 @@ class DetectorNode(Node):
             'processing_ms_mean': mean_ms, 'processing_ms_max': self._processing_ms.max,
             'processing_hz': rate,
             'frames_received': self.frames_received, 'frames_processed': self.frames_processed,
-            'frames_skipped': self.frames_skipped, 'frames_rejected': self.frames_rejected,
+            'frames_rejected': self.frames_rejected,
             'detection_rate': self._detected.mean, 'faces_last_frame': self.faces_last_frame,
             'input_age_s': self.last_input_age,
         }
@@ -220,13 +224,6 @@ class DetectorNode(Node):
             f'{self.faces_last_frame} face' + ('s' if self.faces_last_frame > 1 else '')
         ms = f', {mean_ms:.1f} ms/frame' if mean_ms is not None else ''
         return OK, f'detecting {rate:.1f} Hz{ms}, {faces}', figures
-
-    def shutdown(self) -> None:
-        """Stop the worker thread."""
-        with self._cond:
-            self._running = False
-            self._cond.notify()
-        self._worker.join(timeout=2.0)
 
 
 def _annotate(frame, faces: List[Face], chosen: Optional[Face]):

@@ -14,7 +14,8 @@ equivalent), every ``diagnostic_updater.period`` seconds:
   ``restarts`` (pid changes seen), ``pid`` (the node's);
 * ``diagnostics: camera device``: whether the camera node's device exists and
   is accessible (or that the source is a file or the simulation), and the
-  measured rate of ``camera/image_raw``;
+  measured frame rate on ``camera/camera_info`` (one small message per frame:
+  the 900 KB images themselves are not taken);
 * ``diagnostics: log file``: the rotating log file it writes;
 * ``diagnostics: watchdog <node>``: the watchdog's view of each node.
 
@@ -50,7 +51,7 @@ from geometry_msgs.msg import PointStamped
 from rcl_interfaces.msg import Log
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import CameraInfo, JointState
 
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.health import (
@@ -88,7 +89,9 @@ PARAMS = (
     Param('log_backups', 5, 'Rotated generations kept', min=1, max=1000),
     Param('log_min_level', 'debug', 'Lowest level written to the file (nodes still filter '
           'by their own --log-level)', choices=tuple(LOG_LEVELS)),
-    Param('image_topic', 'camera/image_raw', 'Image topic whose rate is measured'),
+    Param('camera_info_topic', 'camera/camera_info', "The camera's CameraInfo topic (one "
+          'message per frame): its rate is the frame rate and its messages prove the camera '
+          'works'),
     Param('rss_warn_mb', 400.0, 'Process memory (RSS) that is WARN', min=1.0, unit='MB'),
     Param('rss_error_mb', 600.0, 'Process memory (RSS) that is ERROR', min=1.0, unit='MB'),
     Param('growth_warn_mb_per_h', 10.0, 'RSS growth rate that is WARN (a leak)', min=0.0,
@@ -175,7 +178,7 @@ class DiagnosticsNode(Node):
         self._cpu = WindowStats(window_s=p['cpu_sustain_s'])
         self._node_status: Dict[str, dict] = {}
         self._levels: Dict[str, int] = {}
-        self._image_rate = RateMeter(window_s=5.0)
+        self._frame_rate = RateMeter(window_s=5.0)
         specs = [WatchSpec(spec.name, '', spec.upstream) if spec.name in HEARTBEAT_ONLY
                  else spec for spec in default_specs(p['watched_nodes'])]
         self.watchdog = Watchdog(
@@ -184,7 +187,7 @@ class DiagnosticsNode(Node):
             kill_grace_s=p['watchdog.kill_grace_s'],
             max_restarts_per_hour=p['watchdog.max_restarts_per_hour'],
             rss_limit_mb=p['rss_error_mb'], enabled=p['watchdog.enabled'])
-        outputs = {'camera': p['image_topic'], 'detector': 'face/target',
+        outputs = {'camera': p['camera_info_topic'], 'detector': 'face/target',
                    'servo': 'joint_states', 'sim_servo': 'sim/joint_states'}
         for name, topic in outputs.items():
             if name in self.watchers and name != 'camera':
@@ -194,8 +197,8 @@ class DiagnosticsNode(Node):
                                          qos.LATEST_ONLY, raw=True)
 
         self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 50)
-        self.create_subscription(Image, p['image_topic'], self._on_image, qos.LATEST_ONLY,
-                                 raw=True)
+        self.create_subscription(CameraInfo, p['camera_info_topic'], self._on_camera_info,
+                                 qos.LATEST_ONLY, raw=True)
         rosout_qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
                                 durability=DurabilityPolicy.TRANSIENT_LOCAL,
                                 history=HistoryPolicy.KEEP_LAST)
@@ -233,8 +236,8 @@ class DiagnosticsNode(Node):
             if pid.isdigit():
                 self.watchers[node].set_pid(int(pid))
 
-    def _on_image(self, _msg) -> None:
-        self._image_rate.tick()
+    def _on_camera_info(self, _msg) -> None:
+        self._frame_rate.tick()
         self.watchdog.output('camera')
 
     def _on_log(self, msg: Log) -> None:
@@ -358,9 +361,10 @@ class DiagnosticsNode(Node):
         return level, message, figures
 
     def _report_camera_device(self):
-        rate = self._image_rate.rate()
+        rate = self._frame_rate.rate()
         status = self._node_status.get('camera')
-        figures = {'image_topic': self.params['image_topic'], 'image_rate_hz': rate}
+        topic = self.params['camera_info_topic']
+        figures = {'camera_info_topic': topic, 'frame_rate_hz': rate}
         warming_up = time.monotonic() - self._started < STARTUP_GRACE_S
         if status is None:
             if 'camera' not in self.watchers:
@@ -390,9 +394,9 @@ class DiagnosticsNode(Node):
         else:
             message = 'simulated camera'
         if level == OK and rate <= 0.0 and not warming_up:
-            level, message = WARN, f'{message}; no images on {self.params["image_topic"]}'
+            level, message = WARN, f'{message}; no frames on {topic}'
         elif level == OK:
-            message = f'{message}, {rate:.1f} Hz on {self.params["image_topic"]}'
+            message = f'{message}, {rate:.1f} Hz on {topic}'
         self._note_level('camera device', level, message)
         return level, message, figures
 

@@ -69,7 +69,7 @@ STATES = ('ok', 'starting', 'hung', 'bloated', 'zombie', 'terminating', 'budget_
 
 #: The topic whose messages prove each tracker node is working.
 DEFAULT_OUTPUTS = {
-    'camera': 'camera/image_raw',
+    'camera': 'camera/camera_info',
     'detector': 'face/target',
     'servo': 'joint_states',
     'sim_servo': 'sim/joint_states',
@@ -159,7 +159,7 @@ class WatchSpec:
 def default_specs(nodes: Iterable[str]) -> List[WatchSpec]:
     """Return the recommended specs for these tracker node names.
 
-    camera -> ``camera/image_raw``; detector -> ``face/target`` (upstream
+    camera -> ``camera/camera_info``; detector -> ``face/target`` (upstream
     camera, when the camera is watched); servo -> ``joint_states``; sim_servo
     -> ``sim/joint_states``; any other node is watched by heartbeat only.
     """

@@ -44,7 +44,7 @@ EXPECTED_STATUSES = {
     'camera: camera': ('pid', 'source', 'state', 'fps', 'frame_age_s', 'frames_total',
                        'read_errors_total', 'consecutive_errors', 'reinit_attempts'),
     'detector: detector': ('pid', 'backend', 'processing_ms_mean', 'processing_ms_max',
-                           'frames_received', 'frames_processed', 'frames_skipped',
+                           'frames_received', 'frames_processed', 'processing_hz',
                            'detection_rate', 'faces_last_frame', 'input_age_s'),
     'servo: servo': ('pid', 'port', 'protocol', 'connected', 'reconnects',
                      'write_errors_total', 'last_command_age_s', 'pan_rad', 'tilt_rad',

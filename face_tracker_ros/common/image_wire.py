@@ -1,0 +1,193 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""``sensor_msgs/Image`` straight between NumPy and its serialized (CDR) form.
+
+A camera frame normally crosses five buffers in Python before it reaches DDS
+(the array, ``tobytes()``, the message's ``array('B')``, the C message, the
+serialized sample) and as many on the way out.  rclpy can publish serialized
+bytes and hand a subscription the serialized bytes (``raw=True``), so the
+camera and the detector do the serialization themselves: :func:`encode_image`
+writes the header fields and copies the pixels once into the bytes that are
+published, and :func:`decode_image` reads the header fields and returns the
+pixels as a view of the received bytes, with no copy at all.  Measured between
+two processes on this project's machine, this took 0.4 ms off the 2 ms a
+640x480 frame spends between ``publish`` and the subscriber's callback
+(``make bench``, transport section).
+
+The format is the OMG CDR encoding (XCDR version 1, the encapsulation every
+ROS 2 DDS middleware uses for ROS messages): a 4-byte encapsulation header
+(``00 01`` little-endian, ``00 00`` big-endian, two option bytes), then the
+fields in declaration order, each aligned to its own size counted from the
+end of the encapsulation header; strings are a 4-byte length including the
+terminating NUL, then the characters and the NUL; a ``uint8[]`` is a 4-byte
+count, then the bytes.  No library on the standalone path exposes this for
+one message type without building a full message object first (which is the
+cost being avoided), so it is written here; tests hold it to
+``rclpy.serialization`` byte for byte, both ways.  Anything this reader does
+not know (another encapsulation, such as XCDR2) raises
+:class:`UnknownEncoding`, and callers fall back to
+``rclpy.serialization.deserialize_message``.
+"""
+
+from dataclasses import dataclass
+import struct
+from typing import Tuple, Union
+
+import numpy as np
+
+from face_tracker_ros.common.compat import CHANNELS, ImageFormatError
+
+#: Encapsulation identifiers of plain CDR (XCDR1).
+CDR_BE = b'\x00\x00'
+CDR_LE = b'\x00\x01'
+_HEADER = 4  # the encapsulation header; alignment counts from its end
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+
+class UnknownEncoding(ImageFormatError):
+    """Serialized data in an encapsulation this reader does not handle (decode it with rclpy)."""
+
+
+@dataclass
+class WireImage:
+    """The fields of a decoded ``sensor_msgs/Image``; ``data`` is a view of the received bytes.
+
+    Attribute names follow the message, so :func:`~face_tracker_ros.common.compat.check_image`
+    validates it like a message.
+    """
+
+    stamp_sec: int
+    stamp_nanosec: int
+    frame_id: str
+    height: int
+    width: int
+    encoding: str
+    is_bigendian: int
+    step: int
+    data: memoryview
+
+    @property
+    def stamp(self) -> float:
+        """The stamp in seconds."""
+        return self.stamp_sec + self.stamp_nanosec * 1e-9
+
+
+def _pad(offset: int, size: int) -> int:
+    """Bytes of padding before a field of ``size`` at ``offset`` (from the payload start)."""
+    return (-(offset - _HEADER)) % size
+
+
+def encode_image(frame: np.ndarray, stamp_sec: int, stamp_nanosec: int, frame_id: str,
+                 encoding: str = 'bgr8') -> bytes:
+    """Return the serialized ``sensor_msgs/Image`` (little-endian CDR) of an 8-bit image.
+
+    ``frame`` is ``H x W`` (mono8) or ``H x W x C``; its rows are written tightly
+    packed (``step = W * C``), copied once.  ImageFormatError if the array does
+    not fit ``encoding``.
+    """
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8:
+        raise ImageFormatError(f'only 8-bit arrays are supported, got '
+                               f'{getattr(frame, "dtype", type(frame).__name__)}')
+    channels = 1 if frame.ndim == 2 else (frame.shape[2] if frame.ndim == 3 else 0)
+    if CHANNELS.get(encoding) != channels or frame.ndim not in (2, 3):
+        raise ImageFormatError(f"encoding '{encoding}' does not fit an array of shape "
+                               f'{frame.shape}')
+    height, width = int(frame.shape[0]), int(frame.shape[1])
+    if height <= 0 or width <= 0:
+        raise ImageFormatError(f'empty image {width}x{height}')
+    if not (0 <= int(stamp_nanosec) < 1_000_000_000) or not \
+            (-2 ** 31 <= int(stamp_sec) < 2 ** 31):
+        raise ImageFormatError(f'stamp {stamp_sec}.{stamp_nanosec} is out of range')
+    head = bytearray(CDR_LE + b'\x00\x00')
+
+    def put(fmt: str, *values) -> None:
+        size = struct.calcsize('<' + fmt[0])
+        head.extend(b'\x00' * _pad(len(head), size))
+        head.extend(struct.pack('<' + fmt, *values))
+
+    def put_string(text: str) -> None:
+        raw = text.encode('utf-8') + b'\x00'
+        put('I', len(raw))
+        head.extend(raw)
+
+    put('iI', int(stamp_sec), int(stamp_nanosec))
+    put_string(frame_id)
+    put('II', height, width)
+    put_string(encoding)
+    put('B', 0)  # is_bigendian: the pixels are bytes
+    step = width * channels
+    put('I', step)
+    put('I', step * height)
+    pixels = frame if frame.flags.c_contiguous else np.ascontiguousarray(frame)
+    return b''.join((head, memoryview(pixels).cast('B')))
+
+
+class _Reader:
+    def __init__(self, data: Buffer) -> None:
+        self.view = memoryview(data).cast('B')
+        if len(self.view) < _HEADER:
+            raise ImageFormatError(f'serialized image of {len(self.view)} bytes is too short')
+        kind = bytes(self.view[:2])
+        if kind == CDR_LE:
+            self.order = '<'
+        elif kind == CDR_BE:
+            self.order = '>'
+        else:
+            raise UnknownEncoding(f'encapsulation {kind.hex()} is not plain CDR')
+        self.offset = _HEADER
+
+    def take(self, fmt: str) -> Tuple:
+        size = struct.calcsize(self.order + fmt[0])
+        self.offset += _pad(self.offset, size)
+        end = self.offset + struct.calcsize(self.order + fmt)
+        if end > len(self.view):
+            raise ImageFormatError('serialized image ends inside its header')
+        values = struct.unpack_from(self.order + fmt, self.view, self.offset)
+        self.offset = end
+        return values
+
+    def string(self, field: str) -> str:
+        (length,) = self.take('I')
+        end = self.offset + length
+        if length == 0 or end > len(self.view) or self.view[end - 1] != 0:
+            raise ImageFormatError(f'malformed string in field {field}')
+        try:
+            text = bytes(self.view[self.offset:end - 1]).decode('utf-8')
+        except UnicodeDecodeError:
+            raise ImageFormatError(f'field {field} is not UTF-8') from None
+        self.offset = end
+        return text
+
+
+def decode_image(data: Buffer) -> WireImage:
+    """Return the fields of a serialized ``sensor_msgs/Image``; the pixels are not copied.
+
+    ImageFormatError for data that is cut short or malformed, UnknownEncoding
+    (a subclass) for an encapsulation other than plain CDR.  The fields are
+    not checked against each other here (that is ``check_image``'s job).
+    """
+    reader = _Reader(data)
+    sec, nanosec = reader.take('iI')
+    frame_id = reader.string('header.frame_id')
+    height, width = reader.take('II')
+    encoding = reader.string('encoding')
+    (is_bigendian,) = reader.take('B')
+    (step,) = reader.take('I')
+    (count,) = reader.take('I')
+    end = reader.offset + count
+    if end > len(reader.view):
+        raise ImageFormatError(f'data holds {len(reader.view) - reader.offset} bytes, '
+                               f'its length field says {count}')
+    return WireImage(sec, nanosec, frame_id, height, width, encoding, is_bigendian, step,
+                     reader.view[reader.offset:end])
+
+
+def wire_to_array(image: WireImage) -> np.ndarray:
+    """Return the pixels of a validated :class:`WireImage` as an array view (no copy)."""
+    from face_tracker_ros.common.compat import check_image
+
+    height, width, channels = check_image(image)
+    flat = np.frombuffer(image.data, dtype=np.uint8)
+    rows = flat.reshape(height, image.step)[:, :width * channels]
+    return rows if channels == 1 else rows.reshape(height, width, channels)

@@ -1,0 +1,96 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Per-process settings: allocator thresholds and the executor choice."""
+
+import platform
+
+import pytest
+import rclpy
+
+from face_tracker_ros.common import process
+
+
+class FakeLibc:
+    def __init__(self, answer=1):
+        self.calls = []
+        self.answer = answer
+
+    def mallopt(self, param, value):
+        self.calls.append((param, value))
+        return self.answer
+
+
+def test_thresholds_are_raised_through_mallopt():
+    libc = FakeLibc()
+    note = process.tune_allocator({}, libc=libc)
+    assert libc.calls == [(process.M_MMAP_THRESHOLD, 16 * 1024 * 1024),
+                          (process.M_TRIM_THRESHOLD, 32 * 1024 * 1024)]
+    assert note == 'glibc malloc: mmap threshold 16 MiB, trim threshold 32 MiB'
+
+
+@pytest.mark.parametrize('environ, why', [
+    ({'FACE_TRACKER_TUNE_MALLOC': '0'}, 'FACE_TRACKER_TUNE_MALLOC=0'),
+    ({'FACE_TRACKER_TUNE_MALLOC': 'off'}, 'FACE_TRACKER_TUNE_MALLOC=off'),
+    ({'MALLOC_MMAP_THRESHOLD_': '65536'}, 'MALLOC_MMAP_THRESHOLD_ set in the environment'),
+    ({'MALLOC_TRIM_THRESHOLD_': '1'}, 'MALLOC_TRIM_THRESHOLD_ set in the environment'),
+])
+def test_the_user_can_keep_the_allocator_as_it_is(environ, why):
+    libc = FakeLibc()
+    assert why in process.tune_allocator(environ, libc=libc)
+    assert libc.calls == []
+
+
+def test_a_refusing_or_missing_mallopt_costs_nothing_but_speed():
+    assert 'refused' in process.tune_allocator({}, libc=FakeLibc(answer=0))
+    assert 'mallopt failed' in process.tune_allocator({}, libc=object())
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != 'glibc', reason='glibc only')
+def test_the_real_c_library_takes_the_thresholds():
+    assert process.tune_allocator({}).startswith('glibc malloc:')
+
+
+@pytest.mark.parametrize('value, expected', [(None, 'auto'), ('', 'auto'), ('AUTO', 'auto'),
+                                             ('events', 'events'), (' single ', 'single')])
+def test_executor_choice(value, expected):
+    environ = {} if value is None else {'FACE_TRACKER_EXECUTOR': value}
+    assert process.executor_choice(environ) == expected
+
+
+def test_a_bad_executor_choice_names_the_variable_and_the_values():
+    with pytest.raises(ValueError, match="FACE_TRACKER_EXECUTOR='fast' is not one of "
+                                         'auto, events, single'):
+        process.executor_choice({'FACE_TRACKER_EXECUTOR': 'fast'})
+
+
+@pytest.mark.parametrize('kind', ['auto', 'events', 'single'])
+def test_make_executor_spins_a_timer(kind):
+    if kind == 'events' and process.events_executor_class() is None:
+        with pytest.raises(ValueError, match='no EventsExecutor'):
+            process.make_executor(kind)
+        return
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        executor, name = process.make_executor(kind, context=context)
+        expected = 'single' if kind == 'single' or process.events_executor_class() is None \
+            else 'events'
+        assert name == expected
+        node = rclpy.create_node('executor_probe', context=context)
+        fired = []
+        node.create_timer(0.01, lambda: fired.append(1))
+        executor.add_node(node)
+        for _ in range(50):
+            executor.spin_once(timeout_sec=0.05)
+            if len(fired) >= 3:
+                break
+        assert len(fired) >= 3
+        executor.shutdown()
+        node.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=context)
+
+
+def test_make_executor_rejects_unknown_kinds():
+    with pytest.raises(ValueError, match='auto, events, single'):
+        process.make_executor('threads')
