@@ -194,12 +194,12 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
     camera's rate; ``log_path`` receives the nodes' output.
     """
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
 
     from bench.transport import shipped_profile
     from face_tracker_ros.bringup.plan import BringupArgs, make_plan
     from face_tracker_ros.bringup.standalone import Supervisor
     from face_tracker_ros.common.paths import default_params_file
+    from face_tracker_ros.common.process import make_executor
 
     if not duration > 0:
         raise ValueError(f'duration must be > 0 s, got {duration!r}')
@@ -223,7 +223,8 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
     context = rclpy.Context()
     rclpy.init(args=[], context=context)
     node = _make_monitor_node(context, monitor)
-    executor = SingleThreadedExecutor(context=context)
+    # The nodes' executor: the monitor shares the two cores with the pipeline it measures.
+    executor = make_executor('auto', context=context)[0]
     executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()

@@ -64,15 +64,22 @@ def markdown(results: Dict[str, object]) -> str:
     transport = results.get('transport')
     if isinstance(transport, dict) and 'default' in transport:
         rows = []
-        for name in ('default', 'shipped_profile'):
+        for name, settings, path in (
+                ('default', 'defaults', 'rclpy messages'),
+                ('shipped_profile', 'shipped profile', 'rclpy messages'),
+                ('shipped_profile_node_path', 'shipped profile', "the nodes' path")):
+            if name not in transport:
+                continue
             entry = transport.get(name, {})
-            rows.append([name.replace('_', ' '), _fmt(_get(entry, 'delivery'), 3),
+            rows.append([settings, path, _fmt(_get(entry, 'delivery'), 3),
                          _fmt(_get(entry, 'latency_ms', 'p50'), 2),
                          _fmt(_get(entry, 'latency_ms', 'p99'), 2),
                          _fmt(_get(entry, 'error'))])
         lines += ['', '**Transport** (640x480 bgr8 at 30 Hz, reliable publisher, sensor-data '
-                  'subscriber, two processes)', '']
-        lines += _table(['Fast DDS settings', 'delivery', 'p50 ms', 'p99 ms', 'error'], rows)
+                  'subscriber, two processes; from the frame as an array to the frame as an '
+                  'array)', '']
+        lines += _table(['Fast DDS settings', 'image path', 'delivery', 'p50 ms', 'p99 ms',
+                         'error'], rows)
     detector = results.get('detector')
     if isinstance(detector, dict) and detector.get('configurations'):
         threads = _get(detector, 'setup', 'opencv_default_threads')

@@ -6,14 +6,24 @@ A publisher process sends ``width`` x ``height`` bgr8 ``sensor_msgs/Image``
 messages at ``rate`` Hz with the camera's QoS (reliable, depth 1); a
 subscriber process receives them with the consumers' sensor-data QoS
 (best-effort, depth 1) and measures, per frame, the time from the header
-stamp (set just before ``publish``) to its callback.  Both wait until they
+stamp to the moment it holds the pixels as an array.  The stamp is taken
+while the frame is still an array, before it is turned into what is
+published, as in the camera node.  Two image paths:
+
+* ``messages``: what a plain rclpy node does: an ``Image`` message built from
+  the array, a message in the callback, the single-threaded executor;
+* ``nodes``: what the camera and detector nodes do: the frame serialized
+  straight from the array and published as bytes, taken serialized and
+  read as a view (:mod:`face_tracker_ros.common.image_wire`), the executor
+  and allocator set-up of :mod:`face_tracker_ros.common.process`.  Both wait until they
 are matched, then the publisher sends a second of warm-up frames and
 ``frames`` measured ones, each numbered in ``header.frame_id``.
 
 :func:`measure` runs one such pair with a given Fast DDS profile (None:
-Fast DDS's defaults, in a directory with no ``DEFAULT_FASTDDS_PROFILES.xml``);
-:func:`run` measures the defaults and the shipped ``config/fastdds.xml``
-side by side.  ``python -m bench.transport pub|sub ...`` is the child process.
+Fast DDS's defaults, in a directory with no ``DEFAULT_FASTDDS_PROFILES.xml``)
+and image path; :func:`run` measures the defaults and the shipped
+``config/fastdds.xml`` with messages, and the shipped profile with the
+nodes' path, side by side.  ``python -m bench.transport pub|sub ...`` is the child process.
 """
 
 import argparse
@@ -30,6 +40,8 @@ from typing import Dict, List, Optional
 from bench.common import log, ros_env, summarize, target, wait_for
 
 TOPIC = 'bench/image'
+#: How the image is turned into what is published, and back (see the module's text).
+PATHS = ('messages', 'nodes')
 WARMUP_S = 1.0
 MATCH_TIMEOUT_S = 20.0
 
@@ -59,23 +71,32 @@ def _qos(kind: str):
                       durability=qos_profile_sensor_data.durability)
 
 
+def _setup(path: str):
+    """Initialise rclpy for this process's image ``path``; return its executor."""
+    import rclpy
+
+    from face_tracker_ros.common.process import make_executor, tune_allocator
+
+    if path == 'nodes':
+        tune_allocator()
+    rclpy.init(args=[])
+    return make_executor('auto' if path == 'nodes' else 'single')[0]
+
+
 def _publisher(args: argparse.Namespace) -> Dict[str, object]:
     import numpy as np
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
     from sensor_msgs.msg import Image
 
-    rclpy.init(args=[])
+    from face_tracker_ros.common.compat import array_to_image
+    from face_tracker_ros.common.image_wire import encode_image
+
+    executor = _setup(args.path)
     node = rclpy.create_node('bench_image_publisher')
-    executor = SingleThreadedExecutor()
     executor.add_node(node)
     pub = node.create_publisher(Image, TOPIC, _qos('pub'))
-    msg = Image()
-    msg.height, msg.width = args.height, args.width
-    msg.encoding = 'bgr8'
-    msg.step = args.width * 3
     rng = np.random.default_rng(0)
-    msg.data = rng.integers(0, 256, args.width * args.height * 3, dtype=np.uint8).tobytes()
+    frame = rng.integers(0, 256, (args.height, args.width, 3), dtype=np.uint8)
     matched = wait_for(lambda: pub.get_subscription_count() > 0, MATCH_TIMEOUT_S, 0.05,
                        step=lambda s: executor.spin_once(timeout_sec=s))
     result: Dict[str, object] = {'matched': bool(matched), 'published': 0}
@@ -92,10 +113,13 @@ def _publisher(args: argparse.Namespace) -> Dict[str, object]:
                 time.sleep(delay)
             elif delay < -period:
                 late += 1
-            msg.header.frame_id = 'warmup' if k < warmup else str(k - warmup)
+            frame_id = 'warmup' if k < warmup else str(k - warmup)
             before = time.perf_counter()
-            msg.header.stamp = node.get_clock().now().to_msg()
-            pub.publish(msg)
+            stamp = node.get_clock().now().to_msg()
+            if args.path == 'nodes':
+                pub.publish(encode_image(frame, stamp.sec, stamp.nanosec, frame_id))
+            else:
+                pub.publish(array_to_image(frame, stamp, frame_id))
             if k >= warmup:
                 publish_ms.append((time.perf_counter() - before) * 1000.0)
                 result['published'] = int(result['published']) + 1
@@ -112,32 +136,41 @@ def _publisher(args: argparse.Namespace) -> Dict[str, object]:
 
 def _subscriber(args: argparse.Namespace) -> Dict[str, object]:
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
     from sensor_msgs.msg import Image
 
-    rclpy.init(args=[])
+    from face_tracker_ros.common.compat import image_to_array
+    from face_tracker_ros.common.image_wire import decode_image, wire_to_array
+
+    executor = _setup(args.path)
     node = rclpy.create_node('bench_image_subscriber')
     latencies: Dict[int, float] = {}
     state = {'warmup': 0, 'other': 0, 'wrong_size': 0}
 
-    def on_image(msg: Image) -> None:
+    def on_image(msg) -> None:
+        if args.path == 'nodes':
+            image = decode_image(msg)
+            pixels = wire_to_array(image)
+            sec, nanosec, frame_id = image.stamp_sec, image.stamp_nanosec, image.frame_id
+        else:
+            pixels = image_to_array(msg)
+            sec, nanosec = msg.header.stamp.sec, msg.header.stamp.nanosec
+            frame_id = msg.header.frame_id
         now = node.get_clock().now().nanoseconds
-        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        if msg.header.frame_id == 'warmup':
+        stamp = sec * 1_000_000_000 + nanosec
+        if frame_id == 'warmup':
             state['warmup'] += 1
             return
         try:
-            seq = int(msg.header.frame_id)
+            seq = int(frame_id)
         except ValueError:
             state['other'] += 1
             return
-        if len(msg.data) != args.width * args.height * 3:
+        if pixels.size != args.width * args.height * 3:
             state['wrong_size'] += 1
             return
         latencies.setdefault(seq, (now - stamp) / 1e6)
 
-    node.create_subscription(Image, TOPIC, on_image, _qos('sub'))
-    executor = SingleThreadedExecutor()
+    node.create_subscription(Image, TOPIC, on_image, _qos('sub'), raw=args.path == 'nodes')
     executor.add_node(node)
     print('ready', flush=True)
     deadline = time.monotonic() + args.timeout
@@ -167,6 +200,7 @@ def child_main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--width', type=int, default=640)
     parser.add_argument('--height', type=int, default=480)
     parser.add_argument('--timeout', type=float, default=120.0)
+    parser.add_argument('--path', choices=PATHS, default='messages')
     args = parser.parse_args(argv)
     result = _publisher(args) if args.role == 'pub' else _subscriber(args)
     print('RESULT ' + json.dumps(result), flush=True)
@@ -184,8 +218,10 @@ def _result_line(text: str) -> Optional[dict]:
 
 
 def measure(profile: Optional[str], domain_id: int, frames: int = 300, rate: float = 30.0,
-            width: int = 640, height: int = 480) -> Dict[str, object]:
+            width: int = 640, height: int = 480, path: str = 'messages') -> Dict[str, object]:
     """Measure one publisher/subscriber pair with the Fast DDS ``profile`` (None: defaults).
+
+    ``path`` is one of :data:`PATHS`.
 
     Returns delivery (received / published), latency statistics in ms and the
     raw per-frame latencies; ``error`` says what went wrong when a side failed.
@@ -193,9 +229,11 @@ def measure(profile: Optional[str], domain_id: int, frames: int = 300, rate: flo
     if frames < 1 or rate <= 0 or width < 1 or height < 1:
         raise ValueError('frames, rate, width and height must be positive, got '
                          f'{frames}, {rate}, {width}, {height}')
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {', '.join(PATHS)}, got {path!r}")
     env = ros_env(domain_id, profile)
     common = ['--frames', str(frames), '--rate', str(rate), '--width', str(width),
-              '--height', str(height)]
+              '--height', str(height), '--path', path]
     timeout = frames / rate + 60.0
     root = str(Path(__file__).resolve().parents[1])
     env['PYTHONPATH'] = root + os.pathsep + env.get('PYTHONPATH', '')
@@ -236,6 +274,7 @@ def measure(profile: Optional[str], domain_id: int, frames: int = 300, rate: flo
     latencies = sub_result['latencies_ms']
     return {
         'profile': profile or '(Fast DDS defaults)',
+        'path': path,
         'published': published,
         'received': received,
         'delivery': round(received / published, 4) if published else None,
@@ -257,18 +296,21 @@ def run(domain_id: int, frames: int = 300, rate: float = 30.0, width: int = 640,
                   'subscriber_qos': 'sensor data (best effort), keep last 1',
                   'processes': 2},
     }
-    for name, prof in (('default', None), ('shipped_profile', profile)):
+    for name, prof, path in (('default', None, 'messages'),
+                             ('shipped_profile', profile, 'messages'),
+                             ('shipped_profile_node_path', profile, 'nodes')):
         log(f'transport: {name} ({frames} frames at {rate:g} Hz)')
-        result = measure(prof, domain_id, frames, rate, width, height)
+        result = measure(prof, domain_id, frames, rate, width, height, path)
         result.pop('latencies_ms', None)  # the raw samples stay out of the results file
         section[name] = result
-    shipped = section['shipped_profile']
+    shipped = section['shipped_profile_node_path']
     delivery = shipped.get('delivery') if isinstance(shipped, dict) else None
     p50 = shipped.get('latency_ms', {}).get('p50') if isinstance(shipped, dict) else None
     section['targets'] = [
-        target('delivery with sensor-data QoS at 30 Hz (shipped profile)', delivery, '>=',
-               DELIVERY_TARGET),
-        target('latency p50 (shipped profile)', p50, '<=', LATENCY_P50_TARGET_MS, 'ms'),
+        target("delivery with sensor-data QoS at 30 Hz (shipped profile, nodes' path)",
+               delivery, '>=', DELIVERY_TARGET),
+        target("latency p50 (shipped profile, nodes' path)", p50, '<=', LATENCY_P50_TARGET_MS,
+               'ms'),
     ]
     section['met'] = all(t['met'] for t in section['targets'])
     return section

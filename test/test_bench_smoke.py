@@ -99,11 +99,13 @@ def test_detector_section_skips_yunet_without_a_model(tmp_path):
     assert isinstance(section['met'], bool)
 
 
-def test_transport_between_two_processes():
+@pytest.mark.parametrize('path', ['messages', 'nodes'])
+def test_transport_between_two_processes(path):
     """A small image stream crosses real DDS between two processes with the shipped profile."""
     result = measure(str(shipped_profile()), common.choose_domain_id(), frames=10, rate=30.0,
-                     width=64, height=48)
+                     width=64, height=48, path=path)
     assert 'error' not in result, result.get('error')
+    assert result['path'] == path
     assert result['published'] == 10
     assert 0 < result['received'] <= 10
     assert result['latency_ms']['n'] == result['received']

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import CameraInfo, Image, JointState
 
 from face_tracker_ros.common.compat import array_to_image
 from face_tracker_ros.sim.scene import SimScene
@@ -222,6 +222,7 @@ def test_camera_publishes_simulated_frames_with_capture_stamps(node_process, ros
     node = ros_node('test_camera_client')
     images = _collector(node, Image, 'camera/image_raw')
     truths = _collector(node, PointStamped, 'sim/true_target')
+    infos = _collector(node, CameraInfo, 'camera/camera_info')
     assert wait_for(lambda: len(images) >= 30, 20.0, spin=ros_node.spin), camera.output()
     now_ns = node.get_clock().now().nanoseconds
     msg = images[-1]
@@ -236,6 +237,13 @@ def test_camera_publishes_simulated_frames_with_capture_stamps(node_process, ros
     assert 20 <= (len(stamps) - 1) / span <= 40
     # The truth of a frame carries the frame's own stamp.
     assert {_stamp_ns(t.header.stamp) for t in truths} & set(stamps)
+    # One CameraInfo per frame, same header, the simulated pinhole (60 degrees wide).
+    assert {_stamp_ns(i.header.stamp) for i in infos} & set(stamps)
+    info = infos[-1]
+    assert info.header.frame_id == 'camera_optical_frame'
+    assert (info.width, info.height, info.distortion_model) == (640, 480, 'plumb_bob')
+    assert info.k[0] == pytest.approx(320.0 / math.tan(math.radians(30.0)))
+    assert list(info.k[2:6:3]) == [320.0, 240.0] and info.k[8] == 1.0
     assert camera.stop() == 0
 
 
@@ -251,9 +259,13 @@ def test_camera_plays_a_video_file_at_its_rate(node_process, ros_node, tmp_path)
                           {'source': 'file', 'video_path': path, 'fps': 0.0})
     node = ros_node('test_file_client')
     images = _collector(node, Image, 'camera/image_raw')
+    infos = _collector(node, CameraInfo, 'camera/camera_info')
     # 45 frames of a 30-frame file: it loops.
     assert wait_for(lambda: len(images) >= 45, 20.0, spin=ros_node.spin), camera.output()
     assert (images[0].width, images[0].height) == (320, 240)
+    # No calibration is loaded: an uncalibrated CameraInfo of the frames' size.
+    assert (infos[-1].width, infos[-1].height) == (320, 240)
+    assert not any(infos[-1].k) and not any(infos[-1].p)
     stamps = [_stamp_ns(m.header.stamp) for m in images]
     rate = (len(stamps) - 1) / ((stamps[-1] - stamps[0]) / 1e9)
     assert 11.0 <= rate <= 19.0

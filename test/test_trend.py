@@ -104,3 +104,21 @@ def test_hours_until_a_limit_already_reached():
 def test_bad_parameters_are_clear_errors(kwargs, name):
     with pytest.raises(ValueError, match=name):
         LeakTrend(**kwargs)
+
+
+def test_memory_is_allocated_once_not_while_the_window_fills():
+    import tracemalloc
+
+    trend = LeakTrend(window_s=3600.0, min_span_s=600.0, max_samples=4096)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for k in range(5000):  # fills the window and thins it once
+            trend.add(2.0 * k, 100.0 + 0.001 * k)
+        trend.slope_mb_per_h()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    grown = sum(stat.size_diff for stat in after.compare_to(before, 'filename')
+                if stat.size_diff > 0 and 'trend.py' in str(stat.traceback))
+    assert grown < 16 * 1024

@@ -246,10 +246,11 @@ class CameraNode(Node):
             return
         self.frames_published += 1
         self._rate.tick()
-        info = self._info_template
         height, width = frame.shape[:2]
         if (width, height) != self._info_size:  # a source that ignored the requested size
-            info = camera_info(width, height, None)
+            self._info_template = camera_info(width, height, None)
+            self._info_size = (width, height)
+        info = self._info_template
         info.header.stamp = stamp
         info.header.frame_id = self._frame_id
         publish_from_thread(self, self._info_pub, info)
@@ -378,7 +379,7 @@ class _RosLogAdapter:
 
 def main(args=None):
     """Run the camera node."""
-    main_for(CameraNode, 'camera')
+    main_for(CameraNode, 'camera', tune_malloc=True)
 
 
 if __name__ == '__main__':

@@ -12,7 +12,8 @@ between two processes.  :func:`tune_allocator` raises the two thresholds
 (``M_MMAP_THRESHOLD`` to 16 MiB, ``M_TRIM_THRESHOLD`` to 32 MiB) with
 ``mallopt`` so those buffers are reused from the heap.  The cost is memory
 that stays with the process after a burst instead of going back to the
-kernel; it is bounded by the peak in use.  It is skipped where the C library is
+kernel; it is bounded by the peak in use, which is why only the nodes that move
+camera frames (camera, detector) ask for it.  It is skipped where the C library is
 not glibc, when ``FACE_TRACKER_TUNE_MALLOC=0``, and when the standard
 ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` environment variables
 are set (the user's settings win).

@@ -43,15 +43,21 @@ class FatalError(RuntimeError):
 
 
 def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
-        name: str = 'node') -> int:
-    """Create the node, spin it until shutdown and return the process exit status."""
+        name: str = 'node', tune_malloc: bool = False) -> int:
+    """Create the node, spin it until shutdown and return the process exit status.
+
+    ``tune_malloc`` (nodes that move camera frames) raises glibc's allocator
+    thresholds first (:func:`face_tracker_ros.common.process.tune_allocator`).
+    """
     import rclpy
     from rclpy.executors import ExternalShutdownException
     from rclpy.signals import SignalHandlerOptions
 
     from face_tracker_ros.common.process import executor_choice, make_executor, tune_allocator
 
-    allocator = tune_allocator()  # before the first frame-sized buffer exists
+    # Before the first frame-sized buffer exists; other nodes keep glibc's defaults, which
+    # hand memory back to the kernel sooner.
+    allocator = tune_allocator() if tune_malloc else 'allocator left as is'
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -137,6 +143,6 @@ def _log_fatal(node, name: str, message: str) -> None:
     sys.stderr.flush()
 
 
-def main_for(node_factory: Callable[[], object], name: str) -> None:
+def main_for(node_factory: Callable[[], object], name: str, tune_malloc: bool = False) -> None:
     """Entry point helper: ``sys.exit(run(...))`` with the process arguments."""
-    sys.exit(run(node_factory, sys.argv, name))
+    sys.exit(run(node_factory, sys.argv, name, tune_malloc=tune_malloc))

@@ -244,7 +244,7 @@ def _traceback() -> str:
 
 def main(args=None):
     """Run the detector node."""
-    main_for(DetectorNode, 'detector')
+    main_for(DetectorNode, 'detector', tune_malloc=True)
 
 
 if __name__ == '__main__':

@@ -16,9 +16,8 @@ the fit about the present (a start-up ramp or an old, fixed leak ages out),
 and ``reset()`` starts afresh when the process restarts.
 """
 
-from collections import deque
 import math
-from typing import Deque, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -54,7 +53,11 @@ class LeakTrend:
         if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 4:
             raise ValueError(f'max_samples must be an integer >= 4, got {max_samples!r}')
         self._max_samples = max_samples
-        self._samples: Deque[Tuple[float, float]] = deque()
+        # Allocated once at full size: a monitor that grows while it fills its window
+        # would itself look like a slow leak for the first hour.
+        self._t = np.full(max_samples + 1, 0.0)
+        self._y = np.full(max_samples + 1, 0.0)
+        self._n = 0
 
     @property
     def window_s(self) -> float:
@@ -68,7 +71,7 @@ class LeakTrend:
 
     def __len__(self) -> int:
         """Return the number of samples held."""
-        return len(self._samples)
+        return self._n
 
     def add(self, t: float, rss_mb: float) -> None:
         """Add one reading taken at ``t`` seconds; bad or out-of-order readings are ignored."""
@@ -79,13 +82,18 @@ class LeakTrend:
             return
         if not (math.isfinite(t) and math.isfinite(rss_mb)):
             return
-        if self._samples and t < self._samples[-1][0]:
+        n = self._n
+        if n and t < self._t[n - 1]:
             return
-        self._samples.append((t, rss_mb))
-        horizon = t - self._window
-        while self._samples and self._samples[0][0] < horizon:
-            self._samples.popleft()
-        if len(self._samples) > self._max_samples:
+        self._t[n], self._y[n] = t, rss_mb
+        n += 1
+        old = int(np.searchsorted(self._t[:n], t - self._window, side='left'))
+        if old:
+            self._t[:n - old] = self._t[old:n]
+            self._y[:n - old] = self._y[old:n]
+            n -= old
+        self._n = n
+        if n > self._max_samples:
             self._thin()
 
     def _thin(self) -> None:
@@ -94,34 +102,37 @@ class LeakTrend:
         Thinning by time, not by index, keeps the history evenly covered even
         though the newest stretch is always denser than the thinned past.
         """
-        samples = list(self._samples)
-        times = np.fromiter((s[0] for s in samples), dtype=float, count=len(samples))
+        times = self._t[:self._n]
         targets = np.linspace(times[0], times[-1], self._max_samples // 2)
         right = np.clip(np.searchsorted(times, targets), 1, len(times) - 1)
         left = right - 1
-        nearest = np.where(targets - times[left] <= times[right] - targets, left, right)
-        self._samples = deque(samples[i] for i in np.unique(nearest))
+        nearest = np.unique(np.where(targets - times[left] <= times[right] - targets,
+                                     left, right))
+        kept = len(nearest)
+        self._t[:kept] = self._t[nearest]
+        self._y[:kept] = self._y[nearest]
+        self._n = kept
 
     @property
     def span_s(self) -> float:
         """Return the time between the oldest and the newest sample held (0.0 if < 2)."""
-        if len(self._samples) < 2:
+        if self._n < 2:
             return 0.0
-        return self._samples[-1][0] - self._samples[0][0]
+        return float(self._t[self._n - 1] - self._t[0])
 
     def _fit(self) -> Optional[Tuple[float, float, float]]:
         """Return (slope in MB/s, fitted RSS at the newest sample, newest t) or None."""
-        if len(self._samples) < 2 or self.span_s < self._min_span or self.span_s <= 0.0:
+        if self._n < 2 or self.span_s < self._min_span or self.span_s <= 0.0:
             return None
-        data = np.asarray(self._samples, dtype=float)
-        t = data[:, 0] - data[:, 0].mean()
-        y = data[:, 1] - data[:, 1].mean()
+        times, values = self._t[:self._n], self._y[:self._n]
+        t = times - times.mean()
+        y = values - values.mean()
         denominator = float(np.dot(t, t))
         if denominator <= 0.0:
             return None
         slope = float(np.dot(t, y)) / denominator
-        fitted_last = float(data[:, 1].mean()) + slope * float(t[-1])
-        return slope, fitted_last, float(data[-1, 0])
+        fitted_last = float(values.mean()) + slope * float(t[-1])
+        return slope, fitted_last, float(times[-1])
 
     def slope_mb_per_h(self) -> Optional[float]:
         """Return the RSS growth in MB per hour, or None until samples span ``min_span_s``."""
@@ -148,4 +159,4 @@ class LeakTrend:
 
     def reset(self) -> None:
         """Forget every sample (call it when the watched process restarted)."""
-        self._samples.clear()
+        self._n = 0

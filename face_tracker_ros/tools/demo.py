@@ -217,7 +217,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
+
+    from face_tracker_ros.common.process import make_executor
 
     node_log = open('demo-nodes.log', 'w') if args.quiet_nodes else None
     supervisor = supervisor_from_args(args, stdout=node_log)
@@ -226,7 +227,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                             if spec.name != 'diagnostics'])
     rclpy.init(args=[])
     monitor = make_monitor(stats)
-    executor = SingleThreadedExecutor()
+    executor = make_executor('auto')[0]  # the nodes' executor, the lightest on the CPU
     executor.add_node(monitor)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
