@@ -199,7 +199,7 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
     from face_tracker_ros.bringup.plan import BringupArgs, make_plan
     from face_tracker_ros.bringup.standalone import Supervisor
     from face_tracker_ros.common.paths import default_params_file
-    from face_tracker_ros.common.process import make_executor
+    from face_tracker_ros.common.process import make_executor, spin_in_thread
 
     if not duration > 0:
         raise ValueError(f'duration must be > 0 s, got {duration!r}')
@@ -226,8 +226,7 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
     # The nodes' executor: the monitor shares the two cores with the pipeline it measures.
     executor = make_executor('auto', context=context)[0]
     executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    stop_spinning = spin_in_thread(executor)
     started = time.monotonic()
     next_progress = started + progress_every if progress_every > 0 else None
     try:
@@ -244,6 +243,7 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
         elapsed = time.monotonic() - started
         sampler.stop()
         supervisor.stop()
+        stop_spinning()
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown(context=context)

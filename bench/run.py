@@ -68,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--sections', default=','.join(SECTIONS),
                         help='comma-separated sections to run (default: all): '
                         + ', '.join(SECTIONS))
-    parser.add_argument('--soak-minutes', type=_positive(float), default=3.0,
-                        help='length of the soak run in minutes (default 3)')
+    parser.add_argument('--soak-minutes', type=_positive(float), default=15.0,
+                        help='length of the soak run in minutes (default 15; the first 3 '
+                        'are warm-up)')
     parser.add_argument('--soak-fps', type=_positive(float), default=60.0,
                         help='camera rate during the soak run (default 60: faster than real '
                         'use, so per-message leaks show sooner)')

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from bench.common import linear_fit, log, rounded, target
 
-WARMUP_S = 30.0
+WARMUP_S = 180.0
 SLOPE_TARGET_MB_H = 2.0
 
 

@@ -94,3 +94,70 @@ def test_make_executor_spins_a_timer(kind):
 def test_make_executor_rejects_unknown_kinds():
     with pytest.raises(ValueError, match='auto, events, single'):
         process.make_executor('threads')
+
+
+@pytest.mark.parametrize('kind', ['auto', 'single'])
+def test_spin_in_thread_leaves_the_calling_thread_free(kind):
+    import time
+
+    from std_msgs.msg import String
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        node = rclpy.create_node('spin_probe', context=context)
+        received = []
+        node.create_subscription(String, 'spin_probe', lambda m: received.append(m.data), 10)
+        pub = node.create_publisher(String, 'spin_probe', 10)
+        executor, _ = process.make_executor(kind, context=context)
+        executor.add_node(node)
+        stop = process.spin_in_thread(executor, slice_s=0.05)
+        deadline = time.monotonic() + 10.0
+        count = 0
+        while len(received) < 5 and time.monotonic() < deadline:  # this thread keeps running
+            pub.publish(String(data=str(count)))
+            count += 1
+            time.sleep(0.05)
+        stop()
+        assert len(received) >= 5
+        executor.shutdown()
+        node.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=context)
+
+
+def test_free_memory_is_released_through_malloc_trim():
+    class Trimmer:
+        calls = []
+
+        def malloc_trim(self, pad):
+            self.calls.append(pad)
+            return 1
+
+    libc = Trimmer()
+    assert process.release_free_memory(libc) is True
+    assert libc.calls == [0]
+    assert process.release_free_memory(object()) is False  # no malloc_trim: nothing done
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != 'glibc', reason='glibc only')
+def test_the_real_malloc_trim_runs():
+    assert process.release_free_memory() is True
+
+
+def test_background_nodes_lower_their_priority():
+    calls = []
+    assert process.lower_priority({}, nice=calls.append) == 'niceness +10 (background node)'
+    assert process.lower_priority({'FACE_TRACKER_BACKGROUND_NICE': '5'},
+                                  nice=calls.append) == 'niceness +5 (background node)'
+    assert calls == [10, 5]
+
+
+@pytest.mark.parametrize('value, why', [('0', 'priority left as is'),
+                                        ('high', "'high' is not an integer"),
+                                        ('25', '25 is not in 0..19')])
+def test_background_priority_can_be_kept_and_bad_values_are_named(value, why):
+    calls = []
+    assert why in process.lower_priority({'FACE_TRACKER_BACKGROUND_NICE': value},
+                                         nice=calls.append)
+    assert calls == []

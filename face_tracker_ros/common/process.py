@@ -63,12 +63,9 @@ def tune_allocator(environ: Optional[Mapping[str, str]] = None, libc=None) -> st
     if preset:
         return f"allocator left as is ({', '.join(preset)} set in the environment)"
     if libc is None:
-        if platform.libc_ver()[0] != 'glibc':
+        libc = _glibc()
+        if libc is None:
             return 'allocator left as is (the C library is not glibc)'
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
-        except OSError as exc:
-            return f'allocator left as is (cannot load the C library: {exc})'
     try:
         ok = (libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
               and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1)
@@ -78,6 +75,77 @@ def tune_allocator(environ: Optional[Mapping[str, str]] = None, libc=None) -> st
         return 'allocator left as is (mallopt refused the thresholds)'
     return (f'glibc malloc: mmap threshold {MMAP_THRESHOLD_BYTES >> 20} MiB, '
             f'trim threshold {TRIM_THRESHOLD_BYTES >> 20} MiB')
+
+
+_LIBC = None
+
+
+def _glibc():
+    """Return the C library if it is glibc (loaded once), else None."""
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = False
+        if platform.libc_ver()[0] == 'glibc':
+            try:
+                _LIBC = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+            except OSError:
+                pass
+    return _LIBC or None
+
+
+def release_free_memory(libc=None) -> bool:
+    """Give the heap's free pages back to the kernel (glibc ``malloc_trim(0)``); True if done.
+
+    A long-running Python node allocates and frees many small objects of
+    varying sizes (diagnostics, log lines, buffered messages).  glibc keeps
+    freed memory between live blocks mapped, so the RSS of such a process
+    creeps up long after its live data has stopped growing; ``malloc_trim``
+    hands every free page back, wherever it is in the heap.  Nodes that do not
+    keep frame-sized buffers (everything but the camera and the detector) call
+    it once a minute through the shared runner.
+    """
+    libc = libc or _glibc()
+    if libc is None:
+        return False
+    try:
+        libc.malloc_trim(0)
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
+#: Niceness of nodes that watch and record rather than track (diagnostics, flight recorder).
+BACKGROUND_NICE = 10
+NICE_ENV = 'FACE_TRACKER_BACKGROUND_NICE'
+
+
+def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None) -> str:
+    """Lower this process's CPU priority for a background node; return what was done.
+
+    The tracking chain (camera, detector, servo) shares the cores with the
+    nodes that watch and record it.  Those run at niceness
+    :data:`BACKGROUND_NICE` (``FACE_TRACKER_BACKGROUND_NICE`` overrides it,
+    0 keeps the normal priority), so that when the cores are busy the scheduler
+    runs a frame through the chain first; the background nodes' work is not
+    urgent to the millisecond and still gets the idle time, which on a tracker
+    is most of it.  ``nice`` is ``os.nice`` (for tests).  Never raises.
+    """
+    environ = os.environ if environ is None else environ
+    nice = nice or os.nice
+    text = environ.get(NICE_ENV, str(BACKGROUND_NICE)).strip()
+    try:
+        value = int(text)
+    except ValueError:
+        return f'priority left as is ({NICE_ENV}={text!r} is not an integer)'
+    if not 0 <= value <= 19:
+        return f'priority left as is ({NICE_ENV}={value} is not in 0..19)'
+    if value == 0:
+        return 'priority left as is'
+    try:
+        nice(value)
+    except OSError as exc:
+        return f'priority left as is (nice failed: {exc})'
+    return f'niceness +{value} (background node)'
 
 
 def executor_choice(environ: Optional[Mapping[str, str]] = None) -> str:
@@ -119,3 +187,32 @@ def make_executor(kind: str = 'auto', context=None) -> Tuple[object, str]:
             raise ValueError('this rclpy has no EventsExecutor (rclpy.experimental, Kilted '
                              "and later); use 'single' or 'auto'")
     return SingleThreadedExecutor(context=context), 'single'
+
+
+def spin_in_thread(executor, slice_s: float = 0.1):
+    """Spin ``executor`` in a daemon thread, in slices; return a function that stops it.
+
+    Slices (``spin_once`` with a timeout) rather than ``spin()``: rclpy 9.1's
+    EventsExecutor does not let other Python threads run while ``spin()`` waits,
+    so the calling thread would stall; ``spin_once`` does.
+    """
+    import threading
+
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                executor.spin_once(timeout_sec=slice_s)
+            except Exception:  # noqa: BLE001 - the context was shut down under it
+                if stop.is_set():
+                    return
+                raise
+
+    thread = threading.Thread(target=loop, name='spinner', daemon=True)
+    thread.start()
+
+    def stopper() -> None:
+        stop.set()
+        thread.join(timeout=max(2.0, 10 * slice_s))
+    return stopper

@@ -25,6 +25,9 @@ EXIT_BAD_PARAMETER = 2
 EXIT_FATAL = 1
 
 
+#: How often nodes without frame-sized buffers give free heap pages back to the kernel.
+TRIM_PERIOD_S = 60.0
+
 #: Longest time a signal waits to be noticed by the spinning main thread.
 SPIN_SLICE_S = 0.2
 
@@ -43,21 +46,30 @@ class FatalError(RuntimeError):
 
 
 def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
-        name: str = 'node', tune_malloc: bool = False) -> int:
+        name: str = 'node', tune_malloc: bool = False, background: bool = False) -> int:
     """Create the node, spin it until shutdown and return the process exit status.
 
     ``tune_malloc`` (nodes that move camera frames) raises glibc's allocator
-    thresholds first (:func:`face_tracker_ros.common.process.tune_allocator`).
+    thresholds first (:func:`face_tracker_ros.common.process.tune_allocator`);
+    ``background`` (nodes that watch rather than track) lowers the process's
+    CPU priority (:func:`face_tracker_ros.common.process.lower_priority`).
     """
     import rclpy
     from rclpy.executors import ExternalShutdownException
     from rclpy.signals import SignalHandlerOptions
 
-    from face_tracker_ros.common.process import executor_choice, make_executor, tune_allocator
+    from face_tracker_ros.common.process import (
+        executor_choice,
+        lower_priority,
+        make_executor,
+        release_free_memory,
+        tune_allocator,
+    )
 
     # Before the first frame-sized buffer exists; other nodes keep glibc's defaults, which
     # hand memory back to the kernel sooner.
     allocator = tune_allocator() if tune_malloc else 'allocator left as is'
+    priority = lower_priority() if background else 'normal priority'
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -69,8 +81,10 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
         node = node_factory()
+        if not tune_malloc:
+            node.create_timer(TRIM_PERIOD_S, release_free_memory)
         executor.add_node(node)
-        node.get_logger().info(f'{executor_name} executor; {allocator}')
+        node.get_logger().info(f'{executor_name} executor; {allocator}; {priority}')
         while rclpy.ok() and not _STOP.is_set():
             executor.spin_once(timeout_sec=SPIN_SLICE_S)
     except (KeyboardInterrupt, ExternalShutdownException):
@@ -143,6 +157,7 @@ def _log_fatal(node, name: str, message: str) -> None:
     sys.stderr.flush()
 
 
-def main_for(node_factory: Callable[[], object], name: str, tune_malloc: bool = False) -> None:
+def main_for(node_factory: Callable[[], object], name: str, tune_malloc: bool = False,
+             background: bool = False) -> None:
     """Entry point helper: ``sys.exit(run(...))`` with the process arguments."""
-    sys.exit(run(node_factory, sys.argv, name, tune_malloc=tune_malloc))
+    sys.exit(run(node_factory, sys.argv, name, tune_malloc=tune_malloc, background=background))

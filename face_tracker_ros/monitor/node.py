@@ -418,7 +418,7 @@ class DiagnosticsNode(Node):
 
 def main(args=None):
     """Run the diagnostics node."""
-    main_for(DiagnosticsNode, 'diagnostics')
+    main_for(DiagnosticsNode, 'diagnostics', background=True)
 
 
 if __name__ == '__main__':

@@ -583,7 +583,7 @@ class FlightRecorderNode(Node):
 
 def main(args=None):
     """Run the flight recorder node."""
-    main_for(FlightRecorderNode, 'flight_recorder')
+    main_for(FlightRecorderNode, 'flight_recorder', background=True)
 
 
 if __name__ == '__main__':

@@ -218,7 +218,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     import rclpy
 
-    from face_tracker_ros.common.process import make_executor
+    from face_tracker_ros.common.process import make_executor, spin_in_thread
 
     node_log = open('demo-nodes.log', 'w') if args.quiet_nodes else None
     supervisor = supervisor_from_args(args, stdout=node_log)
@@ -229,8 +229,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     monitor = make_monitor(stats)
     executor = make_executor('auto')[0]  # the nodes' executor, the lightest on the CPU
     executor.add_node(monitor)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    stop_spinning = spin_in_thread(executor)
     supervisor.start()
     started = stats.started = time.monotonic()
     next_line = started + 1.0
@@ -254,6 +253,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if interactive:
             print()
         supervisor.stop()
+        stop_spinning()
         executor.shutdown()
         monitor.destroy_node()
         rclpy.try_shutdown()
