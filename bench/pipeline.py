@@ -5,8 +5,10 @@
 :func:`run_pipeline` starts every node of the simulated tracker as its own
 process through the standalone runner's :class:`Supervisor` (as ``make demo``
 does, with the shipped Fast DDS profile), listens to ``servo/command_latency``
-(capture stamp -> serial write of the command it caused), ``face/target`` and
-``sim/true_target`` from a monitor node in this process, and samples every
+(capture stamp -> serial write of the command it caused), ``sim/true_target``
+and the detector's status on ``/diagnostics`` (frames processed, faces found)
+from a monitor node in this process (not to ``face/target``, whose every
+subscriber slows the hop being measured), and samples every
 node process once a second with psutil: CPU percent of one core and RSS.
 Node processes are found by ``__node:=<name>`` in the command line among the
 runner's children and their descendants, never among other processes.
@@ -121,9 +123,7 @@ class Monitor:
         self.lock = threading.Lock()
         self.commands: List[Tuple[float, float]] = []  # (capture stamp, latency ms)
         self.truths: List[Tuple[float, float]] = []  # (stamp, error or -1)
-        self.targets = 0
-        self.detections = 0
-        self.target_delays: List[Tuple[float, float]] = []  # (capture stamp, ms to here)
+        self._detector = {'frames_processed': [0, 0], 'detections_total': [0, 0]}
 
     def on_command(self, capture: float, written: float) -> None:
         """Record a command written at ``written`` for a frame captured at ``capture``."""
@@ -135,15 +135,31 @@ class Monitor:
         with self.lock:
             self.truths.append((stamp, error))
 
-    def on_target(self, has_face: bool, capture: float, received: float) -> None:
-        """Record a processed frame (captured at ``capture``, its target here at ``received``)."""
+    def on_detector_status(self, processed: str, detections: str) -> None:
+        """Record the detector's counters from its status (a restart starts them again at 0)."""
         with self.lock:
-            self.targets += 1
-            self.detections += int(has_face)
-            self.target_delays.append((capture, (received - capture) * 1000.0))
+            for key, text in (('frames_processed', processed), ('detections_total', detections)):
+                if not str(text).isdigit():
+                    continue
+                value, entry = int(text), self._detector[key]
+                if value < entry[1]:  # restarted: keep what the old process counted
+                    entry[0] += entry[1]
+                entry[1] = value
 
-    def latencies(self, settle_s: float, which: str = 'commands') -> List[float]:
-        """Return latencies (``commands`` or ``targets``) of frames captured after ``settle_s``.
+    @property
+    def targets(self) -> int:
+        """Frames the detector processed (from its status)."""
+        with self.lock:
+            return sum(self._detector['frames_processed'])
+
+    @property
+    def detections(self) -> int:
+        """Frames in which the detector found a face (from its status)."""
+        with self.lock:
+            return sum(self._detector['detections_total'])
+
+    def latencies(self, settle_s: float) -> List[float]:
+        """Return the command latencies of frames captured after ``settle_s``.
 
         Time counts from the first frame seen on any topic.
         """
@@ -152,11 +168,11 @@ class Monitor:
             if not stamps:
                 return []
             first = min(stamps)
-            rows = self.commands if which == 'commands' else self.target_delays
-            return [lat for cap, lat in rows if cap - first >= settle_s]
+            return [lat for cap, lat in self.commands if cap - first >= settle_s]
 
 
 def _make_monitor_node(context, monitor: Monitor):
+    from diagnostic_msgs.msg import DiagnosticArray
     from geometry_msgs.msg import PointStamped
     import rclpy
     from sensor_msgs.msg import TimeReference
@@ -174,11 +190,16 @@ def _make_monitor_node(context, monitor: Monitor):
     node.create_subscription(
         PointStamped, 'sim/true_target',
         lambda m: monitor.on_truth(seconds(m.header.stamp), m.point.z), TRACE_PUB)
-    clock = node.get_clock()
-    node.create_subscription(
-        PointStamped, 'face/target',
-        lambda m: monitor.on_target(m.point.z > 0.0, seconds(m.header.stamp),
-                                    clock.now().nanoseconds * 1e-9), TRACE_PUB)
+    # Frames processed and faces found come from the detector's own status: a subscriber of
+    # face/target in this process would make every publish on the measured hop slower.
+
+    def on_diagnostics(msg) -> None:
+        for status in msg.status:
+            if status.name == 'detector: detector':
+                values = {kv.key: kv.value for kv in status.values}
+                monitor.on_detector_status(values.get('frames_processed', ''),
+                                           values.get('detections_total', ''))
+    node.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, 50)
     return node
 
 
@@ -264,7 +285,6 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
         'detections': monitor.detections,
         'servo_commands': len(monitor.commands),
         'latencies_ms': monitor.latencies(SETTLE_S),
-        'capture_to_target_ms': summarize(monitor.latencies(SETTLE_S, 'targets')),
         'target_error_rms': rounded((sum(e * e for e in errors) / len(errors)) ** 0.5, 4)
         if errors else None,
         'samples': sampler.samples,
@@ -360,8 +380,6 @@ def run(duration: float, domain_id: int, sim_port: str = '', rounds: int = 2,
     ros_summary = _sum_runs(ros_runs, ('frames_published', 'frames_processed', 'detections',
                                        'servo_commands'))
     ros_summary['latency_ms'] = ros_lat
-    ros_summary['capture_to_target_ms_p50_per_round'] = [
-        r['capture_to_target_ms']['p50'] for r in ros_runs]
     ros_summary['latency_ms_p50_per_round'] = [
         summarize(r['latencies_ms'])['p50'] for r in ros_runs]
     ros_summary['target_error_rms_per_round'] = [r['target_error_rms'] for r in ros_runs]

@@ -210,7 +210,7 @@ class DetectorNode(Node):
             'processing_ms_mean': mean_ms, 'processing_ms_max': self._processing_ms.max,
             'processing_hz': rate,
             'frames_received': self.frames_received, 'frames_processed': self.frames_processed,
-            'frames_rejected': self.frames_rejected,
+            'frames_rejected': self.frames_rejected, 'detections_total': self.detections,
             'detection_rate': self._detected.mean, 'faces_last_frame': self.faces_last_frame,
             'input_age_s': self.last_input_age,
         }

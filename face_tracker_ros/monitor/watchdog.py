@@ -37,7 +37,7 @@ The core is ROS-free and driven by its caller (the diagnostics node)::
 
     dog = Watchdog(default_specs(['camera', 'detector', 'servo']))
     dog.heartbeat('detector')            # a status of the detector arrived
-    dog.output('detector')               # a message on face/target arrived
+    dog.output('detector')               # the detector published on face/target
     dog.process('detector', pid, rss_mb=sample.rss_mb, zombie=sample.zombie)
     for action in dog.check():           # at least once a second
         ...
