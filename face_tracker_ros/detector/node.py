@@ -181,22 +181,22 @@ class DetectorNode(Node):
         faces = self.finder.find(frame)
         chosen = self.selector.choose(faces)
         self.processing_ms_last = (time.perf_counter() - started) * 1000.0
+        height, width = frame.shape[:2]
+        target = PointStamped()
+        target.header = header
+        if chosen is not None:
+            cx, cy = chosen.center
+            target.point.x, target.point.y = pixel_to_offset(cx, cy, width, height)
+            target.point.z = chosen.w / float(width)
+        self._target_pub.publish(target)  # first: the servo is waiting for it
         self.frames_processed += 1
+        self.detections += chosen is not None
         self.faces_last_frame = len(faces)
         self._processing_ms.add(self.processing_ms_last)
         self._detected.add(1.0 if chosen is not None else 0.0)
         self._processed_rate.tick()
         stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
         self.last_input_age = self.get_clock().now().nanoseconds * 1e-9 - stamp
-        height, width = frame.shape[:2]
-        target = PointStamped()
-        target.header = header
-        if chosen is not None:
-            self.detections += 1
-            cx, cy = chosen.center
-            target.point.x, target.point.y = pixel_to_offset(cx, cy, width, height)
-            target.point.z = chosen.w / float(width)
-        self._target_pub.publish(target)
         if self._debug_pub is not None and self._debug_pub.get_subscription_count() > 0:
             self._debug_pub.publish(array_to_image(
                 _annotate(frame, faces, chosen), header.stamp, header.frame_id))

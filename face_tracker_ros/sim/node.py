@@ -139,7 +139,7 @@ class SimServoNode(Node):
 
 def main(args=None):
     """Run the simulated servo controller node."""
-    main_for(SimServoNode, 'sim_servo')
+    main_for(SimServoNode, 'sim_servo', background=True)
 
 
 if __name__ == '__main__':
