@@ -74,9 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--soak-fps', type=_positive(float), default=60.0,
                         help='camera rate during the soak run (default 60: faster than real '
                         'use, so per-message leaks show sooner)')
-    parser.add_argument('--pipeline-seconds', type=_positive(float), default=30.0,
+    parser.add_argument('--pipeline-seconds', type=_positive(float), default=60.0,
                         help='seconds of each design (nodes, single script) in the pipeline '
-                        'section (default 30)')
+                        'section (default 60)')
     parser.add_argument('--pipeline-rounds', type=_positive(int), default=2,
                         help='alternate the two designs this many times (default 2)')
     parser.add_argument('--transport-frames', type=_positive(int), default=300,
