@@ -136,3 +136,34 @@ def test_encoding_rejects_arrays_that_do_not_fit(frame, encoding, message):
 def test_encoding_rejects_stamps_out_of_range():
     with pytest.raises(ImageFormatError, match='out of range'):
         encode_image(np.zeros((2, 2), np.uint8), 0, 1_000_000_000, '', 'mono8')
+
+
+@pytest.mark.parametrize('frame_id', ['', 'camera_optical_frame', 'abc', 'kamera_\u00e9'])
+def test_point_stamped_both_ways_against_rclpy(frame_id):
+    from geometry_msgs.msg import PointStamped
+
+    from face_tracker_ros.common.image_wire import decode_point_stamped, encode_point_stamped
+
+    ours = encode_point_stamped(1795860000, 999999999, frame_id, 0.25, -1.0, 1e-9)
+    msg = deserialize_message(ours, PointStamped)
+    assert (msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id) == \
+        (1795860000, 999999999, frame_id)
+    assert (msg.point.x, msg.point.y, msg.point.z) == (0.25, -1.0, 1e-9)
+    theirs = serialize_message(msg)
+    assert len(theirs) == len(ours)
+    point = decode_point_stamped(theirs)
+    assert (point.stamp_sec, point.stamp_nanosec, point.frame_id) == \
+        (1795860000, 999999999, frame_id)
+    assert (point.x, point.y, point.z) == (0.25, -1.0, 1e-9)
+
+
+def test_point_stamped_errors():
+    from face_tracker_ros.common.image_wire import decode_point_stamped, encode_point_stamped
+
+    data = encode_point_stamped(1, 2, 'f', 0.0, 0.0, 0.0)
+    with pytest.raises(ImageFormatError):
+        decode_point_stamped(data[:-3])
+    with pytest.raises(UnknownEncoding):
+        decode_point_stamped(b'\x00\x07\x00\x00' + data[4:])
+    with pytest.raises(ImageFormatError, match='out of range'):
+        encode_point_stamped(0, -1, '', 0.0, 0.0, 0.0)

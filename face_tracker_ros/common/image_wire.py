@@ -27,6 +27,10 @@ cost being avoided), so it is written here; tests hold it to
 not know (another encapsulation, such as XCDR2) raises
 :class:`UnknownEncoding`, and callers fall back to
 ``rclpy.serialization.deserialize_message``.
+
+The detector's target (``geometry_msgs/PointStamped``, on the hop from
+detection to the servo command) goes the same way: :func:`encode_point_stamped`
+and :func:`decode_point_stamped`.
 """
 
 from dataclasses import dataclass
@@ -191,3 +195,46 @@ def wire_to_array(image: WireImage) -> np.ndarray:
     flat = np.frombuffer(image.data, dtype=np.uint8)
     rows = flat.reshape(height, image.step)[:, :width * channels]
     return rows if channels == 1 else rows.reshape(height, width, channels)
+
+
+# --------------------------------------------------------------------------------------------
+# geometry_msgs/PointStamped: the detector's target, on the hop from detection to the servo
+# command.  Building and converting the message object cost more than the 40 bytes are worth
+# (about 0.15 ms of the publish, measured), for the same reason as the images.
+
+@dataclass
+class WirePoint:
+    """The fields of a decoded ``geometry_msgs/PointStamped``."""
+
+    stamp_sec: int
+    stamp_nanosec: int
+    frame_id: str
+    x: float
+    y: float
+    z: float
+
+
+def encode_point_stamped(stamp_sec: int, stamp_nanosec: int, frame_id: str, x: float,
+                         y: float, z: float) -> bytes:
+    """Return the serialized ``geometry_msgs/PointStamped`` (little-endian CDR)."""
+    if not (0 <= int(stamp_nanosec) < 1_000_000_000) or not \
+            (-2 ** 31 <= int(stamp_sec) < 2 ** 31):
+        raise ImageFormatError(f'stamp {stamp_sec}.{stamp_nanosec} is out of range')
+    raw = frame_id.encode('utf-8') + b'\x00'
+    head = CDR_LE + b'\x00\x00' + struct.pack('<iII', int(stamp_sec), int(stamp_nanosec),
+                                              len(raw)) + raw
+    head += b'\x00' * _pad(len(head), 8)
+    return head + struct.pack('<ddd', float(x), float(y), float(z))
+
+
+def decode_point_stamped(data: Buffer) -> WirePoint:
+    """Return the fields of a serialized ``geometry_msgs/PointStamped``.
+
+    ImageFormatError for data that is cut short or malformed, UnknownEncoding
+    for an encapsulation other than plain CDR.
+    """
+    reader = _Reader(data)
+    sec, nanosec = reader.take('iI')
+    frame_id = reader.string('header.frame_id')
+    x, y, z = reader.take('ddd')
+    return WirePoint(sec, nanosec, frame_id, x, y, z)

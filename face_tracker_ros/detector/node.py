@@ -33,7 +33,12 @@ from std_msgs.msg import Header
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import array_to_image, image_to_array, ImageFormatError
 from face_tracker_ros.common.health import NodeHealth, OK, STARTUP_GRACE_S, WARN
-from face_tracker_ros.common.image_wire import decode_image, UnknownEncoding, wire_to_array
+from face_tracker_ros.common.image_wire import (
+    decode_image,
+    encode_point_stamped,
+    UnknownEncoding,
+    wire_to_array,
+)
 from face_tracker_ros.common.params import declare, Param, ParameterError
 from face_tracker_ros.common.runner import main_for
 from face_tracker_ros.common.stats import RateMeter, WindowStats
@@ -182,13 +187,14 @@ class DetectorNode(Node):
         chosen = self.selector.choose(faces)
         self.processing_ms_last = (time.perf_counter() - started) * 1000.0
         height, width = frame.shape[:2]
-        target = PointStamped()
-        target.header = header
+        x = y = z = 0.0
         if chosen is not None:
             cx, cy = chosen.center
-            target.point.x, target.point.y = pixel_to_offset(cx, cy, width, height)
-            target.point.z = chosen.w / float(width)
-        self._target_pub.publish(target)  # first: the servo is waiting for it
+            x, y = pixel_to_offset(cx, cy, width, height)
+            z = chosen.w / float(width)
+        # First, and serialized here: the servo is waiting for it.
+        self._target_pub.publish(encode_point_stamped(
+            header.stamp.sec, header.stamp.nanosec, header.frame_id, x, y, z))
         self.frames_processed += 1
         self.detections += chosen is not None
         self.faces_last_frame = len(faces)

@@ -29,12 +29,16 @@ at home.
 import math
 import time
 
+from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import JointState, TimeReference
 
 from face_tracker_ros.common import qos
+from face_tracker_ros.common.compat import ImageFormatError
 from face_tracker_ros.common.health import ERROR, NodeHealth, OK, WARN
+from face_tracker_ros.common.image_wire import decode_point_stamped, UnknownEncoding
 from face_tracker_ros.common.params import declare, Param, ParameterError
 from face_tracker_ros.common.runner import log_at, main_for
 from face_tracker_ros.servo.calibration import AxisCalibration
@@ -181,8 +185,9 @@ class ServoNode(Node):
         self._joint_pub = self.create_publisher(JointState, 'joint_states', qos.STREAM_PUB)
         self._latency_pub = self.create_publisher(TimeReference, 'servo/command_latency',
                                                   qos.TRACE_PUB)
+        # Taken serialized and read without building a message object (image_wire).
         self.create_subscription(PointStamped, 'face/target', self._on_target,
-                                 qos.LATEST_ONLY)
+                                 qos.LATEST_ONLY, raw=True)
         self.create_timer(1.0 / p['tick_rate_hz'], self._on_tick)
         self.conn.poll(time.monotonic())
         self._log_events()
@@ -197,12 +202,28 @@ class ServoNode(Node):
         for level, message in self.conn.drain_events():
             log_at(self.get_logger(), level, message)
 
-    def _on_target(self, msg: PointStamped) -> None:
+    def _on_target(self, data: bytes) -> None:
         self.targets_received += 1
-        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        try:
+            target = decode_point_stamped(data)
+            sec, nanosec = target.stamp_sec, target.stamp_nanosec
+            x, y, size = target.x, target.y, target.z
+        except UnknownEncoding:  # another middleware's encapsulation: let rclpy read it
+            try:
+                msg = deserialize_message(data, PointStamped)
+            except Exception as exc:  # noqa: BLE001 - rclpy raises several types here
+                self.get_logger().warning(f'malformed target ignored: {exc}',
+                                          throttle_duration_sec=5.0)
+                return
+            sec, nanosec = msg.header.stamp.sec, msg.header.stamp.nanosec
+            x, y, size = msg.point.x, msg.point.y, msg.point.z
+        except ImageFormatError as exc:
+            self.get_logger().warning(f'malformed target ignored: {exc}',
+                                      throttle_duration_sec=5.0)
+            return
+        stamp = sec + nanosec * 1e-9
         now = self._now()
         self._last_target_age = now - stamp
-        x, y, size = msg.point.x, msg.point.y, msg.point.z
         if not all(math.isfinite(v) for v in (x, y, size)) or abs(x) > 1.5 or abs(y) > 1.5:
             self.get_logger().warning(f'malformed target ({x}, {y}, {size}) ignored',
                                       throttle_duration_sec=5.0)
@@ -215,7 +236,7 @@ class ServoNode(Node):
         if size > 0.0:
             command = self.controller.observe_face(x, y, stamp, now)
             if command is not None:
-                self._send(command, msg.header.stamp)
+                self._send(command, Time(sec=sec, nanosec=nanosec))
         else:
             command = self.controller.observe_no_face(stamp, now)
             if command is not None:
