@@ -167,3 +167,27 @@ def test_point_stamped_errors():
         decode_point_stamped(b'\x00\x07\x00\x00' + data[4:])
     with pytest.raises(ImageFormatError, match='out of range'):
         encode_point_stamped(0, -1, '', 0.0, 0.0, 0.0)
+
+
+def test_readers_fall_back_to_rclpy_for_other_encapsulations(monkeypatch):
+    from face_tracker_ros.common import image_wire
+    from face_tracker_ros.common.image_wire import encode_point_stamped
+
+    frame = _frame((4, 6, 3))
+    image_data = encode_image(frame, 3, 4, 'cam')
+    point_data = encode_point_stamped(5, 6, 'cam', 0.5, -0.25, 0.1)
+    assert image_wire.read_image(image_data).frame_id == 'cam'  # plain CDR: read here
+
+    def other(_data):
+        raise UnknownEncoding('encapsulation 0007 is not plain CDR')
+    monkeypatch.setattr(image_wire, 'decode_image', other)
+    monkeypatch.setattr(image_wire, 'decode_point_stamped', other)
+    image = image_wire.read_image(image_data)  # now through rclpy.serialization
+    assert (image.stamp_sec, image.stamp_nanosec, image.frame_id, image.encoding) == \
+        (3, 4, 'cam', 'bgr8')
+    assert np.array_equal(wire_to_array(image), frame)
+    point = image_wire.read_point_stamped(point_data)
+    assert (point.stamp_sec, point.frame_id, point.x, point.y, point.z) == \
+        (5, 'cam', 0.5, -0.25, 0.1)
+    with pytest.raises(ImageFormatError, match='cannot deserialize'):
+        image_wire.read_image(b'\x00\x07\x00\x00garbage')

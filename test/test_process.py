@@ -63,32 +63,36 @@ def test_a_bad_executor_choice_names_the_variable_and_the_values():
         process.executor_choice({'FACE_TRACKER_EXECUTOR': 'fast'})
 
 
+@pytest.fixture
+def context():
+    """Yield a private rclpy context and shut it down after the test."""
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    yield ctx
+    rclpy.try_shutdown(context=ctx)
+
+
 @pytest.mark.parametrize('kind', ['auto', 'events', 'single'])
-def test_make_executor_spins_a_timer(kind):
+def test_make_executor_spins_a_timer(kind, context):
     if kind == 'events' and process.events_executor_class() is None:
         with pytest.raises(ValueError, match='no EventsExecutor'):
             process.make_executor(kind)
         return
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    try:
-        executor, name = process.make_executor(kind, context=context)
-        expected = 'single' if kind == 'single' or process.events_executor_class() is None \
-            else 'events'
-        assert name == expected
-        node = rclpy.create_node('executor_probe', context=context)
-        fired = []
-        node.create_timer(0.01, lambda: fired.append(1))
-        executor.add_node(node)
-        for _ in range(50):
-            executor.spin_once(timeout_sec=0.05)
-            if len(fired) >= 3:
-                break
-        assert len(fired) >= 3
-        executor.shutdown()
-        node.destroy_node()
-    finally:
-        rclpy.try_shutdown(context=context)
+    executor, name = process.make_executor(kind, context=context)
+    expected = 'single' if kind == 'single' or process.events_executor_class() is None \
+        else 'events'
+    assert name == expected
+    node = rclpy.create_node('executor_probe', context=context)
+    fired = []
+    node.create_timer(0.01, lambda: fired.append(1))
+    executor.add_node(node)
+    for _ in range(50):
+        executor.spin_once(timeout_sec=0.05)
+        if len(fired) >= 3:
+            break
+    assert len(fired) >= 3
+    executor.shutdown()
+    node.destroy_node()
 
 
 def test_make_executor_rejects_unknown_kinds():
@@ -97,33 +101,28 @@ def test_make_executor_rejects_unknown_kinds():
 
 
 @pytest.mark.parametrize('kind', ['auto', 'single'])
-def test_spin_in_thread_leaves_the_calling_thread_free(kind):
+def test_spin_in_thread_leaves_the_calling_thread_free(kind, context):
     import time
 
     from std_msgs.msg import String
 
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    try:
-        node = rclpy.create_node('spin_probe', context=context)
-        received = []
-        node.create_subscription(String, 'spin_probe', lambda m: received.append(m.data), 10)
-        pub = node.create_publisher(String, 'spin_probe', 10)
-        executor, _ = process.make_executor(kind, context=context)
-        executor.add_node(node)
-        stop = process.spin_in_thread(executor, slice_s=0.05)
-        deadline = time.monotonic() + 10.0
-        count = 0
-        while len(received) < 5 and time.monotonic() < deadline:  # this thread keeps running
-            pub.publish(String(data=str(count)))
-            count += 1
-            time.sleep(0.05)
-        stop()
-        assert len(received) >= 5
-        executor.shutdown()
-        node.destroy_node()
-    finally:
-        rclpy.try_shutdown(context=context)
+    node = rclpy.create_node('spin_probe', context=context)
+    received = []
+    node.create_subscription(String, 'spin_probe', lambda m: received.append(m.data), 10)
+    pub = node.create_publisher(String, 'spin_probe', 10)
+    executor, _ = process.make_executor(kind, context=context)
+    executor.add_node(node)
+    stop = process.spin_in_thread(executor, slice_s=0.05)
+    deadline = time.monotonic() + 10.0
+    count = 0
+    while len(received) < 5 and time.monotonic() < deadline:  # this thread keeps running
+        pub.publish(String(data=str(count)))
+        count += 1
+        time.sleep(0.05)
+    stop()
+    assert len(received) >= 5
+    executor.shutdown()
+    node.destroy_node()
 
 
 def test_free_memory_is_released_through_malloc_trim():

@@ -25,8 +25,8 @@ one message type without building a full message object first (which is the
 cost being avoided), so it is written here; tests hold it to
 ``rclpy.serialization`` byte for byte, both ways.  Anything this reader does
 not know (another encapsulation, such as XCDR2) raises
-:class:`UnknownEncoding`, and callers fall back to
-``rclpy.serialization.deserialize_message``.
+:class:`UnknownEncoding`; :func:`read_image` and :func:`read_point_stamped`,
+which the nodes call, then fall back to ``rclpy.serialization``.
 
 The detector's target (``geometry_msgs/PointStamped``, on the hop from
 detection to the servo command) goes the same way: :func:`encode_point_stamped`
@@ -82,6 +82,11 @@ def _pad(offset: int, size: int) -> int:
     return (-(offset - _HEADER)) % size
 
 
+def _check_stamp(sec: int, nanosec: int) -> None:
+    if not (0 <= int(nanosec) < 1_000_000_000) or not (-2 ** 31 <= int(sec) < 2 ** 31):
+        raise ImageFormatError(f'stamp {sec}.{nanosec} is out of range')
+
+
 def encode_image(frame: np.ndarray, stamp_sec: int, stamp_nanosec: int, frame_id: str,
                  encoding: str = 'bgr8') -> bytes:
     """Return the serialized ``sensor_msgs/Image`` (little-endian CDR) of an 8-bit image.
@@ -100,9 +105,7 @@ def encode_image(frame: np.ndarray, stamp_sec: int, stamp_nanosec: int, frame_id
     height, width = int(frame.shape[0]), int(frame.shape[1])
     if height <= 0 or width <= 0:
         raise ImageFormatError(f'empty image {width}x{height}')
-    if not (0 <= int(stamp_nanosec) < 1_000_000_000) or not \
-            (-2 ** 31 <= int(stamp_sec) < 2 ** 31):
-        raise ImageFormatError(f'stamp {stamp_sec}.{stamp_nanosec} is out of range')
+    _check_stamp(stamp_sec, stamp_nanosec)
     head = bytearray(CDR_LE + b'\x00\x00')
 
     def put(fmt: str, *values) -> None:
@@ -217,9 +220,7 @@ class WirePoint:
 def encode_point_stamped(stamp_sec: int, stamp_nanosec: int, frame_id: str, x: float,
                          y: float, z: float) -> bytes:
     """Return the serialized ``geometry_msgs/PointStamped`` (little-endian CDR)."""
-    if not (0 <= int(stamp_nanosec) < 1_000_000_000) or not \
-            (-2 ** 31 <= int(stamp_sec) < 2 ** 31):
-        raise ImageFormatError(f'stamp {stamp_sec}.{stamp_nanosec} is out of range')
+    _check_stamp(stamp_sec, stamp_nanosec)
     raw = frame_id.encode('utf-8') + b'\x00'
     head = CDR_LE + b'\x00\x00' + struct.pack('<iII', int(stamp_sec), int(stamp_nanosec),
                                               len(raw)) + raw
@@ -238,3 +239,44 @@ def decode_point_stamped(data: Buffer) -> WirePoint:
     frame_id = reader.string('header.frame_id')
     x, y, z = reader.take('ddd')
     return WirePoint(sec, nanosec, frame_id, x, y, z)
+
+
+# --------------------------------------------------------------------------------------------
+# What the subscribers call: the readers above, and rclpy for any other encapsulation.
+
+def _deserialize(data: Buffer, type_name: str):
+    from rclpy.serialization import deserialize_message
+
+    if type_name == 'image':
+        from sensor_msgs.msg import Image as msg_type
+    else:
+        from geometry_msgs.msg import PointStamped as msg_type
+    try:
+        return deserialize_message(bytes(data), msg_type)
+    except Exception as exc:  # noqa: BLE001 - rclpy raises several types here
+        raise ImageFormatError(f'cannot deserialize: {exc}') from None
+
+
+def read_image(data: Buffer) -> WireImage:
+    """Return a received serialized image as a :class:`WireImage`; ImageFormatError if malformed.
+
+    Plain CDR is read here without copying the pixels; another encapsulation
+    (another middleware's XCDR2) goes through ``rclpy.serialization``.
+    """
+    try:
+        return decode_image(data)
+    except UnknownEncoding:
+        msg = _deserialize(data, 'image')
+        return WireImage(msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id,
+                         msg.height, msg.width, msg.encoding, msg.is_bigendian, msg.step,
+                         memoryview(msg.data).cast('B'))
+
+
+def read_point_stamped(data: Buffer) -> WirePoint:
+    """Return a received serialized ``PointStamped``; ImageFormatError if malformed (as above)."""
+    try:
+        return decode_point_stamped(data)
+    except UnknownEncoding:
+        msg = _deserialize(data, 'point')
+        return WirePoint(msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id,
+                         msg.point.x, msg.point.y, msg.point.z)

@@ -23,22 +23,16 @@ Topics:
 import time
 from typing import List, Optional
 
+from builtin_interfaces.msg import Time
 import cv2
 from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
-from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
-from std_msgs.msg import Header
 
 from face_tracker_ros.common import qos
-from face_tracker_ros.common.compat import array_to_image, image_to_array, ImageFormatError
+from face_tracker_ros.common.compat import array_to_image, ImageFormatError
 from face_tracker_ros.common.health import NodeHealth, OK, STARTUP_GRACE_S, WARN
-from face_tracker_ros.common.image_wire import (
-    decode_image,
-    encode_point_stamped,
-    UnknownEncoding,
-    wire_to_array,
-)
+from face_tracker_ros.common.image_wire import encode_point_stamped, read_image, wire_to_array
 from face_tracker_ros.common.params import declare, Param, ParameterError
 from face_tracker_ros.common.runner import main_for
 from face_tracker_ros.common.stats import RateMeter, WindowStats
@@ -154,29 +148,16 @@ class DetectorNode(Node):
             self.get_logger().error('detection failed on a frame; skipped:\n'
                                     + _traceback(), throttle_duration_sec=5.0)
 
-    def _decode(self, data: bytes):
-        """Return ``(pixels, header, encoding)`` of a serialized image; ImageFormatError."""
-        try:
-            image = decode_image(data)
-            frame = wire_to_array(image)
-        except UnknownEncoding:  # another middleware's encapsulation: let rclpy read it
-            try:
-                msg = deserialize_message(data, Image)
-            except Exception as exc:  # noqa: BLE001 - rclpy raises several types here
-                raise ImageFormatError(f'cannot deserialize: {exc}') from None
-            return image_to_array(msg), msg.header, msg.encoding
-        header = Header(frame_id=image.frame_id)
-        header.stamp.sec, header.stamp.nanosec = image.stamp_sec, image.stamp_nanosec
-        return frame, header, image.encoding
-
     def _process(self, data: bytes) -> None:
         try:
-            frame, header, encoding = self._decode(data)
+            image = read_image(data)
+            frame = wire_to_array(image)
         except ImageFormatError as exc:
             self.frames_rejected += 1
             self.get_logger().warning(f'malformed image skipped: {exc}',
                                       throttle_duration_sec=5.0)
             return
+        encoding = image.encoding
         if encoding == 'rgb8':
             frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
         elif encoding in ('bgra8', 'rgba8'):
@@ -194,18 +175,18 @@ class DetectorNode(Node):
             z = chosen.w / float(width)
         # First, and serialized here: the servo is waiting for it.
         self._target_pub.publish(encode_point_stamped(
-            header.stamp.sec, header.stamp.nanosec, header.frame_id, x, y, z))
+            image.stamp_sec, image.stamp_nanosec, image.frame_id, x, y, z))
         self.frames_processed += 1
         self.detections += chosen is not None
         self.faces_last_frame = len(faces)
         self._processing_ms.add(self.processing_ms_last)
         self._detected.add(1.0 if chosen is not None else 0.0)
         self._processed_rate.tick()
-        stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
-        self.last_input_age = self.get_clock().now().nanoseconds * 1e-9 - stamp
+        self.last_input_age = self.get_clock().now().nanoseconds * 1e-9 - image.stamp
         if self._debug_pub is not None and self._debug_pub.get_subscription_count() > 0:
+            stamp = Time(sec=image.stamp_sec, nanosec=image.stamp_nanosec)
             self._debug_pub.publish(array_to_image(
-                _annotate(frame, faces, chosen), header.stamp, header.frame_id))
+                _annotate(frame, faces, chosen), stamp, image.frame_id))
 
     def _report(self):
         now = time.monotonic()

@@ -32,13 +32,12 @@ import time
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
-from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import JointState, TimeReference
 
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import ImageFormatError
 from face_tracker_ros.common.health import ERROR, NodeHealth, OK, WARN
-from face_tracker_ros.common.image_wire import decode_point_stamped, UnknownEncoding
+from face_tracker_ros.common.image_wire import read_point_stamped
 from face_tracker_ros.common.params import declare, Param, ParameterError
 from face_tracker_ros.common.runner import log_at, main_for
 from face_tracker_ros.servo.calibration import AxisCalibration
@@ -205,22 +204,13 @@ class ServoNode(Node):
     def _on_target(self, data: bytes) -> None:
         self.targets_received += 1
         try:
-            target = decode_point_stamped(data)
-            sec, nanosec = target.stamp_sec, target.stamp_nanosec
-            x, y, size = target.x, target.y, target.z
-        except UnknownEncoding:  # another middleware's encapsulation: let rclpy read it
-            try:
-                msg = deserialize_message(data, PointStamped)
-            except Exception as exc:  # noqa: BLE001 - rclpy raises several types here
-                self.get_logger().warning(f'malformed target ignored: {exc}',
-                                          throttle_duration_sec=5.0)
-                return
-            sec, nanosec = msg.header.stamp.sec, msg.header.stamp.nanosec
-            x, y, size = msg.point.x, msg.point.y, msg.point.z
+            target = read_point_stamped(data)
         except ImageFormatError as exc:
             self.get_logger().warning(f'malformed target ignored: {exc}',
                                       throttle_duration_sec=5.0)
             return
+        sec, nanosec = target.stamp_sec, target.stamp_nanosec
+        x, y, size = target.x, target.y, target.z
         stamp = sec + nanosec * 1e-9
         now = self._now()
         self._last_target_age = now - stamp
