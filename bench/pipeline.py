@@ -35,6 +35,7 @@ RESOURCE_WARMUP_S = 5.0
 LATENCY_RATIO_TARGET = 1.5
 CPU_SUM_TARGET = 100.0
 NODE_NAMES = ('sim_servo', 'camera', 'detector', 'servo')
+MB = 1024.0 * 1024.0
 #: Nodes that exist only in simulation (stand-ins for hardware).
 SIM_ONLY = ('sim_servo',)
 
@@ -47,7 +48,8 @@ class NodeSampler:
         self.roots = roots
         self.names = tuple(names)
         self.period_s = float(period_s)
-        self.samples: Dict[str, List[Tuple[float, float, float]]] = {n: [] for n in self.names}
+        self.samples: Dict[str, List[Tuple[float, float, float, float]]] = {
+            n: [] for n in self.names}
         self.pids_seen: Dict[str, set] = {n: set() for n in self.names}
         self._procs: Dict[int, object] = {}
         self._stop = threading.Event()
@@ -80,7 +82,16 @@ class NodeSampler:
         return found
 
     def sample(self) -> None:
-        """Take one sample of every node found (the first sample of a process primes its CPU)."""
+        """Take one sample of every node found (the first sample of a process primes its CPU).
+
+        A sample is ``(t, cpu %, RSS MB, private MB)``.  Private memory is the
+        unique set size (pages of this process no other maps: its heap, its
+        stacks, its own allocations), read from ``/proc/<pid>/smaps_rollup``.
+        RSS also counts the pages of other nodes' shared-memory segments (Fast
+        DDS's transport) that the process has read so far and library pages run
+        for the first time; both grow by first touch up to a bound, so a leak
+        shows in the private figure (see :mod:`bench.soak`).
+        """
         import psutil
 
         now = time.monotonic() - self.started
@@ -88,12 +99,12 @@ class NodeSampler:
             try:
                 first = proc.pid not in self.pids_seen[name]
                 cpu = proc.cpu_percent(None)
-                rss = proc.memory_info().rss / (1024.0 * 1024.0)
+                memory = proc.memory_full_info()
             except psutil.Error:
                 continue
             self.pids_seen[name].add(proc.pid)
             if not first:
-                self.samples[name].append((now, cpu, rss))
+                self.samples[name].append((now, cpu, memory.rss / MB, memory.uss / MB))
 
     def start(self) -> None:
         """Start sampling every ``period_s`` seconds."""
@@ -313,7 +324,7 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
     }
 
 
-def resources_section(samples: Dict[str, List[Tuple[float, float, float]]],
+def resources_section(samples: Dict[str, List[Tuple[float, ...]]],
                       warmup_s: float = RESOURCE_WARMUP_S,
                       baseline_cpu: Optional[float] = None) -> Dict[str, object]:
     """Summarise per-node CPU and RSS samples: medians per node, their sums, the target.
@@ -334,6 +345,9 @@ def resources_section(samples: Dict[str, List[Tuple[float, float, float]]],
         nodes[name] = {'cpu_percent_median': rounded(cpu, 1),
                        'cpu_percent_p90': rounded(percentile([r[1] for r in rows], 90), 1),
                        'rss_mb_median': rounded(rss, 1), 'samples': len(rows)}
+        private = [r[3] for r in rows if len(r) > 3]
+        if private:
+            nodes[name]['private_mb_median'] = rounded(percentile(private, 50), 1)
         total += cpu
         if name not in SIM_ONLY:
             tracker_total += cpu
@@ -430,7 +444,7 @@ def run(duration: float, domain_id: int, sim_port: str = '', rounds: int = 2,
     pipeline['targets'] = [target('pipeline p50 / single-script p50', ratio, '<=',
                                   LATENCY_RATIO_TARGET)]
     pipeline['met'] = all(t['met'] for t in pipeline['targets'])
-    samples: Dict[str, List[Tuple[float, float, float]]] = {}
+    samples: Dict[str, List[Tuple[float, ...]]] = {}
     for r in ros_runs:  # each run's own warm-up is left out, then the runs are pooled
         for name, rows in r['samples'].items():
             samples.setdefault(name, []).extend(row for row in rows

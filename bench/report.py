@@ -119,20 +119,29 @@ def markdown(results: Dict[str, object]) -> str:
         rows = []
         for name, entry in resources['nodes'].items():
             soak = soak_nodes.get(name, {})
-            slope = soak.get('slope_mb_per_h')
-            err = soak.get('slope_stderr_mb_per_h')
             rows.append([name, _fmt(entry.get('cpu_percent_median')),
                          _fmt(entry.get('rss_mb_median')),
-                         '-' if slope is None else f'{slope:.2f} ± {_fmt(err, 2)}'])
+                         _fmt(entry.get('private_mb_median')),
+                         _slope(soak, ''), _slope(soak, 'private_')])
         rows.append(['all nodes', _fmt(resources.get('cpu_percent_sum_all_nodes')),
-                     _fmt(resources.get('rss_mb_sum')), ''])
+                     _fmt(resources.get('rss_mb_sum')), '', '', ''])
         if resources.get('single_script_cpu_percent') is not None:
             rows.append(['single script (for comparison)',
-                         _fmt(resources.get('single_script_cpu_percent')), '', ''])
+                         _fmt(resources.get('single_script_cpu_percent')), '', '', '', ''])
         lines += ['', '**Resources** (30 fps; CPU in % of one core, medians of 1 s samples) '
-                  'and **soak** (RSS slope, least squares after the warm-up)', '']
-        lines += _table(['node', 'CPU %', 'RSS MB', 'RSS slope MB/h'], rows)
+                  'and **soak** (memory slopes, least squares after the warm-up; the target '
+                  'applies to private memory)', '']
+        lines += _table(['node', 'CPU %', 'RSS MB', 'private MB', 'RSS slope MB/h',
+                         'private slope MB/h'], rows)
     return '\n'.join(lines) + '\n'
+
+
+def _slope(entry: Dict[str, object], prefix: str) -> str:
+    """Format a soak slope with its standard error, '-' when there is none."""
+    slope = entry.get(f'{prefix}slope_mb_per_h')
+    if slope is None:
+        return '-'
+    return f'{slope:.2f} ± {_fmt(entry.get(f"{prefix}slope_stderr_mb_per_h"), 2)}'
 
 
 def summary_lines(results: Dict[str, object]) -> List[str]:

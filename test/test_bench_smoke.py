@@ -137,7 +137,8 @@ def test_node_sampler_finds_nodes_only_under_its_roots():
             sampler.sample()
         rows = sampler.samples['camera']
         assert len(rows) == 2  # the first sample only primes the CPU counter
-        assert all(rss > 1.0 and cpu >= 0.0 for _, cpu, rss in rows)
+        assert all(rss > 1.0 and cpu >= 0.0 and 0.0 < private <= rss
+                   for _, cpu, rss, private in rows)
     finally:
         for proc in (child, stranger):
             proc.kill()
@@ -145,17 +146,32 @@ def test_node_sampler_finds_nodes_only_under_its_roots():
 
 
 def test_resources_and_soak_figures_from_samples():
-    """Medians, sums and RSS slopes come out of synthetic samples as expected."""
-    samples = {'camera': [(t, 10.0, 100.0 + t / 3600.0) for t in range(0, 120)],
-               'detector': [(t, 50.0, 200.0) for t in range(0, 120)]}
+    """Medians, sums and memory slopes come out of synthetic samples as expected."""
+    # camera: RSS and private memory climb 1 MB/h; detector: RSS steps up by 0.9 MB (a
+    # shared page range read for the first time) while its private memory stays flat.
+    samples = {'camera': [(t, 10.0, 100.0 + t / 3600.0, 50.0 + t / 3600.0)
+                          for t in range(0, 120)],
+               'detector': [(t, 50.0, 200.0 + (0.9 if t >= 80 else 0.0), 60.0)
+                            for t in range(0, 120)]}
     section = resources_section(samples, warmup_s=5.0)
     assert section['cpu_percent_sum_all_nodes'] == 60.0
     assert section['nodes']['detector']['rss_mb_median'] == 200.0
+    assert section['nodes']['detector']['private_mb_median'] == 60.0
     assert section['met'] is True
-    slopes = soak.rss_slopes(samples, warmup_s=30.0)
+    slopes = soak.memory_slopes(samples, warmup_s=30.0)
     assert slopes['camera']['slope_mb_per_h'] == pytest.approx(1.0, abs=1e-3)
-    assert slopes['detector']['slope_mb_per_h'] == pytest.approx(0.0, abs=1e-3)
-    assert soak.rss_slopes({'servo': [(0.0, 1.0, 1.0)]})['servo']['slope_mb_per_h'] is None
+    assert slopes['camera']['private_slope_mb_per_h'] == pytest.approx(1.0, abs=1e-3)
+    assert slopes['detector']['slope_mb_per_h'] > 50.0
+    assert slopes['detector']['private_slope_mb_per_h'] == pytest.approx(0.0, abs=1e-3)
+    assert slopes['detector']['private_mb_last'] == 60.0
+    empty = soak.memory_slopes({'servo': [(0.0, 1.0, 1.0, 1.0)]})['servo']
+    assert empty['slope_mb_per_h'] is None and empty['private_slope_mb_per_h'] is None
+    # Rows without private memory (older results) still give the RSS slope.
+    rss_only = soak.memory_slopes({'servo': [(t, 1.0, 5.0) for t in range(10)]}, warmup_s=0.0)
+    assert rss_only['servo']['slope_mb_per_h'] == 0.0
+    assert rss_only['servo']['private_slope_mb_per_h'] is None
+    series = soak.memory_series(samples, every_s=60.0)['detector']
+    assert series == [(0.0, 200.0, 60.0), (60.0, 200.0, 60.0)]
 
 
 def test_run_writes_json_and_markdown(tmp_path, capsys, monkeypatch):

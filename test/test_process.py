@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Per-process settings: allocator thresholds and the executor choice."""
 
+import os
 import platform
+import subprocess
+import sys
 
 import pytest
 import rclpy
@@ -144,12 +147,48 @@ def test_the_real_malloc_trim_runs():
     assert process.release_free_memory() is True
 
 
-def test_background_nodes_lower_their_priority():
+def test_background_nodes_lower_their_priority(tmp_path):
     calls = []
-    assert process.lower_priority({}, nice=calls.append) == 'niceness +10 (background node)'
-    assert process.lower_priority({'FACE_TRACKER_BACKGROUND_NICE': '5'},
-                                  nice=calls.append) == 'niceness +5 (background node)'
+    missing = str(tmp_path / 'no' / 'autogroup')
+    assert process.lower_priority({}, nice=calls.append, autogroup=missing) == \
+        'niceness +10 (background node)'
+    assert process.lower_priority({'FACE_TRACKER_BACKGROUND_NICE': '5'}, nice=calls.append,
+                                  autogroup=missing) == 'niceness +5 (background node)'
     assert calls == [10, 5]
+
+
+def test_a_background_node_sets_its_session_autogroup_too(tmp_path):
+    group = tmp_path / 'autogroup'
+    group.write_text('/autogroup-1 nice 0\n')
+    assert process.lower_priority({}, nice=lambda _v: None, autogroup=str(group)) == \
+        'niceness +10 (background node), session autogroup +10'
+    assert group.read_text() == '10'
+
+
+_PRIORITY_CHILD = (
+    'import os, sys\n'
+    'from face_tracker_ros.common.process import lower_priority\n'
+    'print(lower_priority({}))\n'
+    'print(os.getpriority(os.PRIO_PROCESS, 0))\n'
+    'print(open("/proc/self/autogroup").read().strip())\n')
+
+
+@pytest.mark.skipif(not os.path.exists('/proc/self/autogroup'), reason='kernel without autogroup')
+@pytest.mark.parametrize('own_session', [True, False])
+def test_only_a_session_leader_lowers_its_autogroup(own_session):
+    # Real processes: a node started in a session of its own (as the standalone bring-up
+    # starts them) lowers the session's autogroup; one sharing a session must not.
+    done = subprocess.run([sys.executable, '-c', _PRIORITY_CHILD], capture_output=True,
+                          text=True, timeout=60, start_new_session=own_session, check=True)
+    said, niceness, group = done.stdout.strip().splitlines()
+    assert int(niceness) >= 10
+    if own_session:
+        assert said.endswith('session autogroup +10')
+        assert group.endswith('nice 10')
+    else:
+        assert said == 'niceness +10 (background node)'
+        with open('/proc/self/autogroup') as ours:
+            assert group == ours.read().strip()
 
 
 @pytest.mark.parametrize('value, why', [('0', 'priority left as is'),

@@ -117,9 +117,11 @@ def release_free_memory(libc=None) -> bool:
 #: Niceness of nodes that watch and record rather than track (diagnostics, flight recorder).
 BACKGROUND_NICE = 10
 NICE_ENV = 'FACE_TRACKER_BACKGROUND_NICE'
+AUTOGROUP_FILE = '/proc/self/autogroup'
 
 
-def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None) -> str:
+def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None,
+                   autogroup: Optional[str] = None) -> str:
     """Lower this process's CPU priority for a background node; return what was done.
 
     The tracking chain (camera, detector, servo) shares the cores with the
@@ -128,7 +130,20 @@ def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None) -> st
     0 keeps the normal priority), so that when the cores are busy the scheduler
     runs a frame through the chain first; the background nodes' work is not
     urgent to the millisecond and still gets the idle time, which on a tracker
-    is most of it.  ``nice`` is ``os.nice`` (for tests).  Never raises.
+    is most of it.
+
+    Where the kernel groups processes by session for scheduling (autogroup,
+    ``/proc/sys/kernel/sched_autogroup_enabled``, on by default in most
+    desktop and many server kernels), a process's niceness only orders it
+    against the processes of its own session: a node started in a session of
+    its own (the standalone bring-up does that, so that it can stop a node's
+    whole process group) would compete at full weight whatever its niceness.
+    A session leader therefore also sets its session's autogroup niceness
+    (``/proc/self/autogroup``); a process in a shared session leaves it alone,
+    since that would lower the whole session.
+
+    ``nice`` is ``os.nice`` and ``autogroup`` the autogroup file (for tests).
+    Never raises.
     """
     environ = os.environ if environ is None else environ
     nice = nice or os.nice
@@ -145,7 +160,17 @@ def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None) -> st
         nice(value)
     except OSError as exc:
         return f'priority left as is (nice failed: {exc})'
-    return f'niceness +{value} (background node)'
+    done = f'niceness +{value} (background node)'
+    if autogroup is None:
+        if os.getsid(0) != os.getpid():
+            return done
+        autogroup = AUTOGROUP_FILE
+    try:
+        with open(autogroup, 'w') as stream:
+            stream.write(str(value))
+    except OSError:  # no autogroup in this kernel, or not allowed: niceness alone
+        return done
+    return done + f', session autogroup +{value}'
 
 
 def executor_choice(environ: Optional[Mapping[str, str]] = None) -> str:
