@@ -186,8 +186,10 @@ def _make_monitor_node(context, monitor: Monitor):
     from diagnostic_msgs.msg import DiagnosticArray
     from geometry_msgs.msg import PointStamped
     import rclpy
+    from rclpy.serialization import deserialize_message
     from sensor_msgs.msg import TimeReference
 
+    from face_tracker_ros.common.image_wire import read_point_stamped
     from face_tracker_ros.common.qos import TRACE_PUB
 
     node = rclpy.create_node('bench_monitor', context=context)
@@ -198,19 +200,28 @@ def _make_monitor_node(context, monitor: Monitor):
     node.create_subscription(
         TimeReference, 'servo/command_latency',
         lambda m: monitor.on_command(seconds(m.time_ref), seconds(m.header.stamp)), TRACE_PUB)
-    node.create_subscription(
-        PointStamped, 'sim/true_target',
-        lambda m: monitor.on_truth(seconds(m.header.stamp), m.point.z), TRACE_PUB)
+
+    # Taken serialized and read without message objects (image_wire), like the nodes do:
+    # the monitor shares the cores with what it measures.
+    def on_truth(data: bytes) -> None:
+        truth = read_point_stamped(data)
+        monitor.on_truth(truth.stamp_sec + truth.stamp_nanosec * 1e-9, truth.z)
+    node.create_subscription(PointStamped, 'sim/true_target', on_truth, TRACE_PUB, raw=True)
     # Frames processed and faces found come from the detector's own status: a subscriber of
     # face/target in this process would make every publish on the measured hop slower.
+    # Only the arrays that hold the detector's status are deserialized.
+    wanted = 'detector: detector'.encode()
 
-    def on_diagnostics(msg) -> None:
-        for status in msg.status:
+    def on_diagnostics(data: bytes) -> None:
+        if wanted not in data:
+            return
+        for status in deserialize_message(data, DiagnosticArray).status:
             if status.name == 'detector: detector':
                 values = {kv.key: kv.value for kv in status.values}
                 monitor.on_detector_status(values.get('frames_processed', ''),
                                            values.get('detections_total', ''))
-    node.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, 50)
+
+    node.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, 50, raw=True)
     return node
 
 

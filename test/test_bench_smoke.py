@@ -200,3 +200,56 @@ def test_markdown_of_a_failed_section():
                'machine': {'cpu_count': 2}}
     assert 'section failed: no DDS' in report.markdown(results)
     assert report.first_error(results) == 'transport: no DDS'
+
+
+def test_monitor_reads_the_trace_topics_and_the_detector_status():
+    """The benchmark's monitor node takes its topics serialized and counts what they say."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+    from geometry_msgs.msg import PointStamped
+    import rclpy
+    from sensor_msgs.msg import TimeReference
+
+    from bench.pipeline import _make_monitor_node, Monitor
+    from face_tracker_ros.common.qos import TRACE_PUB
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        monitor = Monitor()
+        node = _make_monitor_node(context, monitor)
+        source = rclpy.create_node('bench_monitor_source', context=context)
+        truth_pub = source.create_publisher(PointStamped, 'sim/true_target', TRACE_PUB)
+        trace_pub = source.create_publisher(TimeReference, 'servo/command_latency', TRACE_PUB)
+        diag_pub = source.create_publisher(DiagnosticArray, '/diagnostics', 50)
+        executor = rclpy.executors.SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        executor.add_node(source)
+        assert common.wait_for(lambda: truth_pub.get_subscription_count() > 0
+                               and trace_pub.get_subscription_count() > 0
+                               and diag_pub.get_subscription_count() > 0, 10.0, 0.05,
+                               step=lambda s: executor.spin_once(timeout_sec=s))
+        truth = PointStamped()
+        truth.header.stamp.sec, truth.point.z = 100, 0.25
+        truth_pub.publish(truth)
+        trace = TimeReference()
+        trace.time_ref.sec, trace.header.stamp.sec, trace.header.stamp.nanosec = 100, 100, 8000000
+        trace_pub.publish(trace)
+
+        def status(name, processed):
+            return DiagnosticStatus(name=name, values=[
+                KeyValue(key='frames_processed', value=processed),
+                KeyValue(key='detections_total', value='7')])
+        diag_pub.publish(DiagnosticArray(status=[status('camera: camera', '99')]))
+        diag_pub.publish(DiagnosticArray(status=[status('camera: camera', '99'),
+                                                 status('detector: detector', '12')]))
+        assert common.wait_for(lambda: monitor.truths and monitor.commands
+                               and monitor.targets == 12, 10.0, 0.05,
+                               step=lambda s: executor.spin_once(timeout_sec=s))
+        assert monitor.truths == [(100.0, 0.25)]
+        assert monitor.commands == [(100.0, pytest.approx(8.0))]
+        assert monitor.detections == 7
+        executor.shutdown()
+        source.destroy_node()
+        node.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=context)

@@ -10,6 +10,7 @@ import time
 import tty
 
 from conftest import wait_for
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PointStamped
 import numpy as np
 import pytest
@@ -207,11 +208,26 @@ def test_servo_speaks_maestro_compact_protocol(node_process, ros_node, tmp_path)
     os.close(slave)
 
 
-def test_servo_without_a_port_keeps_retrying(node_process, tmp_path):
+def test_servo_without_a_port_keeps_retrying(node_process, ros_node, tmp_path):
+    node = ros_node('test_servo_status')
+    statuses = []
+    node.create_subscription(
+        DiagnosticArray, '/diagnostics',
+        lambda m: statuses.extend((time.monotonic(), ord(s.level), s.message) for s in m.status
+                                  if s.name == 'servo: servo'), 50)
+    started = time.monotonic()
     servo = node_process('face_tracker_ros.servo.node', 'servo',
                          {'port': str(tmp_path / 'no-such-port'), 'reconnect_backoff_s': 0.1})
     assert wait_for(lambda: 'cannot open servo port' in servo.output(), 15.0), servo.output()
-    time.sleep(0.5)
+    # A port that is not there at start-up is WARN for the first seconds, then ERROR.
+    assert wait_for(lambda: any(level == 2 for _, level, _ in statuses), 20.0,
+                    spin=ros_node.spin), statuses
+    early = [(t, level, text) for t, level, text in statuses
+             if level != 2 and text != 'Node starting up']
+    assert early and all(level == 1 and text.startswith('starting, disconnected')
+                         for _, level, text in early), statuses
+    first_error = min(t for t, level, _ in statuses if level == 2)
+    assert first_error - started >= 4.0
     assert servo.alive()
     assert servo.stop() == 0
 

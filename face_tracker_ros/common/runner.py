@@ -52,7 +52,8 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
     ``tune_malloc`` (nodes that move camera frames) raises glibc's allocator
     thresholds first (:func:`face_tracker_ros.common.process.tune_allocator`);
     ``background`` (nodes that watch rather than track) lowers the process's
-    CPU priority (:func:`face_tracker_ros.common.process.lower_priority`).
+    CPU priority (:func:`face_tracker_ros.common.process.lower_priority`) once
+    the node has been created.
     """
     import rclpy
     from rclpy.executors import ExternalShutdownException
@@ -69,7 +70,7 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
     # Before the first frame-sized buffer exists; other nodes keep glibc's defaults, which
     # hand memory back to the kernel sooner.
     allocator = tune_allocator() if tune_malloc else 'allocator left as is'
-    priority = lower_priority() if background else 'normal priority'
+    priority = 'normal priority'
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -81,6 +82,10 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
         node = node_factory()
+        if background:
+            # Once the node exists: a background node still starts up at full speed, so the
+            # parts others wait for (the simulated controller's port) appear as they did.
+            priority = lower_priority()
         if not tune_malloc:
             node.create_timer(TRIM_PERIOD_S, release_free_memory)
         executor.add_node(node)

@@ -36,7 +36,7 @@ from sensor_msgs.msg import JointState, TimeReference
 
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import ImageFormatError
-from face_tracker_ros.common.health import ERROR, NodeHealth, OK, WARN
+from face_tracker_ros.common.health import ERROR, NodeHealth, OK, STARTUP_GRACE_S, WARN
 from face_tracker_ros.common.image_wire import read_point_stamped
 from face_tracker_ros.common.params import declare, Param, ParameterError
 from face_tracker_ros.common.runner import log_at, main_for
@@ -142,6 +142,8 @@ class ServoNode(Node):
     def __init__(self, **kwargs):
         """Declare and check parameters, then connect (or keep trying) to the controller."""
         super().__init__('servo', **kwargs)
+        self._started = time.monotonic()
+        self._ever_connected = False
         self.params = p = declare(self, PARAMS)
         if not p['port']:
             raise ParameterError("parameter 'port' is required (e.g. /dev/ttyUSB0, "
@@ -234,6 +236,7 @@ class ServoNode(Node):
 
     def _on_tick(self) -> None:
         self.conn.poll(time.monotonic())
+        self._ever_connected = self._ever_connected or self.conn.is_connected
         command = self.controller.tick(self._now())
         if command is not None:
             self._send(command, None)
@@ -298,9 +301,15 @@ class ServoNode(Node):
             'saturated': ','.join(saturated) if saturated else 'none',
             'state': ctl.state,
         }
+        self._ever_connected = self._ever_connected or link['state'] == 'connected'
         if link['state'] != 'connected':
             reason = link['last_disconnect_reason'] or link['last_error'] or 'not opened yet'
-            return ERROR, (f"{link['state']}: {self.params['port']}: {reason}"), figures
+            text = f"{link['state']}: {self.params['port']}: {reason}"
+            if not self._ever_connected and time.monotonic() - self._started < STARTUP_GRACE_S:
+                # Started together with the controller (or its simulation, or a USB adapter
+                # still enumerating): a port that is not there yet is not a fault yet.
+                return WARN, 'starting, ' + text, figures
+            return ERROR, text, figures
         delay = link['reply_delay_ms_max']
         if delay is not None and delay > self.params['slow_reply_warn_s'] * 1000.0:
             return WARN, f'{ctl.state}, slow controller: replies up to {delay:.0f} ms', figures
