@@ -38,12 +38,13 @@ from bench.common import linear_fit, log, rounded, target
 
 WARMUP_S = 180.0
 SLOPE_TARGET_MB_H = 2.0
-#: Index of each memory figure in a sample ``(t, cpu %, RSS MB, private MB)``.
-FIGURES = (('', 2), ('private_', 3))
+#: Per memory figure: its index in a sample ``(t, cpu %, RSS MB, private MB)``, the prefix
+#: of its slope keys and of its first/last value keys.
+FIGURES = ((2, '', 'rss_'), (3, 'private_', 'private_'))
 
 
 def memory_slopes(samples: Dict[str, Sequence[Tuple[float, ...]]],
-               warmup_s: float = WARMUP_S) -> Dict[str, Dict[str, Optional[float]]]:
+                  warmup_s: float = WARMUP_S) -> Dict[str, Dict[str, Optional[float]]]:
     """Fit RSS and private memory (MB) against time (s) per node after ``warmup_s``.
 
     ``samples`` maps node names to ``(t, cpu %, RSS MB, private MB)`` rows
@@ -57,11 +58,10 @@ def memory_slopes(samples: Dict[str, Sequence[Tuple[float, ...]]],
     for name, rows in samples.items():
         rows = [r for r in rows if r[0] >= warmup_s]
         entry: Dict[str, Optional[float]] = {'samples': len(rows)}
-        for prefix, index in FIGURES:
-            label = prefix or 'rss_'
+        for index, prefix, label in FIGURES:
             entry.update({f'{prefix}slope_mb_per_h': None, f'{prefix}slope_stderr_mb_per_h': None,
                           f'{label}mb_first': None, f'{label}mb_last': None})
-            points = [(r[0], r[index]) for r in rows if len(r) > index and r[index] is not None]
+            points = [(r[0], r[index]) for r in rows if len(r) > index]
             if len(points) >= 3 and points[-1][0] > points[0][0]:
                 slope, _, stderr = linear_fit([t for t, _ in points], [v for _, v in points])
                 entry.update({f'{prefix}slope_mb_per_h': rounded(slope * 3600.0, 3),
@@ -73,7 +73,7 @@ def memory_slopes(samples: Dict[str, Sequence[Tuple[float, ...]]],
 
 
 def memory_series(samples: Dict[str, Sequence[Tuple[float, ...]]],
-               every_s: float = 10.0) -> Dict[str, List[Tuple[float, ...]]]:
+                  every_s: float = 10.0) -> Dict[str, List[Tuple[float, ...]]]:
     """Return each node's ``(t, RSS MB, private MB)`` about every ``every_s`` seconds.
 
     To show the curves' shape (steps or a steady climb).
@@ -83,8 +83,7 @@ def memory_series(samples: Dict[str, Sequence[Tuple[float, ...]]],
         picked: List[Tuple[float, ...]] = []
         for row in rows:
             if not picked or row[0] - picked[-1][0] >= every_s:
-                picked.append(tuple(round(v, 2) if v is not None else None
-                                    for v in (row[0], row[2]) + tuple(row[3:4])))
+                picked.append(tuple(round(v, 2) for v in (row[0],) + tuple(row[2:4])))
         out[name] = picked
     return out
 

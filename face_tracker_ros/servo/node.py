@@ -301,7 +301,6 @@ class ServoNode(Node):
             'saturated': ','.join(saturated) if saturated else 'none',
             'state': ctl.state,
         }
-        self._ever_connected = self._ever_connected or link['state'] == 'connected'
         if link['state'] != 'connected':
             reason = link['last_disconnect_reason'] or link['last_error'] or 'not opened yet'
             text = f"{link['state']}: {self.params['port']}: {reason}"
