@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Per-process settings: allocator thresholds and the executor choice."""
 
+import json
 import os
 import platform
 import subprocess
@@ -166,11 +167,10 @@ def test_a_background_node_sets_its_session_autogroup_too(tmp_path):
 
 
 _PRIORITY_CHILD = (
-    'import os, sys\n'
+    'import json, os\n'
     'from face_tracker_ros.common.process import lower_priority\n'
-    'print(lower_priority({}))\n'
-    'print(os.getpriority(os.PRIO_PROCESS, 0))\n'
-    'print(open("/proc/self/autogroup").read().strip())\n')
+    'print(json.dumps([lower_priority({}), os.getpriority(os.PRIO_PROCESS, 0),\n'
+    '                  open("/proc/self/autogroup").read().strip()]))\n')
 
 
 @pytest.mark.skipif(not os.path.exists('/proc/self/autogroup'), reason='kernel without autogroup')
@@ -180,14 +180,14 @@ def test_only_a_session_leader_lowers_its_autogroup(own_session):
     # starts them) lowers the session's autogroup; one sharing a session must not.
     done = subprocess.run([sys.executable, '-c', _PRIORITY_CHILD], capture_output=True,
                           text=True, timeout=60, start_new_session=own_session, check=True)
-    said, niceness, group = done.stdout.strip().splitlines()
-    assert int(niceness) >= 10
+    said, niceness, group = json.loads(done.stdout)
+    assert niceness >= 10
     if own_session:
         assert said.endswith('session autogroup +10')
         assert group.endswith('nice 10')
     else:
         assert said == 'niceness +10 (background node)'
-        with open('/proc/self/autogroup') as ours:
+        with open('/proc/self/autogroup') as ours:  # empty in the init process's session
             assert group == ours.read().strip()
 
 
