@@ -186,6 +186,8 @@ def test_tracker_processes_are_found_by_their_node_remap():
         row = rows[0]
         assert row['node'] == 'diag_dummy' and row['state'] != 'zombie'
         assert row['num_fds'] >= 3 and row['num_threads'] >= 1 and row['uptime_s'] >= 0
+        if sys.platform.startswith('linux'):
+            assert 0 < row['anon_mb'] < row['rss_mb']
     finally:
         proc.kill()
         proc.wait()

@@ -52,16 +52,18 @@ def test_a_leaking_process_is_flagged_by_its_growth(ros_node, node_process, tmp_
                                  growth_warn_mb_per_h=1000.0)
 
         def flagged():
-            return any(s.level == DiagnosticStatus.WARN and 'rss_growth' in s.message
+            return any(s.level == DiagnosticStatus.WARN and 'anon_growth' in s.message
                        for s in _statuses(arrays, 'diagnostics: process leaker'))
         assert wait_for(flagged, 20.0, spin=ros_node.spin), monitor.output()
         leak = _values(_statuses(arrays, 'diagnostics: process leaker')[-1])
+        assert float(leak['anon_growth_mb_per_h']) > 1000.0
         assert float(leak['rss_growth_mb_per_h']) > 1000.0
+        assert 0.0 < float(leak['anon_mb']) <= float(leak['rss_mb'])
         assert int(leak['pid']) == leaker.pid
         steady_status = _statuses(arrays, 'diagnostics: process steady')[-1]
         assert steady_status.level == DiagnosticStatus.OK, steady_status.message
-        for key in ('rss_mb', 'rss_growth_mb_per_h', 'cpu_percent', 'num_fds', 'num_threads',
-                    'state', 'uptime_s', 'restarts'):
+        for key in ('rss_mb', 'rss_growth_mb_per_h', 'anon_mb', 'anon_growth_mb_per_h',
+                    'cpu_percent', 'num_fds', 'num_threads', 'state', 'uptime_s', 'restarts'):
             assert key in _values(steady_status), key
         assert monitor.stop() == 0
     finally:

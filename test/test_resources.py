@@ -132,6 +132,7 @@ def test_restarts_are_counted_on_pid_change(spawn):
     assert watcher.pid == second.pid
     assert watcher.restarts == 1
     assert len(watcher.trend) == 1  # the new process's history starts afresh
+    assert len(watcher.anon_trend) == 1
     stop(second)
     third = spawn(name)
     assert wait_for(watcher.find) == third.pid
@@ -159,11 +160,56 @@ def test_leaking_process_shows_a_large_slope_and_a_sleeping_one_none(spawn):
         assert leaky.sample() is not None
         assert idle.sample() is not None
         time.sleep(0.2)
-    leak_slope = leaky.trend.slope_mb_per_h()
-    idle_slope = idle.trend.slope_mb_per_h()
-    assert leak_slope is not None and idle_slope is not None
-    assert leak_slope > nominal_mb_per_h / 4.0
-    assert abs(idle_slope) < nominal_mb_per_h / 100.0
+    for trend in ('trend', 'anon_trend'):  # a heap leak shows in RSS and in its anonymous part
+        leak_slope = getattr(leaky, trend).slope_mb_per_h()
+        idle_slope = getattr(idle, trend).slope_mb_per_h()
+        assert leak_slope is not None and idle_slope is not None, trend
+        assert leak_slope > nominal_mb_per_h / 4.0, trend
+        assert abs(idle_slope) < nominal_mb_per_h / 100.0, trend
+
+
+# Maps a 64 MB shared-memory file and reads it page by page, as a node takes in another
+# process's Fast DDS segment: RSS grows, the anonymous memory does not.
+SHM_READER = """
+import mmap, os, sys, time
+path = sys.argv[1]
+with open(path, 'wb') as f:
+    f.truncate(64 * 1024 * 1024)
+fd = os.open(path, os.O_RDWR)
+view = mmap.mmap(fd, 64 * 1024 * 1024)
+print('ready', flush=True)
+sys.stdin.readline()
+total = sum(view[i] for i in range(0, len(view), 4096))
+print('read', total, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux') or not os.path.isdir('/dev/shm'),
+                    reason='RssAnon and /dev/shm are Linux')
+def test_shared_pages_grow_rss_but_not_the_anonymous_memory():
+    name = unique_name('shm_reader')
+    path = f'/dev/shm/{name}'
+    proc = subprocess.Popen([sys.executable, '-c', SHM_READER, path, '--ros-args', '-r',
+                             f'__node:={name}'], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        wait_ready(proc)
+        watcher = ProcessWatcher(name)
+        before = wait_for(watcher.sample)
+        proc.stdin.write('go\n')
+        proc.stdin.flush()
+        assert proc.stdout.readline().startswith('read')
+        after = watcher.sample()
+        assert after.rss_mb - before.rss_mb > 50.0
+        assert abs(after.anon_mb - before.anon_mb) < 5.0
+        assert 0.0 < after.anon_mb < after.rss_mb
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        proc.stdin.close()
+        proc.stdout.close()
+        os.unlink(path)
 
 
 def test_zombie_is_reported_not_raised():
@@ -240,8 +286,12 @@ def test_summary_line_is_one_grepable_line():
     line = process_summary_line('camera', sample, 0.06,
                                 {'frames_total': 108000, 'errors_total': 0})
     assert line == ('resource monitor: node=camera pid=1234 rss_mb=84.2 '
-                    'rss_growth_mb_per_h=+0.1 cpu_percent=12.3 num_fds=23 num_threads=9 '
+                    'rss_growth_mb_per_h=+0.1 anon_mb=nan anon_growth_mb_per_h=na '
+                    'cpu_percent=12.3 num_fds=23 num_threads=9 '
                     'state=sleeping uptime_s=3600 frames_total=108000 errors_total=0')
+    sample.anon_mb = 40.06
+    assert 'anon_mb=40.1 anon_growth_mb_per_h=-0.2 ' in process_summary_line(
+        'camera', sample, 0.06, {}, anon_slope=-0.24)
     assert re.findall(r'rss_mb=[0-9.]*', line) == ['rss_mb=84.2']
     odd = process_summary_line('camera', sample, None,
                                {'last error': 'device\nunplugged now', 'ratio': 0.25})

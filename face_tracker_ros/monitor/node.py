@@ -8,8 +8,11 @@ equivalent), every ``diagnostic_updater.period`` seconds:
 * ``diagnostics: system``: CPU (total, per core, sustained), load, memory,
   swap, free disk where the log lives, CPU temperature where exposed;
 * ``diagnostics: process <node>`` for every tracker node: ``rss_mb``,
-  ``rss_growth_mb_per_h`` (least-squares slope over ``growth_window_s``, judged
-  once the samples span ``growth_min_span_s``), ``cpu_percent``,
+  ``anon_mb`` (its anonymous part: heap and stacks), their growth
+  ``rss_growth_mb_per_h`` and ``anon_growth_mb_per_h`` (least-squares slopes
+  over ``growth_window_s``, shown once the samples span
+  ``growth_min_span_s``; a leak is judged on the anonymous memory's, or on
+  RSS's where the platform does not tell the anonymous part), ``cpu_percent``,
   ``num_threads``, ``num_fds``, ``state`` (a zombie is an ERROR), ``uptime_s``,
   ``restarts`` (pid changes seen), ``pid`` (the node's);
 * ``diagnostics: camera device``: whether the camera node's device exists and
@@ -93,9 +96,10 @@ PARAMS = (
           'works'),
     Param('rss_warn_mb', 400.0, 'Process memory (RSS) that is WARN', min=1.0, unit='MB'),
     Param('rss_error_mb', 600.0, 'Process memory (RSS) that is ERROR', min=1.0, unit='MB'),
-    Param('growth_warn_mb_per_h', 10.0, 'RSS growth rate that is WARN (a leak)', min=0.0,
+    Param('growth_warn_mb_per_h', 10.0, "Growth rate of a process's anonymous memory (heap, "
+          'stacks; RSS where that is not readable) that is WARN (a leak)', min=0.0,
           unit='MB/h'),
-    Param('growth_window_s', 3600.0, 'Window of the RSS growth fit', min=1.0, unit='s'),
+    Param('growth_window_s', 3600.0, 'Window of the memory growth fits', min=1.0, unit='s'),
     Param('growth_min_span_s', 600.0, 'Samples must span this long before growth is judged',
           min=0.5, unit='s'),
     Param('fds_warn', 512, 'Open file descriptors per process that are WARN', min=1),
@@ -165,8 +169,10 @@ class DiagnosticsNode(Node):
         self._started = time.monotonic()
         self.bands = {
             'rss_mb': Band('rss_mb', p['rss_warn_mb'], p['rss_error_mb'], unit='MB'),
-            'growth': Band('rss_growth_mb_per_h', p['growth_warn_mb_per_h'], INF,
+            'growth': Band('anon_growth_mb_per_h', p['growth_warn_mb_per_h'], INF,
                            unit='MB/h'),
+            'rss_growth': Band('rss_growth_mb_per_h', p['growth_warn_mb_per_h'], INF,
+                               unit='MB/h'),
             'fds': Band('num_fds', p['fds_warn'], p['fds_error']),
             'cpu': Band('cpu_percent', p['cpu_warn_percent'], p['cpu_error_percent'],
                         unit='%'),
@@ -178,7 +184,9 @@ class DiagnosticsNode(Node):
         }
         self.watchers: Dict[str, ProcessWatcher] = {
             name: ProcessWatcher(name, trend=LeakTrend(window_s=p['growth_window_s'],
-                                                       min_span_s=p['growth_min_span_s']))
+                                                       min_span_s=p['growth_min_span_s']),
+                                 anon_trend=LeakTrend(window_s=p['growth_window_s'],
+                                                      min_span_s=p['growth_min_span_s']))
             for name in p['watched_nodes']}
         self.samples = {}
         self.system = None
@@ -292,7 +300,8 @@ class DiagnosticsNode(Node):
                                                   'frames_processed', 'commands_sent',
                                                   'write_errors_total') if key in status}
             self.get_logger().info(process_summary_line(
-                name, sample, watcher.trend.slope_mb_per_h(), extra))
+                name, sample, watcher.trend.slope_mb_per_h(), extra,
+                anon_slope=watcher.anon_trend.slope_mb_per_h()))
         s = self.system
         if s is not None:
             self.get_logger().info(
@@ -349,9 +358,12 @@ class DiagnosticsNode(Node):
             self._note_level(f'process {name}', ERROR, 'not running')
             return ERROR, 'not running', figures
         slope = watcher.trend.slope_mb_per_h()
+        anon_slope = watcher.anon_trend.slope_mb_per_h()
         figures = {
             'pid': sample.pid, 'rss_mb': sample.rss_mb,
             'rss_growth_mb_per_h': slope if slope is not None else 'collecting',
+            'anon_mb': sample.anon_mb,
+            'anon_growth_mb_per_h': anon_slope if anon_slope is not None else 'collecting',
             'cpu_percent': sample.cpu_percent, 'num_threads': sample.num_threads,
             'num_fds': sample.num_fds, 'state': sample.state, 'uptime_s': sample.uptime_s,
             'restarts': watcher.restarts,
@@ -360,12 +372,19 @@ class DiagnosticsNode(Node):
         if sample.zombie:
             level, message = ERROR, 'zombie process'
         else:
-            checks = [(self.bands['rss_mb'], sample.rss_mb), (self.bands['growth'], slope),
+            # A leak is judged on the anonymous memory (what the process's own code
+            # allocates); RSS also moves with file and shared-memory pages read.
+            anon = math.isfinite(sample.anon_mb)
+            growth, judged = (self.bands['growth'], anon_slope) if anon else \
+                (self.bands['rss_growth'], slope)
+            checks = [(self.bands['rss_mb'], sample.rss_mb), (growth, judged),
                       (self.bands['fds'], sample.num_fds)]
             level = worst(band.level(value) for band, value in checks)
-            trend = f'{slope:+.1f} MB/h' if slope is not None else 'trend after ' \
+            trend = f'{judged:+.1f} MB/h' if judged is not None else 'trend after ' \
                 f'{self.params["growth_min_span_s"]:.0f} s'
-            message = f'rss {sample.rss_mb:.0f} MB, {trend}'
+            memory = f'rss {sample.rss_mb:.0f} MB, anon {sample.anon_mb:.0f} MB' if anon \
+                else f'rss {sample.rss_mb:.0f} MB'
+            message = f'{memory}, {trend}'
             if level != OK:
                 message += '; ' + '; '.join(band.describe(value) for band, value in checks
                                             if band.level(value) == level)

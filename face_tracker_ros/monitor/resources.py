@@ -36,6 +36,9 @@ class ProcessSample:
     ``rss_mb`` is NaN when unreadable and 0.0 for a zombie; ``num_fds`` is -1
     when unreadable; ``cpu_percent`` is the percent of one core since the
     previous sample of the same watcher (can exceed 100 on several cores).
+    ``anon_mb`` is the anonymous part of the RSS (heap, stacks: RSS minus the
+    file and shared-memory pages, Linux's ``RssAnon``), NaN where the platform
+    does not tell it.
     """
 
     pid: int
@@ -48,6 +51,7 @@ class ProcessSample:
     zombie: bool
     uptime_s: float
     cmdline: List[str] = field(default_factory=list)
+    anon_mb: float = math.nan
 
 
 @dataclass
@@ -88,11 +92,18 @@ class ProcessWatcher:
     """Follows the process of one node (by its ``__node:=<name>`` remap) across restarts.
 
     ``restarts`` counts the pid changes seen after the first pid;
-    ``trend`` is fed with the RSS of every sample and reset on a restart.
+    ``trend`` is fed with the RSS of every sample and ``anon_trend`` with its
+    anonymous part (``anon_mb``, where readable); both restart on a restart.
+
+    The anonymous part is what a leak in the process's own code grows: its
+    heap and stacks.  RSS also counts pages the process maps from files and
+    from other processes' shared memory (Fast DDS's transport segments), which
+    it takes in as it first reads them, up to their size, and which the kernel
+    may drop and read again: an RSS trend moves with those too.
     """
 
     def __init__(self, node_name: str, clock: Callable[[], float] = time.monotonic,
-                 trend: Optional[LeakTrend] = None):
+                 trend: Optional[LeakTrend] = None, anon_trend: Optional[LeakTrend] = None):
         if not isinstance(node_name, str) or not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*',
                                                               node_name):
             raise ValueError('node_name must be a ROS node name (a letter or _, then letters, '
@@ -101,6 +112,8 @@ class ProcessWatcher:
         self._token = _node_token(node_name)
         self._clock = clock
         self.trend = trend if trend is not None else LeakTrend()
+        self.anon_trend = anon_trend if anon_trend is not None else LeakTrend(
+            window_s=self.trend.window_s, min_span_s=self.trend.min_span_s)
         self.restarts = 0
         self._proc: Optional[psutil.Process] = None
         self._hint: Optional[int] = None
@@ -157,8 +170,12 @@ class ProcessWatcher:
         reading = self._read(proc)
         if reading is None:
             return None
-        if not reading.zombie and math.isfinite(reading.rss_mb):
-            self.trend.add(self._clock(), reading.rss_mb)
+        if not reading.zombie:
+            now = self._clock()
+            if math.isfinite(reading.rss_mb):
+                self.trend.add(now, reading.rss_mb)
+            if math.isfinite(reading.anon_mb):
+                self.anon_trend.add(now, reading.anon_mb)
         return reading
 
     # -- internals -------------------------------------------------------
@@ -235,6 +252,7 @@ class ProcessWatcher:
         if self._proc is not None:
             self.restarts += 1
             self.trend.reset()
+            self.anon_trend.reset()
         self._proc = proc
         self._primed = False
 
@@ -252,8 +270,11 @@ class ProcessWatcher:
                 name = _call(proc.name, '')
                 memory = _call(proc.memory_info, None)
                 rss_mb = memory.rss / MB if memory is not None else float('nan')
+                # Linux: 'shared' is the resident file and shared-memory pages (statm).
+                shared = getattr(memory, 'shared', None)
+                anon_mb = (memory.rss - shared) / MB if shared is not None else float('nan')
                 if zombie:
-                    rss_mb = 0.0
+                    rss_mb = anon_mb = 0.0
                 cpu = _call(lambda: proc.cpu_percent(interval=None), float('nan'))
                 if not self._primed:
                     cpu = 0.0
@@ -270,7 +291,7 @@ class ProcessWatcher:
             return None
         return ProcessSample(pid=proc.pid, name=name, rss_mb=rss_mb, cpu_percent=cpu,
                              num_threads=threads, num_fds=fds, state=state, zombie=zombie,
-                             uptime_s=uptime, cmdline=list(cmdline or []))
+                             uptime_s=uptime, cmdline=list(cmdline or []), anon_mb=anon_mb)
 
 
 def _is_zombie(proc: psutil.Process) -> bool:
@@ -373,28 +394,32 @@ def _key(key: object) -> str:
     return re.sub(r'[^A-Za-z0-9_.]+', '_', str(key)) or 'key'
 
 
+def _growth(slope: Optional[float]) -> str:
+    return 'na' if slope is None or not math.isfinite(slope) else f'{slope:+.1f}'
+
+
 def process_summary_line(node_name: str, s: ProcessSample, slope: Optional[float],
-                         extra: Optional[Dict[str, object]] = None) -> str:
+                         extra: Optional[Dict[str, object]] = None,
+                         anon_slope: Optional[float] = None) -> str:
     """Return one grep-able ``key=value`` line about a node's process for the log.
 
     For example ``resource monitor: node=camera pid=1234 rss_mb=84.2
-    rss_growth_mb_per_h=+0.1 cpu_percent=12.3 num_fds=23 num_threads=9
-    state=sleeping uptime_s=3600 frames_total=108000 errors_total=0`` (one
-    line).  ``slope`` None prints ``na``; ``extra`` items follow in order,
-    keys and values stripped of spaces and line breaks, so
+    rss_growth_mb_per_h=+0.1 anon_mb=40.1 anon_growth_mb_per_h=+0.0
+    cpu_percent=12.3 num_fds=23 num_threads=9 state=sleeping uptime_s=3600
+    frames_total=108000 errors_total=0`` (one line).  ``slope`` (RSS) and
+    ``anon_slope`` None print ``na``; ``extra`` items follow in order, keys and
+    values stripped of spaces and line breaks, so
     ``grep 'resource monitor' | grep -o 'rss_mb=[0-9.]*'`` shows the memory trend.
     """
-    if slope is None or not math.isfinite(slope):
-        growth = 'na'
-    else:
-        growth = f'{slope:+.1f}'
     uptime = 'nan' if not math.isfinite(s.uptime_s) else str(int(s.uptime_s))
     parts = [
         'resource monitor:',
         f'node={_field(node_name)}',
         f'pid={s.pid}',
         f'rss_mb={_field(float(s.rss_mb))}',
-        f'rss_growth_mb_per_h={growth}',
+        f'rss_growth_mb_per_h={_growth(slope)}',
+        f'anon_mb={_field(float(s.anon_mb))}',
+        f'anon_growth_mb_per_h={_growth(anon_slope)}',
         f'cpu_percent={_field(float(s.cpu_percent))}',
         f'num_fds={s.num_fds}',
         f'num_threads={s.num_threads}',

@@ -52,7 +52,8 @@ EXPECTED_STATUSES = {
     'diagnostics: system': ('cpu_percent', 'load_1m', 'mem_used_percent', 'mem_available_mb',
                             'disk_free_mb'),
 }
-PROCESS_KEYS = ('pid', 'rss_mb', 'rss_growth_mb_per_h', 'cpu_percent', 'num_fds',
+PROCESS_KEYS = ('pid', 'rss_mb', 'rss_growth_mb_per_h', 'anon_mb', 'anon_growth_mb_per_h',
+                'cpu_percent', 'num_fds',
                 'num_threads', 'state', 'uptime_s', 'restarts')
 
 

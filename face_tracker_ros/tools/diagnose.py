@@ -387,6 +387,9 @@ def probe_processes(cpu_sample_s: float = 0.5) -> dict:
                 'state': state,
                 'zombie': state == psutil.STATUS_ZOMBIE,
                 'rss_mb': _round(memory.rss / 1048576.0) if memory else None,
+                # The anonymous part (heap, stacks): where a leak of the node's own shows.
+                'anon_mb': _round((memory.rss - memory.shared) / 1048576.0)
+                if memory and hasattr(memory, 'shared') else None,
                 'vms_mb': _round(memory.vms / 1048576.0) if memory else None,
                 'cpu_percent': _round(_safe(lambda p=proc: p.cpu_percent(interval=None))),
                 'num_threads': _safe(proc.num_threads),
@@ -1284,7 +1287,8 @@ def _render_processes(d: dict) -> List[str]:
     lines = [f"  {d.get('count', 0)} tracker process(es); CPU over {d.get('cpu_sample_s')} s"]
     lines += _table(d.get('processes', []), (
         ('pid', 'pid'), ('node', 'node'), ('role', 'role'), ('state', 'state'),
-        ('rss_mb', 'RSS MB'), ('cpu_percent', 'CPU %'), ('num_fds', 'fds'),
+        ('rss_mb', 'RSS MB'), ('anon_mb', 'anon MB'), ('cpu_percent', 'CPU %'),
+        ('num_fds', 'fds'),
         ('num_threads', 'threads'), ('uptime_s', 'uptime s'), ('started', 'started')))
     for row in d.get('processes', []):
         lines.append(f"    {row['pid']}: {row['cmdline']}")
