@@ -77,7 +77,8 @@ def _diagnostics(t: float):
                                     {'pid': 103, 'restarts': 0}))
             continue
         statuses.append(_status(f'diagnostics: process {node}', 0, f'rss {rss:.0f} MB', {
-            'pid': pid, 'rss_mb': rss + 0.4 * t, 'cpu_percent': 10.0 + 5 * math.sin(t),
+            'pid': pid, 'rss_mb': rss + 0.4 * t, 'anon_mb': rss / 2 + 0.4 * t,
+            'cpu_percent': 10.0 + 5 * math.sin(t),
             'num_fds': 23, 'restarts': int(node == 'servo' and t >= RESTART_S)}))
     return TS.types['diagnostic_msgs/msg/DiagnosticArray'](header=_header(t), status=statuses)
 
@@ -153,6 +154,8 @@ def test_bag_is_read_with_times_from_its_start(full_report):
     assert data.target['t'][0] == pytest.approx(0.0, abs=1e-6)
     assert len(data.joints['pan']) == 600
     assert set(data.processes) == {'camera', 'detector', 'servo'}
+    camera = data.processes['camera']
+    assert camera['anon'][0] == pytest.approx(camera['rss'][0] - 60.0)
     assert data.undecodable == 0
     ms = data.latency['ms']
     assert 20 <= report.percentile(ms, 50) <= 25

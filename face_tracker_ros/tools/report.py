@@ -312,9 +312,10 @@ class _Dispatch:
             d.fps['configured'].append(_float(values.get('fps_configured')))
         if task.startswith('process '):
             # A process that is not running has no figures: NaN breaks its line there.
-            proc = d.processes.setdefault(task[len('process '):], _columns('t rss cpu'))
+            proc = d.processes.setdefault(task[len('process '):], _columns('t rss anon cpu'))
             proc['t'].append(t)
             proc['rss'].append(_float(values.get('rss_mb')))
+            proc['anon'].append(_float(values.get('anon_mb')))
             proc['cpu'].append(_float(values.get('cpu_percent')))
         if task.startswith('process ') and values.get('restarts', '').isdigit():
             watched = task[len('process '):]
@@ -659,9 +660,13 @@ def plot_camera_fps(data: BagData, path: Path) -> Path:
 
 
 def plot_process(data: BagData, path: Path, column: str) -> Path:
-    """Write process_rss.png (``column`` 'rss') or process_cpu.png ('cpu') per node."""
+    """Write process_rss.png (``column`` 'rss') or process_cpu.png ('cpu') per node.
+
+    The memory plot draws each node's anonymous memory (heap, stacks: where a
+    leak of its own shows) dashed in the node's colour under its RSS.
+    """
     fig, (ax,) = _figure()
-    what = 'memory (RSS)' if column == 'rss' else 'CPU'
+    what = 'memory (RSS; dashed: its anonymous part)' if column == 'rss' else 'CPU'
     ax.set_title(f'Process {what} per node (status "diagnostics: process <node>")')
     drawn = False
     peak = 0.0
@@ -669,7 +674,12 @@ def plot_process(data: BagData, path: Path, column: str) -> Path:
         values = np.asarray(cols[column], dtype=float)
         if not np.isfinite(values).any():
             continue
-        ax.plot(*_broken(cols['t'], values), '-o', markersize=2.5, linewidth=1.4, label=node)
+        line, = ax.plot(*_broken(cols['t'], values), '-o', markersize=2.5, linewidth=1.4,
+                        label=node)
+        anon = np.asarray(cols.get('anon', []), dtype=float) if column == 'rss' else None
+        if anon is not None and len(anon) == len(values) and np.isfinite(anon).any():
+            ax.plot(*_broken(cols['t'], anon), '--', linewidth=1.0, color=line.get_color(),
+                    label=f'{node} anon')
         peak = max(peak, float(np.nanmax(values)))
         drawn = True
     if drawn:
