@@ -93,7 +93,7 @@ class ProcessWatcher:
 
     ``restarts`` counts the pid changes seen after the first pid;
     ``trend`` is fed with the RSS of every sample and ``anon_trend`` with its
-    anonymous part (``anon_mb``, where readable); both restart on a restart.
+    anonymous part (``anon_mb``, where readable); a restart empties both.
 
     The anonymous part is what a leak in the process's own code grows: its
     heap and stacks.  RSS also counts pages the process maps from files and

@@ -53,8 +53,7 @@ EXPECTED_STATUSES = {
                             'disk_free_mb'),
 }
 PROCESS_KEYS = ('pid', 'rss_mb', 'rss_growth_mb_per_h', 'anon_mb', 'anon_growth_mb_per_h',
-                'cpu_percent', 'num_fds',
-                'num_threads', 'state', 'uptime_s', 'restarts')
+                'cpu_percent', 'num_fds', 'num_threads', 'state', 'uptime_s', 'restarts')
 
 
 class DemoStats:
