@@ -143,7 +143,6 @@ class ServoNode(Node):
         """Declare and check parameters, then connect (or keep trying) to the controller."""
         super().__init__('servo', **kwargs)
         self._started = time.monotonic()
-        self._ever_connected = False
         self.params = p = declare(self, PARAMS)
         if not p['port']:
             raise ParameterError("parameter 'port' is required (e.g. /dev/ttyUSB0, "
@@ -236,7 +235,6 @@ class ServoNode(Node):
 
     def _on_tick(self) -> None:
         self.conn.poll(time.monotonic())
-        self._ever_connected = self._ever_connected or self.conn.is_connected
         command = self.controller.tick(self._now())
         if command is not None:
             self._send(command, None)
@@ -304,7 +302,8 @@ class ServoNode(Node):
         if link['state'] != 'connected':
             reason = link['last_disconnect_reason'] or link['last_error'] or 'not opened yet'
             text = f"{link['state']}: {self.params['port']}: {reason}"
-            if not self._ever_connected and time.monotonic() - self._started < STARTUP_GRACE_S:
+            if link['connects_total'] == 0 and \
+                    time.monotonic() - self._started < STARTUP_GRACE_S:
                 # Started together with the controller (or its simulation, or a USB adapter
                 # still enumerating): a port that is not there yet is not a fault yet.
                 return WARN, 'starting, ' + text, figures
