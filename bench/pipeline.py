@@ -225,22 +225,26 @@ def _make_monitor_node(context, monitor: Monitor):
     return node
 
 
-_NICED = []
+_LOWERED: set = set()
 
 
 def _observe_in_the_background() -> None:
-    """Run this process (the monitor, the sampler) at the background nodes' niceness.
+    """Run this process's observing threads (the monitor, the sampler, DDS) like a background node.
 
     The monitor is not part of the system being measured; like the diagnostics
     node and the flight recorder it should not compete with the frames going
-    through the pipeline.  Once per process: niceness cannot be lowered again.
-    The single-script baseline runs alone, where niceness changes nothing.
+    through the pipeline.  Every thread but the main one is lowered, once (a
+    thread's niceness cannot be raised again): the main thread starts the
+    nodes, which inherit its priority and policy and must start as they would
+    in use, and it runs the single-script baseline.
     """
-    from face_tracker_ros.common.process import lower_priority
+    from face_tracker_ros.common.process import lower_priority, thread_ids
 
-    if not _NICED:
-        _NICED.append(lower_priority())
-        log(f'pipeline: this process now runs at {_NICED[0]}')
+    main = threading.main_thread().native_id
+    new = [tid for tid in thread_ids() if tid != main and tid not in _LOWERED]
+    if new:
+        _LOWERED.update(new)
+        log(f'pipeline: observing threads now run at {lower_priority(threads=new)}')
 
 
 def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps: float = 30.0,
@@ -264,7 +268,6 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
 
     if not duration > 0:
         raise ValueError(f'duration must be > 0 s, got {duration!r}')
-    _observe_in_the_background()
     profile = profile or str(shipped_profile())
     tmp = tempfile.TemporaryDirectory(prefix='bench-pipeline-')
     sim_port = sim_port or os.path.join(tmp.name, 'sim_servo')
@@ -294,6 +297,7 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
     try:
         supervisor.start()
         sampler.start()
+        _observe_in_the_background()
         while time.monotonic() - started < duration and supervisor.fatal_status is None:
             supervisor.poll()
             if next_progress is not None and time.monotonic() >= next_progress:

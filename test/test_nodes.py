@@ -362,3 +362,25 @@ def test_detector_survives_a_flood_of_malformed_images(node_process, ros_node):
     # Throttled: far fewer warnings than malformed messages.
     assert detector.output().count('malformed image skipped') < 20
     assert detector.stop() == 0
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/task') or not hasattr(os, 'SCHED_BATCH'),
+                    reason='per-thread priorities are read from Linux /proc')
+def test_a_background_node_lowers_every_thread_including_the_middleware_ones(node_process,
+                                                                             tmp_path):
+    sim = node_process('face_tracker_ros.sim.node', 'sim_servo',
+                       {'link_path': str(tmp_path / 'sim_servo')})
+    assert wait_for(lambda: 'SCHED_BATCH (background node' in sim.output(), 20.0), sim.output()
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    threads = {}
+    for tid in os.listdir(f'/proc/{sim.proc.pid}/task'):
+        try:
+            with open(f'/proc/{sim.proc.pid}/task/{tid}/comm') as comm:
+                threads[comm.read().strip() + '/' + tid] = (
+                    os.getpriority(os.PRIO_PROCESS, int(tid)), os.sched_getscheduler(int(tid)))
+        except OSError:
+            continue  # a thread that ended meanwhile
+    assert any(name.startswith('dds.') for name in threads), threads
+    assert all(prio == min(19, ours + 10) and policy == os.SCHED_BATCH
+               for prio, policy in threads.values()), threads
+    assert sim.stop() == 0

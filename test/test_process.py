@@ -151,44 +151,80 @@ def test_the_real_malloc_trim_runs():
 def test_background_nodes_lower_their_priority(tmp_path):
     calls = []
     missing = str(tmp_path / 'no' / 'autogroup')
-    assert process.lower_priority({}, nice=calls.append, autogroup=missing) == \
-        'niceness +10 (background node)'
-    assert process.lower_priority({'FACE_TRACKER_BACKGROUND_NICE': '5'}, nice=calls.append,
-                                  autogroup=missing) == 'niceness +5 (background node)'
-    assert calls == [10, 5]
+    assert process.lower_priority({}, nice=lambda tid, v: calls.append((tid, v)),
+                                  policy=lambda tid: True, autogroup=missing,
+                                  threads=[11, 12]) == \
+        'niceness +10, SCHED_BATCH (background node, 2 threads)'
+    assert process.lower_priority({'FACE_TRACKER_BACKGROUND_NICE': '5'},
+                                  nice=lambda tid, v: calls.append((tid, v)),
+                                  policy=lambda tid: False, autogroup=missing,
+                                  threads=[13]) == 'niceness +5 (background node, 1 thread)'
+    assert calls == [(11, 10), (12, 10), (13, 5)]
+
+
+def test_threads_that_cannot_be_lowered_are_skipped_and_none_means_nothing_done(tmp_path):
+    missing = str(tmp_path / 'no' / 'autogroup')
+
+    def nice(tid, _value):
+        if tid == 2:
+            raise ProcessLookupError('no such thread')  # it ended meanwhile
+    assert process.lower_priority({}, nice=nice, policy=lambda tid: True, autogroup=missing,
+                                  threads=[1, 2]) == \
+        'niceness +10, SCHED_BATCH (background node, 1 thread)'
+
+    def refused(_tid, _value):
+        raise PermissionError('not allowed')
+    said = process.lower_priority({}, nice=refused, policy=lambda tid: True,
+                                  autogroup=missing, threads=[1])
+    assert said == 'priority left as is (nice failed: not allowed)'
 
 
 def test_a_background_node_sets_its_session_autogroup_too(tmp_path):
     group = tmp_path / 'autogroup'
     group.write_text('/autogroup-1 nice 0\n')
-    assert process.lower_priority({}, nice=lambda _v: None, autogroup=str(group)) == \
-        'niceness +10 (background node), session autogroup +10'
+    assert process.lower_priority({}, nice=lambda _t, _v: None, policy=lambda tid: True,
+                                  autogroup=str(group), threads=[1]) == \
+        'niceness +10, SCHED_BATCH (background node, 1 thread), session autogroup +10'
     assert group.read_text() == '10'
 
 
+# A real process with a thread of its own (like a node's middleware threads, which exist
+# before the node lowers its priority) and one started afterwards; it reports every
+# thread's niceness and policy.
 _PRIORITY_CHILD = (
-    'import json, os\n'
-    'from face_tracker_ros.common.process import lower_priority\n'
-    'print(json.dumps([lower_priority({}), os.getpriority(os.PRIO_PROCESS, 0),\n'
-    '                  open("/proc/self/autogroup").read().strip()]))\n')
+    'import json, os, threading\n'
+    'from face_tracker_ros.common.process import lower_priority, thread_ids\n'
+    'stop = threading.Event()\n'
+    'before = threading.Thread(target=stop.wait); before.start()\n'
+    'said = lower_priority({})\n'
+    'after = threading.Thread(target=stop.wait); after.start()\n'
+    'threads = {tid: [os.getpriority(os.PRIO_PROCESS, tid), os.sched_getscheduler(tid)]\n'
+    '           for tid in thread_ids()}\n'
+    'stop.set()\n'
+    'print(json.dumps([said, threads, open("/proc/self/autogroup").read().strip()]))\n')
 
 
 @pytest.mark.skipif(not os.path.exists('/proc/self/autogroup'), reason='kernel without autogroup')
 @pytest.mark.parametrize('own_session', [True, False])
-def test_only_a_session_leader_lowers_its_autogroup(own_session):
+def test_every_thread_is_lowered_and_only_a_session_leader_lowers_its_autogroup(own_session):
     # Real processes: a node started in a session of its own (as the standalone bring-up
     # starts them) lowers the session's autogroup; one sharing a session must not.
     done = subprocess.run([sys.executable, '-c', _PRIORITY_CHILD], capture_output=True,
                           text=True, timeout=60, start_new_session=own_session, check=True)
-    said, niceness, group = json.loads(done.stdout)
-    assert niceness >= 10
+    said, threads, group = json.loads(done.stdout)
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert len(threads) == 3
+    for niceness, policy in threads.values():
+        assert niceness == min(19, ours + 10)
+        assert policy == os.SCHED_BATCH
+    assert said.startswith('niceness +10, SCHED_BATCH (background node, 2 threads)')
     if own_session:
         assert said.endswith('session autogroup +10')
         assert group.endswith('nice 10')
     else:
-        assert said == 'niceness +10 (background node)'
-        with open('/proc/self/autogroup') as ours:  # empty in the init process's session
-            assert group == ours.read().strip()
+        assert not said.endswith('+10')
+        with open('/proc/self/autogroup') as ours_group:  # empty in the init process's session
+            assert group == ours_group.read().strip()
 
 
 @pytest.mark.parametrize('value, why', [('0', 'priority left as is'),
@@ -197,5 +233,6 @@ def test_only_a_session_leader_lowers_its_autogroup(own_session):
 def test_background_priority_can_be_kept_and_bad_values_are_named(value, why):
     calls = []
     assert why in process.lower_priority({'FACE_TRACKER_BACKGROUND_NICE': value},
-                                         nice=calls.append)
+                                         nice=lambda tid, v: calls.append(v),
+                                         policy=calls.append)
     assert calls == []

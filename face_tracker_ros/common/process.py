@@ -32,7 +32,7 @@ import ctypes
 import ctypes.util
 import os
 import platform
-from typing import Mapping, Optional, Tuple
+from typing import Iterable, List, Mapping, Optional, Tuple
 
 #: ``mallopt`` parameter numbers (glibc's malloc.h).
 M_TRIM_THRESHOLD = -1
@@ -121,32 +121,45 @@ AUTOGROUP_FILE = '/proc/self/autogroup'
 
 
 def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None,
-                   autogroup: Optional[str] = None) -> str:
-    """Lower this process's CPU priority for a background node; return what was done.
+                   autogroup: Optional[str] = None, threads: Optional[Iterable[int]] = None,
+                   policy=None) -> str:
+    """Lower the CPU priority of this process's threads for a background node; say what was done.
 
     The tracking chain (camera, detector, servo) shares the cores with the
     nodes that watch and record it.  Those run at niceness
     :data:`BACKGROUND_NICE` (``FACE_TRACKER_BACKGROUND_NICE`` overrides it,
-    0 keeps the normal priority), so that when the cores are busy the scheduler
-    runs a frame through the chain first; the background nodes' work is not
-    urgent to the millisecond and still gets the idle time, which on a tracker
-    is most of it.
+    0 keeps the normal priority and policy) under the ``SCHED_BATCH`` policy,
+    so that when the cores are busy the scheduler runs a frame through the
+    chain first; the background nodes' work is not urgent to the millisecond
+    and still gets the idle time, which on a tracker is most of it.
+
+    Both are set on every thread: on Linux niceness and policy belong to a
+    thread, and a node's middleware threads (DDS receive and event threads)
+    exist before this is called; threads started later inherit them.
+    Niceness sets a thread's share of a busy core.  ``SCHED_BATCH`` keeps the
+    share and stops a waking thread from preempting a running one, which
+    niceness does not: the kernel's fair scheduler (EEVDF) lets a thread that
+    has slept take the core from a running one at once, whatever their weights,
+    and a background node wakes for every message it watches, in the middle of
+    a frame's detection.
 
     Where the kernel groups processes by session for scheduling (autogroup,
     ``/proc/sys/kernel/sched_autogroup_enabled``, on by default in most
-    desktop and many server kernels), a process's niceness only orders it
-    against the processes of its own session: a node started in a session of
+    desktop and many server kernels), a thread's niceness only orders it
+    against the threads of its own session: a node started in a session of
     its own (the standalone bring-up does that, so that it can stop a node's
-    whole process group) would compete at full weight whatever its niceness.
-    A session leader therefore also sets its session's autogroup niceness
+    whole process group) would get a full share whatever its niceness.  A
+    session leader therefore also sets its session's autogroup niceness
     (``/proc/self/autogroup``); a process in a shared session leaves it alone,
     since that would lower the whole session.
 
-    ``nice`` is ``os.nice`` and ``autogroup`` the autogroup file (for tests).
-    Never raises.
+    ``threads`` are the thread ids to lower (default: every thread of this
+    process).  ``nice(tid, increment)``, ``policy(tid)`` and ``autogroup``
+    (the autogroup file) are for tests.  Never raises.
     """
     environ = os.environ if environ is None else environ
-    nice = nice or os.nice
+    nice = nice or _renice_thread
+    policy = policy or _batch_thread
     text = environ.get(NICE_ENV, str(BACKGROUND_NICE)).strip()
     try:
         value = int(text)
@@ -156,11 +169,22 @@ def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None,
         return f'priority left as is ({NICE_ENV}={value} is not in 0..19)'
     if value == 0:
         return 'priority left as is'
-    try:
-        nice(value)
-    except OSError as exc:
-        return f'priority left as is (nice failed: {exc})'
-    done = f'niceness +{value} (background node)'
+    tids = list(thread_ids() if threads is None else threads)
+    reniced = batched = 0
+    error = ''
+    for tid in tids:
+        try:
+            nice(tid, value)
+            reniced += 1
+        except OSError as exc:  # the thread ended meanwhile, or not allowed
+            error = str(exc)
+        batched += bool(policy(tid))
+    if not reniced:
+        return f'priority left as is (nice failed: {error or "no thread"})'
+    done = f'niceness +{value}'
+    if batched:
+        done += ', SCHED_BATCH'
+    done += f' (background node, {reniced} thread{"s" if reniced != 1 else ""})'
     if autogroup is None:
         if os.getsid(0) != os.getpid():
             return done
@@ -171,6 +195,32 @@ def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None,
     except OSError:  # no autogroup in this kernel, or not allowed: niceness alone
         return done
     return done + f', session autogroup +{value}'
+
+
+def thread_ids() -> List[int]:
+    """Return the ids of this process's threads (Linux), else ``[0]`` (the caller)."""
+    try:
+        return sorted(int(tid) for tid in os.listdir('/proc/self/task'))
+    except (OSError, ValueError):
+        return [0]
+
+
+def _renice_thread(tid: int, increment: int) -> None:
+    """Add ``increment`` to thread ``tid``'s niceness (at most 19); OSError if refused."""
+    current = os.getpriority(os.PRIO_PROCESS, tid)
+    os.setpriority(os.PRIO_PROCESS, tid, min(19, current + increment))
+
+
+def _batch_thread(tid: int) -> bool:
+    """Put thread ``tid`` under ``SCHED_BATCH`` (niceness kept); False where not possible."""
+    batch = getattr(os, 'SCHED_BATCH', None)
+    if batch is None or not hasattr(os, 'sched_setscheduler'):
+        return False
+    try:
+        os.sched_setscheduler(tid, batch, os.sched_param(0))
+    except OSError:
+        return False
+    return True
 
 
 def executor_choice(environ: Optional[Mapping[str, str]] = None) -> str:
