@@ -225,25 +225,28 @@ def _make_monitor_node(context, monitor: Monitor):
     return node
 
 
-_LOWERED: set = set()
-
-
 def _observe_in_the_background() -> None:
     """Run this process's observing threads (the monitor, the sampler, DDS) like a background node.
 
     The monitor is not part of the system being measured; like the diagnostics
     node and the flight recorder it should not compete with the frames going
     through the pipeline.  Every thread but the main one is lowered, once (a
-    thread's niceness cannot be raised again): the main thread starts the
-    nodes, which inherit its priority and policy and must start as they would
-    in use, and it runs the single-script baseline.
+    thread's niceness cannot be raised again, so a thread already under
+    ``SCHED_BATCH`` is left alone): the main thread starts the nodes, which
+    inherit its priority and policy and must start as they would in use, and
+    it runs the single-script baseline.
     """
     from face_tracker_ros.common.process import lower_priority, thread_ids
 
+    def lowered(tid: int) -> bool:
+        try:
+            return os.sched_getscheduler(tid) == os.SCHED_BATCH
+        except (AttributeError, OSError):
+            return True  # ended meanwhile, or no policies here: nothing to do
+
     main = threading.main_thread().native_id
-    new = [tid for tid in thread_ids() if tid != main and tid not in _LOWERED]
+    new = [tid for tid in thread_ids() if tid != main and not lowered(tid)]
     if new:
-        _LOWERED.update(new)
         log(f'pipeline: observing threads now run at {lower_priority(threads=new)}')
 
 

@@ -10,6 +10,7 @@ pseudo-terminal) and that the results have the shape the README table needs.
 
 import json
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -19,6 +20,8 @@ from bench import common, detector, report, run, soak
 from bench.baseline import RealtimeLoop
 from bench.pipeline import NodeSampler, resources_section
 from bench.transport import measure, shipped_profile
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_statistics_and_targets():
@@ -253,3 +256,30 @@ def test_monitor_reads_the_trace_topics_and_the_detector_status():
         node.destroy_node()
     finally:
         rclpy.try_shutdown(context=context)
+
+
+_OBSERVER_CHILD = (
+    'import json, os, threading\n'
+    'from bench.pipeline import _observe_in_the_background\n'
+    'stop = threading.Event()\n'
+    'watcher = threading.Thread(target=stop.wait); watcher.start()\n'
+    '_observe_in_the_background()\n'
+    '_observe_in_the_background()  # a second round leaves lowered threads alone\n'
+    'main = threading.main_thread().native_id\n'
+    'report = {name: [os.getpriority(os.PRIO_PROCESS, tid), os.sched_getscheduler(tid)]\n'
+    '          for name, tid in (("main", main), ("watcher", watcher.native_id))}\n'
+    'stop.set()\n'
+    'print(json.dumps(report))\n')
+
+
+@pytest.mark.skipif(not hasattr(os, 'SCHED_BATCH') or not os.path.isdir('/proc/self/task'),
+                    reason='per-thread priorities are Linux')
+def test_the_benchmark_lowers_its_observing_threads_but_not_the_one_that_starts_nodes():
+    done = subprocess.run([sys.executable, '-c', _OBSERVER_CHILD], capture_output=True,
+                          text=True, timeout=60, check=True, cwd=str(ROOT),
+                          env={k: v for k, v in os.environ.items()
+                               if k != 'FACE_TRACKER_BACKGROUND_NICE'})
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert report['main'] == [ours, os.sched_getscheduler(0)]
+    assert report['watcher'] == [min(19, ours + 10), os.SCHED_BATCH]
