@@ -42,10 +42,10 @@ import math
 import threading
 import time
 
+from builtin_interfaces.msg import Time as BuiltinTime
 import cv2
 from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
-from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
 from std_msgs.msg import String
 
@@ -240,10 +240,12 @@ class CameraNode(Node):
             self.get_logger().info('waiting for sim/joint_states before publishing',
                                    throttle_duration_sec=5.0)
             return
-        stamp = Time(nanoseconds=stamp_ns).to_msg()
-        data = encode_image(frame, stamp.sec, stamp.nanosec, self._frame_id)
+        sec, nanosec = divmod(stamp_ns, 1_000_000_000)
+        data = encode_image(frame, sec, nanosec, self._frame_id)
         if not publish_from_thread(self, self._image_pub, data):
             return
+        # Everything else once the frame is on its way.
+        stamp = BuiltinTime(sec=sec, nanosec=nanosec)
         self.frames_published += 1
         self._rate.tick()
         height, width = frame.shape[:2]

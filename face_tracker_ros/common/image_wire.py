@@ -34,12 +34,13 @@ and :func:`decode_point_stamped`.
 """
 
 from dataclasses import dataclass
+import functools
 import struct
 from typing import Tuple, Union
 
 import numpy as np
 
-from face_tracker_ros.common.compat import CHANNELS, ImageFormatError
+from face_tracker_ros.common.compat import CHANNELS, check_image, ImageFormatError
 
 #: Encapsulation identifiers of plain CDR (XCDR1).
 CDR_BE = b'\x00\x00'
@@ -93,20 +94,35 @@ def encode_image(frame: np.ndarray, stamp_sec: int, stamp_nanosec: int, frame_id
 
     ``frame`` is ``H x W`` (mono8) or ``H x W x C``; its rows are written tightly
     packed (``step = W * C``), copied once.  ImageFormatError if the array does
-    not fit ``encoding``.
+    not fit ``encoding``.  Everything after the stamp up to the pixels depends
+    only on the frame id, size and encoding, so it is built once and reused.
     """
     if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8:
         raise ImageFormatError(f'only 8-bit arrays are supported, got '
                                f'{getattr(frame, "dtype", type(frame).__name__)}')
-    channels = 1 if frame.ndim == 2 else (frame.shape[2] if frame.ndim == 3 else 0)
-    if CHANNELS.get(encoding) != channels or frame.ndim not in (2, 3):
+    shape = frame.shape
+    _check_stamp(stamp_sec, stamp_nanosec)
+    tail = _image_tail(frame_id, shape, encoding)
+    pixels = frame if frame.flags.c_contiguous else np.ascontiguousarray(frame)
+    return b''.join((_LE_START, _STAMP_LE.pack(int(stamp_sec), int(stamp_nanosec)), tail,
+                     memoryview(pixels).cast('B')))
+
+
+_LE_START = CDR_LE + b'\x00\x00'
+_STAMP_LE = struct.Struct('<iI')
+
+
+@functools.lru_cache(maxsize=16)
+def _image_tail(frame_id: str, shape: Tuple[int, ...], encoding: str) -> bytes:
+    """Return the serialized fields of an image between its stamp and its pixels (cached)."""
+    channels = 1 if len(shape) == 2 else (shape[2] if len(shape) == 3 else 0)
+    if CHANNELS.get(encoding) != channels or len(shape) not in (2, 3):
         raise ImageFormatError(f"encoding '{encoding}' does not fit an array of shape "
-                               f'{frame.shape}')
-    height, width = int(frame.shape[0]), int(frame.shape[1])
+                               f'{shape}')
+    height, width = int(shape[0]), int(shape[1])
     if height <= 0 or width <= 0:
         raise ImageFormatError(f'empty image {width}x{height}')
-    _check_stamp(stamp_sec, stamp_nanosec)
-    head = bytearray(CDR_LE + b'\x00\x00')
+    head = bytearray(_LE_START + bytes(_STAMP_LE.size))
 
     def put(fmt: str, *values) -> None:
         size = struct.calcsize('<' + fmt[0])
@@ -118,7 +134,6 @@ def encode_image(frame: np.ndarray, stamp_sec: int, stamp_nanosec: int, frame_id
         put('I', len(raw))
         head.extend(raw)
 
-    put('iI', int(stamp_sec), int(stamp_nanosec))
     put_string(frame_id)
     put('II', height, width)
     put_string(encoding)
@@ -126,8 +141,18 @@ def encode_image(frame: np.ndarray, stamp_sec: int, stamp_nanosec: int, frame_id
     step = width * channels
     put('I', step)
     put('I', step * height)
-    pixels = frame if frame.flags.c_contiguous else np.ascontiguousarray(frame)
-    return b''.join((head, memoryview(pixels).cast('B')))
+    return bytes(head[len(_LE_START) + _STAMP_LE.size:])
+
+
+_STRUCTS = {}
+
+
+def _struct(fmt: str) -> struct.Struct:
+    """Return a compiled ``struct.Struct`` for ``fmt``, made once (formats here are few)."""
+    compiled = _STRUCTS.get(fmt)
+    if compiled is None:
+        compiled = _STRUCTS[fmt] = struct.Struct(fmt)
+    return compiled
 
 
 class _Reader:
@@ -144,23 +169,23 @@ class _Reader:
             raise UnknownEncoding(f'encapsulation {kind.hex()} is not plain CDR')
         self.offset = _HEADER
 
-    def take(self, fmt: str) -> Tuple:
-        size = struct.calcsize(self.order + fmt[0])
-        self.offset += _pad(self.offset, size)
-        end = self.offset + struct.calcsize(self.order + fmt)
+    def take(self, fmt: str, align: int) -> Tuple:
+        """Unpack ``fmt`` (its first field ``align`` bytes wide) at the next aligned offset."""
+        compiled = _struct(self.order + fmt)
+        offset = self.offset + (-(self.offset - _HEADER)) % align
+        end = offset + compiled.size
         if end > len(self.view):
             raise ImageFormatError('serialized image ends inside its header')
-        values = struct.unpack_from(self.order + fmt, self.view, self.offset)
         self.offset = end
-        return values
+        return compiled.unpack_from(self.view, offset)
 
     def string(self, field: str) -> str:
-        (length,) = self.take('I')
+        (length,) = self.take('I', 4)
         end = self.offset + length
         if length == 0 or end > len(self.view) or self.view[end - 1] != 0:
             raise ImageFormatError(f'malformed string in field {field}')
         try:
-            text = bytes(self.view[self.offset:end - 1]).decode('utf-8')
+            text = str(self.view[self.offset:end - 1], 'utf-8')
         except UnicodeDecodeError:
             raise ImageFormatError(f'field {field} is not UTF-8') from None
         self.offset = end
@@ -175,13 +200,12 @@ def decode_image(data: Buffer) -> WireImage:
     not checked against each other here (that is ``check_image``'s job).
     """
     reader = _Reader(data)
-    sec, nanosec = reader.take('iI')
+    sec, nanosec = reader.take('iI', 4)
     frame_id = reader.string('header.frame_id')
-    height, width = reader.take('II')
+    height, width = reader.take('II', 4)
     encoding = reader.string('encoding')
-    (is_bigendian,) = reader.take('B')
-    (step,) = reader.take('I')
-    (count,) = reader.take('I')
+    (is_bigendian,) = reader.take('B', 1)
+    step, count = reader.take('II', 4)
     end = reader.offset + count
     if end > len(reader.view):
         raise ImageFormatError(f'data holds {len(reader.view) - reader.offset} bytes, '
@@ -192,8 +216,6 @@ def decode_image(data: Buffer) -> WireImage:
 
 def wire_to_array(image: WireImage) -> np.ndarray:
     """Return the pixels of a validated :class:`WireImage` as an array view (no copy)."""
-    from face_tracker_ros.common.compat import check_image
-
     height, width, channels = check_image(image)
     flat = np.frombuffer(image.data, dtype=np.uint8)
     rows = flat.reshape(height, image.step)[:, :width * channels]
@@ -221,11 +243,20 @@ def encode_point_stamped(stamp_sec: int, stamp_nanosec: int, frame_id: str, x: f
                          y: float, z: float) -> bytes:
     """Return the serialized ``geometry_msgs/PointStamped`` (little-endian CDR)."""
     _check_stamp(stamp_sec, stamp_nanosec)
+    return b''.join((_LE_START, _STAMP_LE.pack(int(stamp_sec), int(stamp_nanosec)),
+                     _point_frame(frame_id), _POINT_LE.pack(float(x), float(y), float(z))))
+
+
+_POINT_LE = struct.Struct('<ddd')
+
+
+@functools.lru_cache(maxsize=16)
+def _point_frame(frame_id: str) -> bytes:
+    """Return the serialized frame id of a ``PointStamped`` and the padding after it."""
     raw = frame_id.encode('utf-8') + b'\x00'
-    head = CDR_LE + b'\x00\x00' + struct.pack('<iII', int(stamp_sec), int(stamp_nanosec),
-                                              len(raw)) + raw
-    head += b'\x00' * _pad(len(head), 8)
-    return head + struct.pack('<ddd', float(x), float(y), float(z))
+    field = struct.pack('<I', len(raw)) + raw
+    start = _HEADER + _STAMP_LE.size
+    return field + b'\x00' * _pad(start + len(field), 8)
 
 
 def decode_point_stamped(data: Buffer) -> WirePoint:
@@ -235,9 +266,9 @@ def decode_point_stamped(data: Buffer) -> WirePoint:
     for an encapsulation other than plain CDR.
     """
     reader = _Reader(data)
-    sec, nanosec = reader.take('iI')
+    sec, nanosec = reader.take('iI', 4)
     frame_id = reader.string('header.frame_id')
-    x, y, z = reader.take('ddd')
+    x, y, z = reader.take('ddd', 8)
     return WirePoint(sec, nanosec, frame_id, x, y, z)
 
 
