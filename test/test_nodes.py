@@ -384,3 +384,27 @@ def test_a_background_node_lowers_every_thread_including_the_middleware_ones(nod
     assert all(prio == min(19, ours + 10) and policy == os.SCHED_BATCH
                for prio, policy in threads.values()), threads
     assert sim.stop() == 0
+
+
+@pytest.mark.parametrize('sim_time', [False, True])
+def test_the_servo_clock_is_ros_time_with_or_without_simulated_time(tmp_path, sim_time):
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    from face_tracker_ros.servo.node import ServoNode
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = ServoNode(context=context, parameter_overrides=[
+        Parameter('port', value=str(tmp_path / 'no-such-port')),
+        Parameter('use_sim_time', value=sim_time)])
+    try:
+        if sim_time:  # no /clock message yet: simulated time is still 0
+            assert node._now() == node.get_clock().now().nanoseconds * 1e-9 == 0.0
+        else:
+            assert abs(node._now() - time.time()) < 1.0
+            assert abs(node._now() - node.get_clock().now().nanoseconds * 1e-9) < 1.0
+    finally:
+        node.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)

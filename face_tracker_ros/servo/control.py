@@ -52,6 +52,10 @@ MAX_STEP_S = 0.25
 HISTORY_S = 2.0
 
 
+def _time_of(entry: Tuple[float, float, float]) -> float:
+    return entry[0]
+
+
 @dataclass(frozen=True)
 class AxisGains:
     """Gains and limits of one axis; angles in radians, times in seconds."""
@@ -221,8 +225,7 @@ class PanTiltController:
 
     def command_at(self, t: float) -> Tuple[float, float]:
         """Return the command in force at time ``t`` (the oldest one known if earlier)."""
-        times = [h[0] for h in self._history]
-        i = bisect.bisect_right(times, t) - 1
+        i = bisect.bisect_right(self._history, t, key=_time_of) - 1
         _, pan, tilt = self._history[max(i, 0)]
         return pan, tilt
 

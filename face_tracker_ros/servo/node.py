@@ -195,7 +195,13 @@ class ServoNode(Node):
                                f"'{p['protocol']}'")
 
     def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
+        # ROS time in seconds.  Without simulated time that is the system clock, read
+        # directly: building an rclpy Time costs about 0.06 ms more when the node wakes for
+        # a target (measured here), on the way from detection to the servo command.
+        clock = self.get_clock()
+        if clock.ros_time_is_active:
+            return clock.now().nanoseconds * 1e-9
+        return time.time()
 
     def _log_events(self) -> None:
         # ServoConnection throttles repeated events itself: log every one.
