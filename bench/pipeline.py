@@ -230,24 +230,16 @@ def _observe_in_the_background() -> None:
 
     The monitor is not part of the system being measured; like the diagnostics
     node and the flight recorder it should not compete with the frames going
-    through the pipeline.  Every thread but the main one is lowered, once (a
-    thread's niceness cannot be raised again, so a thread already under
-    ``SCHED_BATCH`` is left alone): the main thread starts the nodes, which
+    through the pipeline.  Every thread but the main one is lowered (those
+    lowered in an earlier round are left as they are): the main thread starts the nodes, which
     inherit its priority and policy and must start as they would in use, and
     it runs the single-script baseline.
     """
     from face_tracker_ros.common.process import lower_priority, thread_ids
 
-    def lowered(tid: int) -> bool:
-        try:
-            return os.sched_getscheduler(tid) == os.SCHED_BATCH
-        except (AttributeError, OSError):
-            return True  # ended meanwhile, or no policies here: nothing to do
-
     main = threading.main_thread().native_id
-    new = [tid for tid in thread_ids() if tid != main and not lowered(tid)]
-    if new:
-        log(f'pipeline: observing threads now run at {lower_priority(threads=new)}')
+    others = [tid for tid in thread_ids() if tid != main]
+    log(f'pipeline: observing threads now run at {lower_priority(threads=others)}')
 
 
 def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps: float = 30.0,

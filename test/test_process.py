@@ -236,3 +236,31 @@ def test_background_priority_can_be_kept_and_bad_values_are_named(value, why):
                                          nice=lambda tid, v: calls.append(v),
                                          policy=calls.append)
     assert calls == []
+
+
+@pytest.mark.skipif(not hasattr(os, 'SCHED_BATCH') or not os.path.isdir('/proc/self/task'),
+                    reason='per-thread priorities are Linux')
+def test_lowering_twice_lowers_only_the_threads_started_since():
+    # As the benchmark does: every thread but the main one, once per round.
+    child = (
+        'import json, os, threading\n'
+        'from face_tracker_ros.common.process import lower_priority, thread_ids\n'
+        'stop = threading.Event()\n'
+        'main = threading.main_thread().native_id\n'
+        'def others(): return [t for t in thread_ids() if t != main]\n'
+        'a = threading.Thread(target=stop.wait); a.start()\n'
+        'first = lower_priority({}, threads=others())\n'
+        'again = lower_priority({}, threads=others())\n'
+        'b = threading.Thread(target=stop.wait); b.start()\n'
+        'third = lower_priority({}, threads=others())\n'
+        'nice = [os.getpriority(os.PRIO_PROCESS, t) for t in (main, a.native_id, b.native_id)]\n'
+        'stop.set()\n'
+        'print(json.dumps([first, again, third, nice]))\n')
+    done = subprocess.run([sys.executable, '-c', child], capture_output=True, text=True,
+                          timeout=60, check=True)
+    first, again, third, nice = json.loads(done.stdout)
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert first.startswith('niceness +10, SCHED_BATCH (background node, 1 thread)')
+    assert again == 'priority left as is (every thread already lowered)'
+    assert third.startswith('niceness +10, SCHED_BATCH (background node, 1 thread)')
+    assert nice == [ours, min(19, ours + 10), min(19, ours + 10)]

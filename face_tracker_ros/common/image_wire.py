@@ -88,6 +88,10 @@ def _check_stamp(sec: int, nanosec: int) -> None:
         raise ImageFormatError(f'stamp {sec}.{nanosec} is out of range')
 
 
+_LE_START = CDR_LE + b'\x00\x00'
+_STAMP_LE = struct.Struct('<iI')
+
+
 def encode_image(frame: np.ndarray, stamp_sec: int, stamp_nanosec: int, frame_id: str,
                  encoding: str = 'bgr8') -> bytes:
     """Return the serialized ``sensor_msgs/Image`` (little-endian CDR) of an 8-bit image.
@@ -106,10 +110,6 @@ def encode_image(frame: np.ndarray, stamp_sec: int, stamp_nanosec: int, frame_id
     pixels = frame if frame.flags.c_contiguous else np.ascontiguousarray(frame)
     return b''.join((_LE_START, _STAMP_LE.pack(int(stamp_sec), int(stamp_nanosec)), tail,
                      memoryview(pixels).cast('B')))
-
-
-_LE_START = CDR_LE + b'\x00\x00'
-_STAMP_LE = struct.Struct('<iI')
 
 
 @functools.lru_cache(maxsize=16)
@@ -144,15 +144,8 @@ def _image_tail(frame_id: str, shape: Tuple[int, ...], encoding: str) -> bytes:
     return bytes(head[len(_LE_START) + _STAMP_LE.size:])
 
 
-_STRUCTS = {}
-
-
-def _struct(fmt: str) -> struct.Struct:
-    """Return a compiled ``struct.Struct`` for ``fmt``, made once (formats here are few)."""
-    compiled = _STRUCTS.get(fmt)
-    if compiled is None:
-        compiled = _STRUCTS[fmt] = struct.Struct(fmt)
-    return compiled
+#: A compiled ``struct.Struct`` per format, made once (the readers use a handful).
+_struct = functools.lru_cache(maxsize=None)(struct.Struct)
 
 
 class _Reader:

@@ -154,8 +154,10 @@ def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None,
     since that would lower the whole session.
 
     ``threads`` are the thread ids to lower (default: every thread of this
-    process).  ``nice(tid, increment)``, ``policy(tid)`` and ``autogroup``
-    (the autogroup file) are for tests.  Never raises.
+    process); a thread already under ``SCHED_BATCH`` is left as it is, so a
+    second call lowers only threads started since.  ``nice(tid, increment)``,
+    ``policy(tid)`` and ``autogroup`` (the autogroup file) are for tests.
+    Never raises.
     """
     environ = os.environ if environ is None else environ
     nice = nice or _renice_thread
@@ -169,7 +171,11 @@ def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None,
         return f'priority left as is ({NICE_ENV}={value} is not in 0..19)'
     if value == 0:
         return 'priority left as is'
-    tids = list(thread_ids() if threads is None else threads)
+    # A thread already under SCHED_BATCH was lowered before: not again (niceness only rises).
+    tids = [tid for tid in (thread_ids() if threads is None else threads)
+            if not _is_batch(tid)]
+    if not tids:
+        return 'priority left as is (every thread already lowered)'
     reniced = batched = 0
     error = ''
     for tid in tids:
@@ -209,6 +215,14 @@ def _renice_thread(tid: int, increment: int) -> None:
     """Add ``increment`` to thread ``tid``'s niceness (at most 19); OSError if refused."""
     current = os.getpriority(os.PRIO_PROCESS, tid)
     os.setpriority(os.PRIO_PROCESS, tid, min(19, current + increment))
+
+
+def _is_batch(tid: int) -> bool:
+    """Return True if thread ``tid`` runs under ``SCHED_BATCH`` (False if unknown)."""
+    try:
+        return os.sched_getscheduler(tid) == os.SCHED_BATCH
+    except (AttributeError, OSError):
+        return False
 
 
 def _batch_thread(tid: int) -> bool:
