@@ -1,0 +1,12 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Names shared by the nodes, the launch file, the standalone runner and the tools.
+
+Defined once here and imported everywhere else; this module imports nothing from ROS.
+"""
+
+# Environment variable that marks every process of one tracker run (one `ros2 launch` or one
+# standalone runner): the launch file and the runner set it to a fresh id for all the processes
+# they start, and the watchdog acts only on processes that carry its own id, never on a
+# look-alike of another run or of an unrelated program on the same machine.
+RUN_ID_ENV = 'FACE_TRACKER_RUN_ID'
