@@ -10,3 +10,8 @@ Defined once here and imported everywhere else; this module imports nothing from
 # they start, and the watchdog acts only on processes that carry its own id, never on a
 # look-alike of another run or of an unrelated program on the same machine.
 RUN_ID_ENV = 'FACE_TRACKER_RUN_ID'
+
+# Environment variable the bring-up may set to its own pid for the processes it starts: a node
+# whose parent is not that process when it starts (the bring-up died before the node could ask
+# to be signalled on its death) exits at once instead of running unsupervised.
+PARENT_PID_ENV = 'FACE_TRACKER_PARENT_PID'

@@ -55,7 +55,12 @@ from face_tracker_ros.common import qos
 from face_tracker_ros.common.health import ERROR, NodeHealth, OK, STARTUP_GRACE_S, WARN
 from face_tracker_ros.common.image_wire import encode_image
 from face_tracker_ros.common.params import declare, Param, ParameterError
-from face_tracker_ros.common.runner import FatalError, main_for, publish_from_thread
+from face_tracker_ros.common.runner import (
+    EXIT_FATAL,
+    main_for,
+    publish_from_thread,
+    request_exit,
+)
 from face_tracker_ros.common.stats import RateMeter
 from face_tracker_ros.geometry import focal_length_px
 from face_tracker_ros.sim.paths import PATHS
@@ -201,7 +206,8 @@ class CameraNode(Node):
 
     def _check_fatal(self) -> None:
         if self._fatal_reason:
-            raise FatalError(f'camera recovery gave up: {self._fatal_reason}')
+            # An expected end: one line and exit 1 (respawned), no traceback from the executor.
+            request_exit(f'fatal: camera recovery gave up: {self._fatal_reason}', EXIT_FATAL)
 
     def _on_inject(self, msg: String) -> None:
         """Start a fault now: ``camera:<kind>:<duration_s>[:<value>]`` (others are ignored)."""

@@ -8,16 +8,39 @@ the runner's own handler for SIGINT and SIGTERM only sets a flag (an exception
 raised at an arbitrary point could land inside rclpy's message conversion);
 the main thread spins in short slices, sees the flag, and shuts the node down
 in order while the context is still valid: node clean-up, node destruction,
-context shutdown.  A second signal interrupts at once.
+context shutdown.  SIGHUP (a closed terminal, an ssh session ending) gets the
+same orderly stop.  A second signal within :data:`DUPLICATE_SIGNAL_S` of the
+first is the same request delivered twice (under ``ros2 launch`` a Ctrl-C
+reaches every node from the terminal and then again from launch) and is
+ignored; a later one, while the node has still not begun to stop, interrupts
+at once with one line.
+
+Start-up.  ``rclpy.init`` parses the ``--ros-args`` (``-p``, ``--params-file``,
+``--log-level``) and sets up logging in ``$ROS_LOG_DIR`` or ``~/.ros/log``:
+each of its failures is a configuration error (exit 2, one line saying what is
+wrong, no traceback, not restarted by the bring-up), as are invalid names and
+parameter overrides found while the node is built.
+
+Parent.  A node started by ``ros2 launch`` or the standalone runner ends with
+it: the runner asks Linux for SIGTERM when the parent dies
+(``PR_SET_PDEATHSIG``) and then checks that the parent is still the original
+one (it may have died before the request), so a killed launch leaves no node
+behind driving the servos; the SIGTERM is the orderly stop (the servo parks).
+A node can end itself with :func:`request_exit` (one line, no traceback).
 """
 
+import ctypes
+import os
+import re
 import signal
 import sys
 import threading
+import time
 import traceback
 from typing import Callable, List, Optional
 
 from face_tracker_ros.common.params import ParameterError
+from face_tracker_ros.interface import PARENT_PID_ENV
 
 #: Exit status of a node stopped by a bad parameter (not worth respawning as is).
 EXIT_BAD_PARAMETER = 2
@@ -32,13 +55,96 @@ TRIM_PERIOD_S = 60.0
 SPIN_SLICE_S = 0.2
 
 
+#: Signals that stop a node in order: Ctrl-C, a plain kill, a hang-up of its terminal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+#: A second stop signal this soon after the first is the same request delivered twice.
+DUPLICATE_SIGNAL_S = 1.0
+
+#: ``prctl`` option that asks for a signal when the parent process dies (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
+
 _STOP = threading.Event()
+_FIRST_SIGNAL: List[tuple] = []   # (signal number, monotonic time) of the first stop signal
+_EXIT_REQUEST: List[tuple] = []   # (status, message) from request_exit()
+
+#: The parent at import time: the fallback when the bring-up did not name it.
+_PARENT_AT_IMPORT = os.getppid()
 
 
 def _interrupt(signum, frame):
-    if _STOP.is_set():
-        raise KeyboardInterrupt  # a second Ctrl-C: stop now
+    now = time.monotonic()
+    if not _FIRST_SIGNAL:
+        _FIRST_SIGNAL.append((signum, now))
+        _STOP.set()
+        return
+    if now - _FIRST_SIGNAL[0][1] < DUPLICATE_SIGNAL_S:
+        return  # the same stop request delivered twice (terminal and launch)
+    sys.stderr.write(f'[WARN] {signal.Signals(signum).name} again while the node had not yet '
+                     'stopped: stopping at once\n')
+    raise KeyboardInterrupt
+
+
+def request_exit(message: str, status: int = 1) -> None:
+    """End the node in order with ``status``; ``message`` becomes its one last line (FATAL).
+
+    Safe from any thread: the spinning main thread notices within
+    :data:`SPIN_SLICE_S` and shuts the node down as on SIGTERM.  Use it for an
+    expected end (a camera giving up after ``max_recovery_s``) instead of
+    raising from a callback, which the executor would log with a traceback.
+    """
+    if not _EXIT_REQUEST:
+        _EXIT_REQUEST.append((int(status), str(message)))
     _STOP.set()
+
+
+def die_with_parent(environ=None, prctl=None, getppid=os.getppid) -> Optional[str]:
+    """Ask for SIGTERM when the parent dies; return why to exit now if it already has, else None.
+
+    The expected parent is ``$FACE_TRACKER_PARENT_PID`` when the bring-up set
+    it, else the parent this process had when the runner was imported.
+    ``prctl`` is for tests; by default the C library's.  Where ``prctl`` is
+    unavailable (not Linux) only the parent check is made.
+    """
+    environ = os.environ if environ is None else environ
+    try:
+        expected = int(environ.get(PARENT_PID_ENV, '') or _PARENT_AT_IMPORT)
+    except ValueError:
+        expected = _PARENT_AT_IMPORT
+    if prctl is None:
+        try:
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            prctl = None
+    if prctl is not None:
+        try:
+            prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except Exception:  # noqa: BLE001 - without it the parent check below still holds
+            pass
+    parent = getppid()
+    if parent != expected:
+        return (f'parent process {expected} is gone (now {parent}) before the node started; '
+                'exiting')
+    return None
+
+
+def describe_start_error(exc: BaseException, environ=None) -> str:
+    """Return one line for a failure of ``rclpy.init`` (arguments, parameters file, logging).
+
+    rcl's text loses its source locations (``, at /path/file.c:123``) and line
+    breaks; a logging failure says which directory to fix.
+    """
+    environ = os.environ if environ is None else environ
+    text = re.sub(r',? at /\S+:\d+', '', str(exc))
+    text = ' '.join(text.split()).rstrip(',. ')
+    if 'logging' in text:
+        where = environ.get('ROS_LOG_DIR') or (
+            f"{environ['ROS_HOME']}/log" if environ.get('ROS_HOME') else
+            f"{environ['HOME']}/.ros/log" if environ.get('HOME') else '')
+        text += (f' (the ROS log directory {where} must be a writable directory, or set '
+                 'ROS_LOG_DIR to one)' if where else
+                 ' (HOME is not set: set HOME, or ROS_LOG_DIR to a writable directory)')
+    return text or type(exc).__name__
 
 
 class FatalError(RuntimeError):
@@ -56,6 +162,7 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
     the node has been created.
     """
     import rclpy
+    from rclpy.exceptions import NameValidationException, ParameterException
     from rclpy.executors import ExternalShutdownException
     from rclpy.signals import SignalHandlerOptions
 
@@ -67,13 +174,27 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
         tune_allocator,
     )
 
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
+    orphan = die_with_parent()
+    if orphan is not None:
+        _say('warn', name, orphan)
+        return 0
     # Before the first frame-sized buffer exists; other nodes keep glibc's defaults, which
     # hand memory back to the kernel sooner.
     allocator = tune_allocator() if tune_malloc else 'allocator left as is'
     priority = 'normal priority'
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - every failure here is the arguments or environment
+        _say('fatal', name, f'invalid configuration: {describe_start_error(exc)}')
+        try:
+            rclpy.try_shutdown()
+        except Exception:  # noqa: BLE001 - nothing more to release
+            pass
+        return EXIT_BAD_PARAMETER
     node = None
     status = 0
     try:
@@ -81,7 +202,12 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
             executor, executor_name = make_executor(executor_choice())
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
-        node = node_factory()
+        if _STOP.is_set():
+            raise KeyboardInterrupt  # stopped before the node existed
+        try:
+            node = node_factory()
+        except (NameValidationException, ParameterException) as exc:
+            raise ParameterError(' '.join(str(exc).split())) from None
         if background:
             # Once the node exists: a background node still starts up at full speed, so the
             # parts others wait for (the simulated controller's port) appear as they did.
@@ -92,6 +218,9 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
         node.get_logger().info(f'{executor_name} executor; {allocator}; {priority}')
         while rclpy.ok() and not _STOP.is_set():
             executor.spin_once(timeout_sec=SPIN_SLICE_S)
+        if _EXIT_REQUEST:
+            status, message = _EXIT_REQUEST[0]
+            _log_fatal(node, name, message)
     except (KeyboardInterrupt, ExternalShutdownException):
         status = 0
     except ParameterError as exc:
@@ -108,8 +237,11 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
                        + traceback.format_exc())
             status = EXIT_FATAL
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        if node is not None and _FIRST_SIGNAL and not _EXIT_REQUEST:
+            node.get_logger().info(
+                f'{signal.Signals(_FIRST_SIGNAL[0][0]).name} received: stopping')
         if node is not None:
             try:
                 getattr(node, 'shutdown', lambda: None)()
@@ -159,6 +291,12 @@ def _log_fatal(node, name: str, message: str) -> None:
     else:
         import rclpy.logging
         rclpy.logging.get_logger(name).fatal(message)
+    sys.stderr.flush()
+
+
+def _say(level: str, name: str, message: str) -> None:
+    """Write one line to stderr, as ROS's console would, where rclpy logging is not set up."""
+    sys.stderr.write(f'[{level.upper()}] [{name}]: {message}\n')
     sys.stderr.flush()
 
 
