@@ -462,3 +462,97 @@ def test_protocol_must_be_a_servo_protocol():
     """A protocol name instead of a protocol object is refused with the allowed values."""
     with pytest.raises(ValueError, match='ascii, maestro'):
         ServoConnection(SerialLink('/dev/null'), 'ascii')
+
+
+def test_an_error_reply_storm_on_an_ascii_link_writes_nothing_extra(peer_factory):
+    """An ERR storm on an ASCII link is counted and logged (throttled), never answered.
+
+    Issue 14: unsolicited ``ERR MAESTRO 0x0001`` lines made the host re-send its move for
+    every line (17,584 moves in 5 s).
+    """
+    import threading
+
+    peer = peer_factory('ascii')
+    driver = connect_peer(peer, 'ascii')
+    stop = threading.Event()
+    sent = [0]
+
+    def write_all(data):
+        while data and not stop.is_set():
+            try:
+                data = data[os.write(peer.master, data):]
+            except BlockingIOError:
+                time.sleep(0.001)
+
+    def flood():
+        # The only writer to the pty: answers the host and floods about 10,000 ERR lines/s.
+        burst = b'ERR MAESTRO 0x0001\n' * 100
+        while not stop.is_set():
+            try:
+                data = os.read(peer.master, 65536)
+            except (BlockingIOError, OSError):
+                data = b''
+            peer.received += data
+            write_all(peer.firmware.handle(data) + burst if data else burst)
+            sent[0] += 100
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=flood, daemon=True)
+    thread.start()
+    requested = 0
+    try:
+        deadline = time.monotonic() + 2.0
+        next_move = 0.0
+        while time.monotonic() < deadline:
+            driver.poll()
+            if time.monotonic() >= next_move:
+                driver.move(1500 + requested % 50, 1500)
+                requested += 1
+                next_move = time.monotonic() + 1 / 30
+            time.sleep(0.005)
+    finally:
+        stop.set()
+        thread.join(timeout=2.0)
+    conn = driver.conn
+    peer.serve()
+    moves = peer.received.count(b'MOVE')
+    assert sent[0] > 1000 and conn.error_replies > 200, (sent[0], conn.error_replies)
+    assert conn.resends == 0  # nothing is sent again for an ERR line
+    assert moves <= requested + 1, (moves, requested)
+    assert conn.connects_total == 1 and driver.connected()
+    assert conn.stats(time.monotonic())['recent_error_replies'] > 200
+    # Logged throttled: one line for the errors (event_throttle_s is 10 s), no "again" lines.
+    errors = [m for m in driver.messages() if 'servo controller error' in m]
+    assert len(errors) == 1, driver.messages()
+    assert not [m for m in driver.messages() if 'again (after' in m]
+    assert driver.max_call_s < MAX_CALL_S
+
+
+def test_maestro_error_bits_again_and_again_resend_with_backoff(peer_factory):
+    """Maestro error bits again and again: the targets are re-sent with backoff.
+
+    The re-sends back off (0.1 s doubling to 5 s) and the log line is throttled.
+    """
+    peer = peer_factory('maestro')
+    driver = connect_peer(peer, 'maestro', keepalive_s=0.05)
+    assert driver.move(1650, 1350)
+    move = protocols.make_protocol('maestro').encode_move(1650, 1350)
+    assert driver.run(lambda: peer.serve() or move in peer.received, timeout_s=2.0)
+    peer.answer = False
+    peer.received = b''
+
+    def serve():
+        before = peer.received.count(b'\xa1')
+        peer.serve()
+        for _ in range(peer.received.count(b'\xa1') - before):
+            peer.send(b'\x10\x00')
+
+    driver.run(lambda: False, timeout_s=2.0, serve=serve)
+    conn = driver.conn
+    resent = peer.received.count(move)
+    assert conn.error_replies >= 10, conn.error_replies
+    assert 2 <= conn.resends <= 6 and resent == conn.resends, (conn.resends, resent)
+    assert conn.resends_skipped >= conn.error_replies - conn.resends - 1
+    again = [m for m in driver.messages() if 'again (after Maestro' in m]
+    assert len(again) == 1, again
+    assert driver.connected()

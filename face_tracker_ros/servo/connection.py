@@ -26,8 +26,17 @@ The connection does no logging itself: it records human-readable events that
 the owner takes with :meth:`ServoConnection.drain_events` and logs (levels
 ``'info'``, ``'warning'``, ``'error'``, the names of the logger methods).
 Repeated events of one kind (open failures, garbage, controller errors,
-invalid replies) are throttled here, with a count of those left out, so the
-owner can log every event it gets.
+invalid replies, re-sent targets) are throttled here, with a count of those
+left out, so the owner can log every event it gets.
+
+Error replies never cause a write storm: only a Maestro's error register (the
+answer to its Get Errors request) makes the targets be sent again, an ``ERR``
+line on an ASCII link is counted and logged but not answered with anything,
+and the re-sends after errors are paced: the first at once, later ones no
+sooner than :data:`RESEND_MIN_S` after the previous, the gap doubling up to
+:data:`RESEND_MAX_S` while errors go on and starting over after that long
+without one.  ``recent_error_replies`` (last :data:`ERROR_WINDOW_S` seconds)
+lets the owner show an error storm in its status.
 
 Time is whatever clock the owner passes as ``now`` (seconds); serial timeouts
 are physical, so pass a monotonic wall clock even under simulated time.
@@ -64,6 +73,13 @@ REASON_HANDSHAKE = 'no reply to handshake'
 REASON_GARBAGE = 'garbage from the controller (wrong baud rate?)'
 
 _MAX_CHUNKS_PER_POLL = 4
+
+#: Shortest and longest gap between two re-sends of the targets after controller errors (s).
+RESEND_MIN_S = 0.1
+RESEND_MAX_S = 5.0
+
+#: Window of ``recent_error_replies`` in :meth:`ServoConnection.stats`, seconds.
+ERROR_WINDOW_S = 5.0
 
 
 def _positive(name: str, value: float) -> float:
@@ -159,6 +175,10 @@ class ServoConnection:
         self.garbage_replies = 0
         self.invalid_replies = 0
         self.resends = 0
+        self.resends_skipped = 0
+        self._error_resend_at: Optional[float] = None
+        self._error_resend_gap = 0.0
+        self._error_times: Deque[float] = collections.deque(maxlen=10000)
         self.last_error = ''
         self.last_disconnect_reason = ''
         self.last_positions: Optional[Positions] = None
@@ -300,6 +320,8 @@ class ServoConnection:
             'garbage_replies': self.garbage_replies,
             'invalid_replies': self.invalid_replies,
             'resends': self.resends,
+            'resends_skipped': self.resends_skipped,
+            'recent_error_replies': self._recent_errors(now),
             'last_reply_age_s': None if self.last_reply_time is None
             else now - self.last_reply_time,
             'reply_delay_ms_max': None if self.reply_delay.max is None
@@ -313,6 +335,12 @@ class ServoConnection:
         }
 
     # Internals -------------------------------------------------------------------
+
+    def _recent_errors(self, now: float) -> int:
+        times = self._error_times
+        while times and now - times[0] > ERROR_WINDOW_S:
+            times.popleft()
+        return len(times)
 
     def _checked_pulses(self, pulses: Tuple[float, float], name: str) -> Tuple[float, float]:
         try:
@@ -404,7 +432,10 @@ class ServoConnection:
             self._invalid('position out of range: pan {!r} us, tilt {!r} us'.format(
                 reply.pan_us, reply.tilt_us), now)
             return
-        bits = _maestro_bits(reply) if isinstance(reply, ErrorReply) else None
+        # Only a Maestro link carries an error register; the same words in an ASCII ERR
+        # line are just an error reply (never a handshake answer, never a reason to resend).
+        bits = _maestro_bits(reply) if isinstance(reply, ErrorReply) and \
+            self.protocol.name == 'maestro' else None
         if bits is not None and bits & ~MAESTRO_ERROR_MASK:
             self._invalid('undefined Maestro error bits 0x{:04X}'.format(bits), now)
             return
@@ -419,6 +450,7 @@ class ServoConnection:
         self._garbage_times.clear()
         if isinstance(reply, ErrorReply):
             self.error_replies += 1
+            self._error_times.append(now)
             self._event('warning', 'servo controller error: {} {}'.format(
                 reply.code, reply.text).rstrip(), now, 'error_reply')
         else:
@@ -431,7 +463,22 @@ class ServoConnection:
         elif self._state == 'connected' and bits:
             # A Maestro that saw an error may have sent its servos to their home
             # (or off) positions: command the current targets again.
-            self._resend(now, 'after Maestro error bits 0x{:04X}'.format(bits))
+            self._resend_after_error(now, 'after Maestro error bits 0x{:04X}'.format(bits))
+
+    def _resend_after_error(self, now: float, why: str) -> None:
+        last = self._error_resend_at
+        if last is not None:
+            gap = self._error_resend_gap
+            if now - last < gap:
+                self.resends_skipped += 1
+                return
+            # Errors go on: wait longer before the next re-send; a quiet spell starts over.
+            self._error_resend_gap = RESEND_MIN_S if now - last >= RESEND_MAX_S else \
+                min(RESEND_MAX_S, max(RESEND_MIN_S, gap * 2.0))
+        else:
+            self._error_resend_gap = RESEND_MIN_S
+        self._error_resend_at = now
+        self._resend(now, why, key='resend')
 
     def _on_connected(self, now: float) -> None:
         self._state = 'connected'
@@ -447,7 +494,7 @@ class ServoConnection:
             how, self.link.port, self.protocol.name))
         self._resend(now, 'resuming')
 
-    def _resend(self, now: float, why: str) -> None:
+    def _resend(self, now: float, why: str, key: Optional[str] = None) -> None:
         if self._last_us is None:
             return
         pan_us, tilt_us = self._last_us
@@ -456,7 +503,7 @@ class ServoConnection:
             self.resends += 1
             self.last_command_time = now
             self._event('info', 'sent pan {:.0f} us, tilt {:.0f} us again ({})'.format(
-                pan_us, tilt_us, why))
+                pan_us, tilt_us, why), now, key)
 
     def _on_garbage(self, reply: Garbage, now: float) -> None:
         self.garbage_replies += 1
