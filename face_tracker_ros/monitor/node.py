@@ -63,13 +63,18 @@ from face_tracker_ros.common.health import (
     STARTUP_GRACE_S,
     WARN,
 )
-from face_tracker_ros.common.params import declare, Param
+from face_tracker_ros.common.params import at_least, at_most, COMMON, declare, Param
 from face_tracker_ros.common.paths import default_log_dir
 from face_tracker_ros.common.runner import log_at, main_for
 from face_tracker_ros.common.stats import RateMeter, WindowStats
 from face_tracker_ros.monitor.levels import Band, worst
 from face_tracker_ros.monitor.logfile import LogFileWriter
-from face_tracker_ros.monitor.resources import process_summary_line, ProcessWatcher, sample_system
+from face_tracker_ros.monitor.resources import (
+    process_summary_line,
+    ProcessWatcher,
+    RunScope,
+    sample_system,
+)
 from face_tracker_ros.monitor.trend import LeakTrend
 from face_tracker_ros.monitor.watchdog import default_specs, Watchdog, WatchSpec
 
@@ -90,37 +95,41 @@ PARAMS = (
           unit='MB'),
     Param('log_backups', 5, 'Rotated generations kept', min=1, max=1000),
     Param('log_min_level', 'debug', 'Lowest level written to the file (nodes still filter '
-          'by their own --log-level)', choices=tuple(LOG_LEVELS)),
+          'by their own --log-level)', choices=tuple(LOG_LEVELS), live=True),
     Param('camera_info_topic', 'camera/camera_info', "The camera's CameraInfo topic (one "
           'message per frame): its rate is the frame rate and its messages prove the camera '
           'works'),
-    Param('rss_warn_mb', 400.0, 'Process memory (RSS) that is WARN', min=1.0, unit='MB'),
-    Param('rss_error_mb', 600.0, 'Process memory (RSS) that is ERROR', min=1.0, unit='MB'),
+    Param('rss_warn_mb', 400.0, 'Process memory (RSS) that is WARN', min=1.0, unit='MB',
+          live=True),
+    Param('rss_error_mb', 600.0, 'Process memory (RSS) that is ERROR', min=1.0, unit='MB',
+          live=True),
     Param('growth_warn_mb_per_h', 10.0, "Growth rate of a process's anonymous memory (heap, "
           'stacks; RSS where that is not readable) that is WARN (a leak)', min=0.0,
-          unit='MB/h'),
+          unit='MB/h', live=True),
     Param('growth_window_s', 3600.0, 'Window of the memory growth fits', min=1.0, unit='s'),
     Param('growth_min_span_s', 600.0, 'Samples must span this long before growth is judged',
           min=0.5, unit='s'),
-    Param('fds_warn', 512, 'Open file descriptors per process that are WARN', min=1),
-    Param('fds_error', 900, 'Open file descriptors per process that are ERROR', min=1),
+    Param('fds_warn', 512, 'Open file descriptors per process that are WARN', min=1,
+          live=True),
+    Param('fds_error', 900, 'Open file descriptors per process that are ERROR', min=1,
+          live=True),
     Param('cpu_warn_percent', 90.0, 'System CPU use, averaged over cpu_sustain_s, that is '
-          'WARN', min=0.0, max=100.0, unit='%'),
+          'WARN', min=0.0, max=100.0, unit='%', live=True),
     Param('cpu_error_percent', 98.0, 'System CPU use, averaged over cpu_sustain_s, that is '
-          'ERROR', min=0.0, max=100.0, unit='%'),
+          'ERROR', min=0.0, max=100.0, unit='%', live=True),
     Param('cpu_sustain_s', 60.0, 'Window over which CPU use is averaged', min=1.0, unit='s'),
     Param('mem_warn_percent', 90.0, 'System memory use that is WARN', min=0.0, max=100.0,
-          unit='%'),
+          unit='%', live=True),
     Param('mem_error_percent', 97.0, 'System memory use that is ERROR', min=0.0, max=100.0,
-          unit='%'),
+          unit='%', live=True),
     Param('disk_warn_free_percent', 10.0, 'Free disk (log directory) below this is WARN',
-          min=0.0, max=100.0, unit='%'),
+          min=0.0, max=100.0, unit='%', live=True),
     Param('disk_error_free_percent', 5.0, 'Free disk (log directory) below this is ERROR',
-          min=0.0, max=100.0, unit='%'),
+          min=0.0, max=100.0, unit='%', live=True),
     Param('temp_warn_c', 80.0, 'CPU temperature that is WARN', min=0.0, max=200.0,
-          unit='degC'),
+          unit='degC', live=True),
     Param('temp_error_c', 90.0, 'CPU temperature that is ERROR', min=0.0, max=200.0,
-          unit='degC'),
+          unit='degC', live=True),
     Param('watchdog.enabled', True, 'End hung or bloated nodes so that launch (or the '
           'standalone runner) restarts them; false = report only'),
     Param('watchdog.stale_timeout_s', 10.0, 'A live node with no status or no output for '
@@ -131,13 +140,47 @@ PARAMS = (
           max=120.0, unit='s'),
     Param('watchdog.max_restarts_per_hour', 5, 'Terminations per node per sliding hour; '
           'beyond it the watchdog stays in ERROR and acts no more', min=0, max=1000),
+) + COMMON
+
+#: Rules between the monitor's parameters, checked at start and for every change.
+RULES = (
+    at_most('rss_warn_mb', 'rss_error_mb'),
+    at_most('fds_warn', 'fds_error'),
+    at_most('cpu_warn_percent', 'cpu_error_percent'),
+    at_most('mem_warn_percent', 'mem_error_percent'),
+    at_least('disk_warn_free_percent', 'disk_error_free_percent',
+             why='less free disk is worse'),
+    at_most('temp_warn_c', 'temp_error_c'),
+    at_most('growth_min_span_s', 'growth_window_s'),
 )
+
+
+def _bands(p) -> Dict[str, Band]:
+    """Return the warn/error bands of the figures judged, from the parameters."""
+    return {
+        'rss_mb': Band('rss_mb', p['rss_warn_mb'], p['rss_error_mb'], unit='MB'),
+        'growth': Band('anon_growth_mb_per_h', p['growth_warn_mb_per_h'], INF, unit='MB/h'),
+        'rss_growth': Band('rss_growth_mb_per_h', p['growth_warn_mb_per_h'], INF,
+                           unit='MB/h'),
+        'fds': Band('num_fds', p['fds_warn'], p['fds_error']),
+        'cpu': Band('cpu_percent', p['cpu_warn_percent'], p['cpu_error_percent'], unit='%'),
+        'mem': Band('mem_used_percent', p['mem_warn_percent'], p['mem_error_percent'],
+                    unit='%'),
+        'disk': Band('disk_free_percent', p['disk_warn_free_percent'],
+                     p['disk_error_free_percent'], higher_is_worse=False, unit='%'),
+        'temp': Band('cpu_temp_c', p['temp_warn_c'], p['temp_error_c'], unit='degC'),
+    }
+
 
 #: The camera reconnects by itself (and exits after max_recovery_s), so the watchdog
 #: judges it by its status heartbeat only; its images still excuse a silent detector.
 HEARTBEAT_ONLY = ('camera',)
 
 
+
+#: A gap this long between two watchdog checks (1 s apart) means the diagnostics node itself
+#: was not running (stopped, or starved of CPU): that time is unknown, not silence.
+STALL_GAP_S = 3.0
 
 #: Nodes whose output is judged from a counter in their own status rather than by
 #: subscribing to their output topic.  The detector's ``face/target`` is the hop between
@@ -153,7 +196,7 @@ class DiagnosticsNode(Node):
     def __init__(self, **kwargs):
         """Declare parameters, open the log file and start sampling."""
         super().__init__('diagnostics', **kwargs)
-        self.params = p = declare(self, PARAMS)
+        self.params = p = declare(self, PARAMS, RULES, apply=self._apply_params)
         self.log_dir = Path(p['log_dir']).expanduser() if p['log_dir'] else default_log_dir()
         self.log_path = self.log_dir / p['log_file']
         self.writer: Optional[LogFileWriter] = None
@@ -167,26 +210,16 @@ class DiagnosticsNode(Node):
             self.writer_error = str(exc)
             self.get_logger().error(f'cannot write the log file {self.log_path}: {exc}')
         self._started = time.monotonic()
-        self.bands = {
-            'rss_mb': Band('rss_mb', p['rss_warn_mb'], p['rss_error_mb'], unit='MB'),
-            'growth': Band('anon_growth_mb_per_h', p['growth_warn_mb_per_h'], INF,
-                           unit='MB/h'),
-            'rss_growth': Band('rss_growth_mb_per_h', p['growth_warn_mb_per_h'], INF,
-                               unit='MB/h'),
-            'fds': Band('num_fds', p['fds_warn'], p['fds_error']),
-            'cpu': Band('cpu_percent', p['cpu_warn_percent'], p['cpu_error_percent'],
-                        unit='%'),
-            'mem': Band('mem_used_percent', p['mem_warn_percent'], p['mem_error_percent'],
-                        unit='%'),
-            'disk': Band('disk_free_percent', p['disk_warn_free_percent'],
-                         p['disk_error_free_percent'], higher_is_worse=False, unit='%'),
-            'temp': Band('cpu_temp_c', p['temp_warn_c'], p['temp_error_c'], unit='degC'),
-        }
+        self.bands = _bands(p)
+        # Only the processes of this launch or standalone run, in this namespace: never a
+        # look-alike of a second tracker or of an unrelated program.
+        self.scope = RunScope(namespace=self.get_namespace())
         self.watchers: Dict[str, ProcessWatcher] = {
             name: ProcessWatcher(name, trend=LeakTrend(window_s=p['growth_window_s'],
                                                        min_span_s=p['growth_min_span_s']),
                                  anon_trend=LeakTrend(window_s=p['growth_window_s'],
-                                                      min_span_s=p['growth_min_span_s']))
+                                                      min_span_s=p['growth_min_span_s']),
+                                 scope=self.scope)
             for name in p['watched_nodes']}
         self.samples = {}
         self.system = None
@@ -194,6 +227,7 @@ class DiagnosticsNode(Node):
         self._node_status: Dict[str, dict] = {}
         self._levels: Dict[str, int] = {}
         self._frame_rate = RateMeter(window_s=5.0)
+        check_period = min(1.0, p['sample_period_s'])
         specs = [WatchSpec(spec.name, '', spec.upstream) if spec.name in HEARTBEAT_ONLY
                  else spec for spec in default_specs(p['watched_nodes'])]
         self.watchdog = Watchdog(
@@ -201,7 +235,8 @@ class DiagnosticsNode(Node):
             startup_grace_s=p['watchdog.startup_grace_s'],
             kill_grace_s=p['watchdog.kill_grace_s'],
             max_restarts_per_hour=p['watchdog.max_restarts_per_hour'],
-            rss_limit_mb=p['rss_error_mb'], enabled=p['watchdog.enabled'])
+            rss_limit_mb=p['rss_error_mb'], enabled=p['watchdog.enabled'],
+            owned=self.scope.owns, stall_gap_s=max(STALL_GAP_S, 3.0 * check_period))
         outputs = {'servo': 'joint_states', 'sim_servo': 'sim/joint_states'}
         self._progress: Dict[str, int] = {}
         for name, topic in outputs.items():
@@ -231,10 +266,18 @@ class DiagnosticsNode(Node):
         self._sample()
         self.create_timer(p['sample_period_s'], self._sample)
         self.create_timer(p['resource_log_period_s'], self._log_resources)
-        self.create_timer(min(1.0, p['sample_period_s']), self._check_watchdog)
-        self.get_logger().info(f"diagnostics started: watching {', '.join(self.watchers)}; "
-                               f'log file {self.log_path}')
+        self.create_timer(check_period, self._check_watchdog)
+        self.get_logger().info(f"diagnostics started: watching {', '.join(self.watchers)} "
+                               f'({self.scope.describe()}); log file {self.log_path}')
         self._log_resources()
+
+    def _apply_params(self, changed) -> None:
+        # Live tuning of the thresholds and the log file's level (checked, in self.params).
+        p = self.params
+        self.bands = _bands(p)
+        self.watchdog.rss_limit_mb = p['rss_error_mb']
+        if self.writer is not None:
+            self.writer.min_level = LOG_LEVELS[p['log_min_level']]
 
     # ----------------------------------------------------------------- inputs
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
@@ -243,18 +286,25 @@ class DiagnosticsNode(Node):
             if node not in self.watchers:
                 continue
             values = {kv.key: kv.value for kv in status.values}
+            pid = values.get('pid', '')
+            if not pid.isdigit() or not self._ours(node, int(pid)):
+                continue  # a node of the same name in another tracker (/diagnostics is global)
             self._node_status[node] = values
             if status.message != 'Node starting up':
                 self.watchdog.heartbeat(node)
-            pid = values.get('pid', '')
-            if pid.isdigit():
-                self.watchers[node].set_pid(int(pid))
+            self.watchers[node].set_pid(int(pid))
             figure = PROGRESS_FIGURES.get(node)
             if figure is not None and values.get(figure, '').isdigit():
                 count = int(values[figure])
                 if count > self._progress.get(node, count):
                     self.watchdog.output(node)
                 self._progress[node] = count  # a restart starts again from 0
+
+    def _ours(self, node: str, pid: int) -> bool:
+        """Return True if a status with this ``pid`` comes from a process of this run."""
+        if pid == self.watchers[node].pid:
+            return True  # already found in scope
+        return self.scope.owns(pid)
 
     def _on_camera_info(self, _msg) -> None:
         self._frame_rate.tick()

@@ -8,15 +8,17 @@ still tells (state, name, threads, uptime; no memory), and a figure the
 platform cannot read is NaN (floats) or -1 (integers) instead of an error.
 """
 
+from collections import deque
 from dataclasses import dataclass, field
 import math
 import os
 import re
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Deque, Dict, List, Optional, Tuple
 
 import psutil
 
+from face_tracker_ros.interface import RUN_ID_ENV
 from face_tracker_ros.monitor.trend import LeakTrend
 
 MB = 1024.0 * 1024.0
@@ -27,6 +29,12 @@ _TEMP_CHIPS = ('coretemp', 'k10temp', 'zenpower', 'cpu_thermal', 'cpu-thermal',
                'soc_thermal', 'x86_pkg_temp', 'acpitz')
 
 _PSUTIL_ERRORS = (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess)
+
+#: Two readings of one process's start time agree within this: psutil computes it from the
+#: boot time, which the kernel reports to the second and may move by one.
+_SAME_START_S = 1.0
+#: Resolution of a process start time (the kernel counts it in clock ticks).
+_TICK_S = 0.05
 
 
 @dataclass
@@ -88,10 +96,95 @@ def _cmdline_names_node(cmdline: Optional[List[str]], token: str) -> bool:
     return any(arg == token or arg.endswith(suffix) for arg in cmdline)
 
 
+def normalise_namespace(namespace: str) -> str:
+    """Return a ROS namespace as rcl resolves it: ``left`` and ``/left/`` are ``/left``."""
+    text = (namespace or '').strip().strip('/')
+    return '/' + text
+
+
+def cmdline_namespace(cmdline: Optional[List[str]]) -> str:
+    """Return the namespace a ``__ns:=`` remap in ``cmdline`` gives its node ('/' if none)."""
+    namespace = '/'
+    for arg in cmdline or ():
+        head, sep, value = arg.rpartition('__ns:=')
+        if sep and (head == '' or head.endswith(':')):
+            namespace = normalise_namespace(value)
+    return namespace
+
+
+def environ_run_id(environ: Dict[str, str]) -> str:
+    """Return the run id in a process environment ('' when it carries none)."""
+    return environ.get(RUN_ID_ENV, '')
+
+
+class RunScope:
+    """Which processes on the machine belong to this tracker run, in this namespace.
+
+    Every process of one ``ros2 launch`` or standalone run carries the same
+    :data:`~face_tracker_ros.interface.RUN_ID_ENV` in its environment.  With a
+    run id of its own, a process is in scope only if its environment (read
+    from ``/proc/<pid>/environ``) carries the same id; without one (a node
+    started by hand), only its siblings (same parent, a parent other than
+    init) and its own children that carry no run id are.  A process whose
+    environment cannot be read (another user's) is never in scope; a zombie
+    (its environment is gone) is when it is a sibling: it is reported, never
+    signalled.  The process's ``__ns:=`` remap must give ``namespace``, so two
+    trackers side by side in namespaces ``left`` and ``right`` never mix.
+    The current process is never in scope.
+    """
+
+    def __init__(self, namespace: str = '/', environ: Optional[Dict[str, str]] = None,
+                 pid: Optional[int] = None, ppid: Optional[int] = None):
+        """Take the run id from ``environ`` (default: this process's) and the namespace."""
+        environ = os.environ if environ is None else environ
+        self.run_id = environ_run_id(environ)
+        self.namespace = normalise_namespace(namespace)
+        self.pid = os.getpid() if pid is None else pid
+        self.ppid = os.getppid() if ppid is None else ppid
+
+    def describe(self) -> str:
+        """Say in words which processes are in scope, for the log."""
+        where = f'namespace {self.namespace}'
+        if self.run_id:
+            return f'processes of run {self.run_id} in {where}'
+        if self.ppid > 1:
+            return (f'no run id ({RUN_ID_ENV} unset): only sibling processes (parent '
+                    f'{self.ppid}) without a run id in {where}')
+        return f'no run id ({RUN_ID_ENV} unset) and no parent to share: only own children'
+
+    def owns(self, proc) -> bool:
+        """Return True if ``proc`` (a psutil.Process or a pid) is a process of this run."""
+        try:
+            if not isinstance(proc, psutil.Process):
+                proc = psutil.Process(int(proc))
+            if proc.pid == self.pid:
+                return False
+            zombie = proc.status() == psutil.STATUS_ZOMBIE
+            parent = proc.ppid()
+            sibling = parent == self.ppid and self.ppid > 1
+            if zombie:
+                return sibling or parent == self.pid
+            if cmdline_namespace(proc.cmdline()) != self.namespace:
+                return False
+            run_id = environ_run_id(proc.environ())
+        except (psutil.Error, OSError, ValueError, TypeError, OverflowError):
+            return False  # gone, another user's, or unreadable: never ours
+        if self.run_id:
+            return run_id == self.run_id
+        return not run_id and (sibling or parent == self.pid)
+
+
 class ProcessWatcher:
     """Follows the process of one node (by its ``__node:=<name>`` remap) across restarts.
 
-    ``restarts`` counts the pid changes seen after the first pid;
+    Only processes in ``scope`` (:class:`RunScope`: this run, this namespace)
+    are ever considered: a look-alike of another tracker or of an unrelated
+    program with the same ``__node:=<name>`` is never followed.
+
+    ``restarts`` counts the new processes of the node seen after the first:
+    one that started later than every process followed before (a second
+    reading of the same process, or a move back to an older one, is not a
+    restart);
     ``trend`` is fed with the RSS of every sample and ``anon_trend`` with its
     anonymous part (``anon_mb``, where readable); a restart empties both.
 
@@ -103,7 +196,8 @@ class ProcessWatcher:
     """
 
     def __init__(self, node_name: str, clock: Callable[[], float] = time.monotonic,
-                 trend: Optional[LeakTrend] = None, anon_trend: Optional[LeakTrend] = None):
+                 trend: Optional[LeakTrend] = None, anon_trend: Optional[LeakTrend] = None,
+                 scope: Optional[RunScope] = None):
         if not isinstance(node_name, str) or not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*',
                                                               node_name):
             raise ValueError('node_name must be a ROS node name (a letter or _, then letters, '
@@ -114,10 +208,13 @@ class ProcessWatcher:
         self.trend = trend if trend is not None else LeakTrend()
         self.anon_trend = anon_trend if anon_trend is not None else LeakTrend(
             window_s=self.trend.window_s, min_span_s=self.trend.min_span_s)
+        self.scope = scope if scope is not None else RunScope()
         self.restarts = 0
         self._proc: Optional[psutil.Process] = None
         self._hint: Optional[int] = None
         self._primed = False
+        self._newest_start: Optional[float] = None
+        self._seen: Deque[Tuple[int, float]] = deque(maxlen=64)  # (pid, start) followed
 
     @property
     def pid(self) -> Optional[int]:
@@ -206,13 +303,13 @@ class ProcessWatcher:
         except psutil.NoSuchProcess:
             self._hint = None  # stale: the process is gone
             return None
-        if _cmdline_names_node(cmdline, self._token):
+        if _cmdline_names_node(cmdline, self._token) and self.scope.owns(proc):
             return proc
         if not cmdline:
             # Empty for a zombie (accepted: the node's own pid, now dead) but also for a
             # kernel thread or a process in the middle of exec (not the node).
             try:
-                if proc.status() == psutil.STATUS_ZOMBIE:
+                if proc.status() == psutil.STATUS_ZOMBIE and self.scope.owns(proc):
                     return proc
             except _PSUTIL_ERRORS:
                 pass
@@ -227,7 +324,8 @@ class ProcessWatcher:
             if proc.pid == me:
                 continue
             try:
-                if not _cmdline_names_node(proc.cmdline(), self._token):
+                if not _cmdline_names_node(proc.cmdline(), self._token) \
+                        or not self.scope.owns(proc):
                     continue
                 zombie = proc.status() == psutil.STATUS_ZOMBIE
                 created = proc.create_time()
@@ -249,16 +347,26 @@ class ProcessWatcher:
     def _adopt(self, proc: psutil.Process) -> None:
         if self._proc is not None and self._proc.pid == proc.pid and self._same(proc):
             return
+        started = _call_quietly(proc.create_time)
+        seen = any(pid == proc.pid and started is not None and abs(t - started) <= _SAME_START_S
+                   for pid, t in self._seen)
         if self._proc is not None:
-            self.restarts += 1
+            if not seen and (started is None or self._newest_start is None
+                             or started >= self._newest_start - _TICK_S):
+                self.restarts += 1
             self.trend.reset()
             self.anon_trend.reset()
+        if started is not None:
+            if not seen:
+                self._seen.append((proc.pid, started))
+            if self._newest_start is None or started > self._newest_start:
+                self._newest_start = started
         self._proc = proc
         self._primed = False
 
     def _same(self, proc: psutil.Process) -> bool:
         try:
-            return proc.create_time() == self._proc.create_time()
+            return abs(proc.create_time() - self._proc.create_time()) <= _SAME_START_S
         except _PSUTIL_ERRORS:
             return False
 
@@ -292,6 +400,13 @@ class ProcessWatcher:
         return ProcessSample(pid=proc.pid, name=name, rss_mb=rss_mb, cpu_percent=cpu,
                              num_threads=threads, num_fds=fds, state=state, zombie=zombie,
                              uptime_s=uptime, cmdline=list(cmdline or []), anon_mb=anon_mb)
+
+
+def _call_quietly(getter) -> Optional[float]:
+    try:
+        return getter()
+    except _PSUTIL_ERRORS:
+        return None
 
 
 def _is_zombie(proc: psutil.Process) -> bool:

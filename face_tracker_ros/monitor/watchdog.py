@@ -19,6 +19,16 @@ whose memory has grown past any reason.  This core decides, per watched node:
 * **zombie**: reported only.  A zombie has already exited; no signal can end
   it, its parent (``ros2 launch`` or the standalone runner) must reap it.
 
+Time the watchdog itself was not running (its process stopped with SIGSTOP,
+or starved of CPU) is unknown, not silence: a gap between two checks longer
+than ``stall_gap_s`` (None: not checked) restarts every node's staleness
+clock at the end of the gap, so a node is judged hung only after
+``stale_timeout_s`` of silence that the watchdog actually watched.
+
+Only processes for which ``owned(pid)`` is true are ever signalled (the
+diagnostics node passes :meth:`face_tracker_ros.monitor.resources.RunScope.owns`:
+a process of its own launch or standalone run, in its namespace).
+
 A hung or bloated node is ended: SIGTERM now, SIGKILL ``kill_grace_s`` later
 if it is still alive (a process stopped with SIGSTOP, or one ignoring
 SIGTERM, needs the SIGKILL).  Nothing blocks: :meth:`Watchdog.check` advances
@@ -104,6 +114,10 @@ def _start_time(pid: int) -> Optional[float]:
         return None
     except (OSError, ValueError):
         return None
+
+
+def _always(_pid: int) -> bool:
+    return True
 
 
 def _finite(value) -> Optional[float]:
@@ -265,7 +279,9 @@ class Watchdog:
                  wall_clock: Callable[[], float] = time.time,
                  kill: Callable[[int, int], None] = os.kill,
                  is_alive: Callable[[int], bool] = _is_alive,
-                 identify: Callable[[int], Optional[float]] = _start_time):
+                 identify: Callable[[int], Optional[float]] = _start_time,
+                 owned: Optional[Callable[[int], bool]] = None,
+                 stall_gap_s: Optional[float] = None):
         """Watch ``nodes`` (WatchSpec objects or plain names, which get :func:`default_specs`).
 
         Raises ValueError naming the parameter for a value out of range.
@@ -274,6 +290,8 @@ class Watchdog:
         self.startup_grace_s = self._number('startup_grace_s', startup_grace_s, 0.0, True)
         self.kill_grace_s = self._number('kill_grace_s', kill_grace_s, 0.0, False)
         self.rss_limit_mb = self._number('rss_limit_mb', rss_limit_mb, 0.0, False)
+        self.stall_gap_s = None if stall_gap_s is None else self._number(
+            'stall_gap_s', stall_gap_s, 0.0, False)
         if isinstance(max_restarts_per_hour, bool) or not isinstance(max_restarts_per_hour, int) \
                 or max_restarts_per_hour < 0:
             raise ValueError('max_restarts_per_hour must be an integer >= 0 (0: never end a '
@@ -283,9 +301,16 @@ class Watchdog:
             raise ValueError(f'enabled must be true or false, got {enabled!r}')
         self.enabled = enabled
         for name, fn in (('clock', clock), ('wall_clock', wall_clock), ('kill', kill),
-                         ('is_alive', is_alive), ('identify', identify)):
+                         ('is_alive', is_alive), ('identify', identify),
+                         ('owned', owned if owned is not None else _always)):
             if not callable(fn):
                 raise ValueError(f'{name} must be a callable, got {fn!r}')
+        self._owned = owned if owned is not None else _always
+        #: End of the last gap in which the watchdog itself did not run (None: none yet).
+        self.resumed_t: Optional[float] = None
+        self.stalls_total = 0
+        self.last_stall_s = 0.0
+        self._last_check: Optional[float] = None
         self._clock = clock
         self._wall = wall_clock
         self._kill = kill
@@ -449,6 +474,7 @@ class Watchdog:
         stamp = self._time(now)
         if stamp is None:
             return []
+        self._note_gap(stamp)
         actions: List[Action] = []
         for entry in self._nodes.values():
             self._prune(entry, stamp)
@@ -459,6 +485,26 @@ class Watchdog:
             self._judge(entry, stamp, actions)
         return actions
 
+    def _note_gap(self, now: float) -> None:
+        """Notice time the watchdog was not running: its staleness clocks restart after it."""
+        last, self._last_check = self._last_check, now
+        if last is None or self.stall_gap_s is None or now - last <= self.stall_gap_s:
+            return
+        gap = now - last
+        self.resumed_t = now
+        self.stalls_total += 1
+        self.last_stall_s = gap
+        self.events.append(Event(
+            f'watchdog: not run for {gap:.1f} s (its process stopped or starved of CPU); that '
+            f'time is unknown, not silence: every node gets {self.stale_timeout_s:g} s from now '
+            'before it can be judged hung', WARN))
+
+    def _since_resumed(self, t: Optional[float]) -> Optional[float]:
+        """Return ``t`` moved to the end of the watchdog's own last stall, if that is later."""
+        if self.resumed_t is None:
+            return t
+        return self.resumed_t if t is None else max(t, self.resumed_t)
+
     def _prune(self, entry: _Node, now: float) -> None:
         while entry.terminations and entry.terminations[0] <= now - HOUR_S:
             entry.terminations.popleft()
@@ -467,6 +513,12 @@ class Watchdog:
         try:
             return bool(self._is_alive(pid))
         except Exception:  # noqa: BLE001 - unknown is treated as gone: never signal blindly
+            return False
+
+    def _owns(self, pid: int) -> bool:
+        try:
+            return bool(self._owned(pid))
+        except Exception:  # noqa: BLE001 - unknown ownership: never signal
             return False
 
     def _same_process(self, pid: int, start_time: Optional[float]) -> bool:
@@ -539,7 +591,8 @@ class Watchdog:
                           f'SIGKILL after {self.kill_grace_s:g} s')
                 return
             why = f'still alive {waited:.1f} s after SIGTERM ({term.why})'
-            failure = self._signal(term.pid, signal.SIGKILL)
+            failure = self._signal(term.pid, signal.SIGKILL) if self._owns(term.pid) else \
+                'no longer a process of this run'
             self._record(entry, 'SIGKILL', term.pid, why, now, failure is None, actions)
             term.sigkill_t = now
             if failure is None or failure == 'gone':
@@ -573,14 +626,15 @@ class Watchdog:
         if not entry.healthy_once and now - since < self.startup_grace_s:
             return None
         reasons = []
+        watched_since = self._since_resumed(since)
         if entry.heartbeat_t is None:
-            if now - since > self.stale_timeout_s:
+            if now - watched_since > self.stale_timeout_s:
                 reasons.append(f'no status in the {now - since:.1f} s since it started')
-        elif now - entry.heartbeat_t > self.stale_timeout_s:
+        elif now - self._since_resumed(entry.heartbeat_t) > self.stale_timeout_s:
             reasons.append(f'no status for {now - entry.heartbeat_t:.1f} s')
         topic = entry.spec.output_topic
         if topic and self._input_flows(entry, now):
-            refs = [since]
+            refs = [watched_since]
             if entry.output_t is not None:
                 refs.append(entry.output_t)
             if entry.spec.upstream:
@@ -658,6 +712,12 @@ class Watchdog:
                     'start time); not signalled')
             self._set(entry, 'not_running', WARN, text)
             self._emit(entry, ('not_watched', pid), f'watchdog: {name} {text}', WARN)
+            return
+        if not self._owns(pid):
+            text = (f'{why}; pid {pid} is not a process of this run (another tracker or '
+                    'program): not signalled')
+            self._set(entry, state, ERROR, text)
+            self._emit(entry, ('not_ours', pid), f'watchdog: {name} {text}', ERROR)
             return
         failure = self._signal(pid, signal.SIGTERM)
         if failure == 'gone':
@@ -748,6 +808,8 @@ class Watchdog:
                 if not self.enabled else f'{last.what} to pid {last.pid} (not delivered)'),
             'last_action_why': '' if last is None else last.why,
             'last_action_when': '' if last is None else last.when,
+            'watchdog_stalls_total': self.stalls_total,
+            'watchdog_last_stall_s': round(self.last_stall_s, 3),
         }
         message = entry.detail or entry.state
         if not self.enabled and entry.level == OK:
