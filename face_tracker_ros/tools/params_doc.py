@@ -65,6 +65,8 @@ def to_yaml(tables: Dict[str, Sequence[Param]]) -> str:
             allowed = p.allowed()
             if not allowed.startswith('any '):
                 note += f'; {allowed}'
+            if p.live:
+                note += '; live'
             lines.append(f'    # {note}')
             lines.append(f'    {p.name}: {_yaml_value(p.default)}')
         lines.append('')
@@ -76,13 +78,14 @@ def to_markdown(tables: Dict[str, Sequence[Param]]) -> str:
     out = []
     for node, table in tables.items():
         out.append(f'#### `{node}`\n')
-        out.append('| parameter | default | unit | allowed | description |')
-        out.append('|---|---|---|---|---|')
+        out.append('| parameter | default | unit | allowed | live | description |')
+        out.append('|---|---|---|---|---|---|')
         for p in table:
             allowed = p.allowed()
             allowed = '' if allowed.startswith('any ') else allowed
+            live = 'yes' if p.live else ''
             out.append(f'| `{p.name}` | `{_yaml_value(p.default)}` | {p.unit} | {allowed} | '
-                       f'{p.description} |')
+                       f'{live} | {p.description} |')
         out.append('')
     return '\n'.join(out)
 
