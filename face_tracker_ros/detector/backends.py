@@ -299,6 +299,11 @@ class YuNetBackend(FaceDetectorBackend):
                 f'model_path: {model_path!r} is not a loadable YuNet ONNX model: '
                 f'{str(exc).strip()}') from exc
 
+    def set_thresholds(self, score_threshold: float, nms_threshold: float) -> None:
+        """Change the confidence and non-maximum suppression thresholds (live tuning)."""
+        self._net.setScoreThreshold(_check_float('score_threshold', score_threshold, 0.0, 1.0))
+        self._net.setNMSThreshold(_check_float('nms_threshold', nms_threshold, 0.0, 1.0))
+
     def detect(self, image: np.ndarray, min_size: Optional[float] = None,
                max_size: Optional[float] = None) -> List[Face]:
         """Return the faces in ``image``; see :class:`FaceDetectorBackend`.

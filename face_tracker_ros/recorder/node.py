@@ -52,7 +52,7 @@ from rclpy.serialization import deserialize_message
 from std_srvs.srv import Trigger
 
 from face_tracker_ros.common.health import ERROR, from_msg_level, NodeHealth, OK, WARN
-from face_tracker_ros.common.params import declare, Param, ParameterError
+from face_tracker_ros.common.params import COMMON, declare, Param, ParameterError, Rule
 from face_tracker_ros.common.paths import default_log_dir
 from face_tracker_ros.common.runner import main_for
 from face_tracker_ros.recorder.bagwriter import (
@@ -118,7 +118,18 @@ PARAMS = (
           unit='MB'),
     Param('backend', 'auto', "Bag writer: 'rosbag2_py' (in a ROS 2 distribution), "
           "'rosbags' (pure Python) or 'auto' (rosbag2_py when importable)", choices=BACKENDS),
-)
+) + COMMON
+
+
+def _window_problem(v):
+    if v['pre_event_s'] + v['post_event_s'] <= v['buffer_s']:
+        return None
+    return (f"parameters 'pre_event_s' ({v['pre_event_s']:g}) + 'post_event_s' "
+            f"({v['post_event_s']:g}) must be <= 'buffer_s' ({v['buffer_s']:g})")
+
+
+#: Rules between the recorder's parameters, checked at start.
+RULES = (Rule(('pre_event_s', 'post_event_s', 'buffer_s'), _window_problem),)
 
 
 def parse_topic_types(entries: List[str]) -> Dict[str, str]:
@@ -217,11 +228,7 @@ class FlightRecorderNode(Node):
     def __init__(self, **kwargs):
         """Declare parameters, subscribe to the topics and start the writer thread."""
         super().__init__('flight_recorder', **kwargs)
-        self.params = p = declare(self, PARAMS)
-        if p['pre_event_s'] + p['post_event_s'] > p['buffer_s']:
-            raise ParameterError(
-                f"parameters 'pre_event_s' ({p['pre_event_s']:g}) + 'post_event_s' "
-                f"({p['post_event_s']:g}) must be <= 'buffer_s' ({p['buffer_s']:g})")
+        self.params = p = declare(self, PARAMS, RULES)
         try:
             self.backend = resolve_backend(p['backend'])
         except ValueError as exc:

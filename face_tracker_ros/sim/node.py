@@ -23,7 +23,7 @@ from std_msgs.msg import String
 
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.health import NodeHealth, OK, WARN
-from face_tracker_ros.common.params import declare, Param, ParameterError
+from face_tracker_ros.common.params import COMMON, declare, differ, Param, ParameterError
 from face_tracker_ros.common.paths import runtime_dir
 from face_tracker_ros.common.runner import main_for
 from face_tracker_ros.servo.calibration import AxisCalibration
@@ -56,7 +56,10 @@ PARAMS = (
           '<kind>:<start_s>:<duration_s>[:<value>], kinds disconnect, garbage, silent, slow, '
           'stall (e.g. "disconnect:20:3")'),
     Param('publish_rate_hz', 100.0, 'Rate of sim/joint_states', min=1.0, max=1000.0, unit='Hz'),
-) + _axis_params('pan', 1.4) + _axis_params('tilt', 0.8)
+) + _axis_params('pan', 1.4) + _axis_params('tilt', 0.8) + COMMON
+
+#: Rules between the simulated controller's parameters, checked at start.
+RULES = (differ('maestro.pan_channel', 'maestro.tilt_channel'),)
 
 
 def default_link_path() -> str:
@@ -70,7 +73,7 @@ class SimServoNode(Node):
     def __init__(self, **kwargs):
         """Open the pseudo-terminal and start publishing."""
         super().__init__('sim_servo', **kwargs)
-        self.params = p = declare(self, PARAMS)
+        self.params = p = declare(self, PARAMS, RULES)
 
         def cal(axis):
             return AxisCalibration(center_us=p[f'{axis}.center_us'],
