@@ -54,7 +54,15 @@ from face_tracker_ros.camera.sources import make_source, SOURCES
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.health import ERROR, NodeHealth, OK, STARTUP_GRACE_S, WARN
 from face_tracker_ros.common.image_wire import encode_image
-from face_tracker_ros.common.params import declare, Param, ParameterError
+from face_tracker_ros.common.params import (
+    at_most,
+    COMMON,
+    declare,
+    Param,
+    ParameterError,
+    required_when,
+    Rule,
+)
 from face_tracker_ros.common.runner import (
     EXIT_FATAL,
     main_for,
@@ -65,11 +73,15 @@ from face_tracker_ros.common.stats import RateMeter
 from face_tracker_ros.geometry import focal_length_px
 from face_tracker_ros.sim.paths import PATHS
 
+#: Why the capture settings are read-only.
+_OPENED = 'the source is opened with it at start'
+
 PARAMS = (
     Param('source', 'v4l2', 'Frame source: a V4L2 device, a video file, or the simulation',
-          choices=SOURCES),
+          choices=SOURCES, why=_OPENED),
     Param('device', '/dev/video0',
-          'V4L2 device: /dev/videoN, a /dev/v4l/by-id/... link, or an index (source v4l2)'),
+          'V4L2 device: /dev/videoN, a /dev/v4l/by-id/... link, or an index (source v4l2)',
+          why=_OPENED),
     Param('video_path', '', 'Video file to play (source file)'),
     Param('loop_video', True, 'Start the video file again at its end (source file)'),
     Param('width', 640, 'Requested frame width', min=16, max=7680, unit='px'),
@@ -88,17 +100,19 @@ PARAMS = (
     Param('frame_timeout_s', 2.0, 'A frame older than this means the camera is stuck',
           min=0.05, max=60.0, unit='s'),
     Param('diag.fps_warn_ratio', 0.8, 'Measured frame rate below this fraction of the '
-          'configured one is WARN', min=0.0, max=1.0),
+          'configured one is WARN', min=0.0, max=1.0, live=True),
     Param('diag.fps_error_ratio', 0.5, 'Measured frame rate below this fraction of the '
-          'configured one is ERROR', min=0.0, max=1.0),
+          'configured one is ERROR', min=0.0, max=1.0, live=True),
     Param('frozen_timeout_s', 2.0, 'Byte-identical frames for this long count as read '
           'errors (a stuck driver); 0 = off', min=0.0, max=600.0, unit='s'),
     Param('max_recovery_s', 60.0, 'No frame for this long while recovering: the node exits '
           'non-zero so launch restarts it; 0 = never give up', min=0.0, max=86400.0, unit='s'),
     Param('preview_rate_hz', 0.0, 'Rate of camera/preview/compressed, a small JPEG for bag '
           'recordings and remote viewing; 0 = off', min=0.0, max=30.0, unit='Hz'),
-    Param('preview_width', 320, 'Width of the preview images', min=16, max=7680, unit='px'),
-    Param('preview_jpeg_quality', 70, 'JPEG quality of the preview', min=1, max=100),
+    Param('preview_width', 320, 'Width of the preview images', min=16, max=7680, unit='px',
+          live=True),
+    Param('preview_jpeg_quality', 70, 'JPEG quality of the preview', min=1, max=100,
+          live=True),
     Param('sim.path', 'drift', 'Simulated face motion', choices=PATHS),
     Param('sim.seed', 0, 'Seed of the simulated motion and sensor noise', min=0, max=2 ** 31),
     Param('sim.hfov', math.radians(60.0), 'Horizontal field of view of the simulated camera',
@@ -112,6 +126,23 @@ PARAMS = (
           'arrive on sim/joint_states (the bring-up sets it: it starts the simulated controller)'),
     Param('sim.noise_sigma', 2.0, 'Gaussian sensor noise of the simulated camera',
           min=0.0, max=50.0, unit='grey levels'),
+) + COMMON
+
+
+def _fps_problem(v):
+    if v['source'] == 'file' or v['fps'] > 0.0:
+        return None
+    return f"parameter 'fps' must be > 0 when 'source' is {v['source']!r} (0 is for files)"
+
+
+#: Rules between the camera's parameters, checked at start and for every change.
+RULES = (
+    required_when('video_path', 'source', ('file',)),
+    required_when('device', 'source', ('v4l2',)),
+    Rule(('fps', 'source'), _fps_problem),
+    at_most('reopen_backoff_s', 'reopen_backoff_max_s'),
+    at_most('diag.fps_error_ratio', 'diag.fps_warn_ratio',
+            why='a rate low enough to be ERROR is WARN first'),
 )
 
 
@@ -121,13 +152,8 @@ class CameraNode(Node):
     def __init__(self, **kwargs):
         """Declare parameters, open the source and start capturing."""
         super().__init__('camera', **kwargs)
-        self.params = p = declare(self, PARAMS)
-        if p['source'] == 'file' and not p['video_path']:
-            raise ParameterError("parameter 'video_path' is required when source is 'file'")
-        if p['source'] == 'v4l2' and not p['device']:
-            raise ParameterError("parameter 'device' is required when source is 'v4l2'")
-        if p['source'] != 'file' and p['fps'] <= 0.0:
-            raise ParameterError("parameter 'fps' must be > 0 for sources v4l2 and sim")
+        # Live parameters (diag.*, preview_*) are read from self.params where used.
+        self.params = p = declare(self, PARAMS, RULES)
         if len(p['fourcc']) != 4:
             raise ParameterError(f"parameter 'fourcc' = {p['fourcc']!r} must be 4 characters")
         self._frame_id = p['frame_id']
