@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DURATION ?= 30
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint config faults bench clean
+.PHONY: setup demo test test-distro lint config faults bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -c 'import sys, platform; \
@@ -30,6 +30,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## The distribution lane: Debian's Python and OpenCV, the Kilted wheels and ../shared/ros2-python,
+## rosdep, colcon build/test, launch tests under real `ros2 launch` (skips where that is absent)
+test-distro:
+	@bash .ci/test-distro
+
 ## Fault suite: every camera/serial/process fault against the simulation -> fault-results.json
 faults: $(STAMP)
 	$(PY) -m face_tracker_ros.tools.fault_suite
@@ -48,5 +53,5 @@ config: $(STAMP)
 	$(PY) -m face_tracker_ros.tools.params_doc readme README.md
 
 clean:
-	rm -rf $(VENV) build install log *.egg-info demo-summary.json demo-nodes.log \
+	rm -rf $(VENV) .venv-distro build install log *.egg-info demo-summary.json demo-nodes.log \
 	  fault-results.json fault-results.md bench-results.json bench-results.md

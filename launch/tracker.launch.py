@@ -13,28 +13,46 @@ below override a few of its values through the same plan the standalone
 runner uses (:mod:`face_tracker_ros.bringup.plan`).
 """
 
-import inspect
 import os
+import uuid
 
-from ament_index_python.packages import get_package_prefix, get_package_share_directory
+from ament_index_python.packages import (
+    get_package_prefix,
+    get_package_share_directory,
+    PackageNotFoundError,
+)
 from launch import LaunchDescription
 from launch.actions import (
     DeclareLaunchArgument,
     ExecuteProcess,
     OpaqueFunction,
+    RegisterEventHandler,
     SetEnvironmentVariable,
+    TimerAction,
 )
 from launch.conditions import IfCondition
+from launch.event_handlers import OnProcessExit
+import launch.logging
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-try:  # where respawn options live (ExecuteProcess passes them on)
-    from launch.actions import ExecuteLocal
-except ImportError:  # older launch
-    from launch.actions import ExecuteProcess as ExecuteLocal
-
-from face_tracker_ros.bringup.plan import BringupArgs, make_plan, parse_bool, parse_node_log_levels
+from face_tracker_ros.bringup.plan import (
+    ArgumentError,
+    BringupArgs,
+    check_choice,
+    instance_log_dir,
+    logger_name,
+    make_plan,
+    parse_bool,
+    parse_log_level,
+    parse_namespace,
+    parse_node_log_levels,
+)
 from face_tracker_ros.common.paths import default_log_dir
+from face_tracker_ros.common.runner import EXIT_BAD_PARAMETER
+from face_tracker_ros.interface import PARENT_PID_ENV, RUN_ID_ENV
+from face_tracker_ros.servo.protocols import PROTOCOLS
+from face_tracker_ros.sim.paths import PATHS
 
 PACKAGE = 'face_tracker_ros'
 
@@ -49,7 +67,12 @@ ARGUMENTS = (
     ('sim_port', '', "Link path of the simulated controller's pseudo-terminal"),
     ('debug_image', 'false', 'Publish face/debug_image with the detected faces drawn'),
     ('params_file', '', 'Parameters file; empty = the installed config/tracker.yaml'),
-    ('log_level', 'info', 'Log level of every node: debug, info, warn, error, fatal'),
+    ('namespace', '', 'ROS namespace of every node, for trackers side by side (left, right); '
+     'with it the sim port, log directory and bag folders are per instance'),
+    ('log_level', 'info', "Log level of the tracker's own node loggers: debug, info, warn, "
+     'error, fatal (the middleware, rcl and rmw, stays at its default: see middleware_log_level)'),
+    ('middleware_log_level', '', 'Log level of every other logger in the nodes (rcl, rmw, ...): '
+     'debug, info, warn, error, fatal; empty = their default'),
     ('node_log_levels', '', 'Per-node log levels overriding log_level, e.g. '
      '"camera=debug,servo=warn"'),
     ('log_dir', '', 'Directory of face_tracker.log; empty = the ROS log directory'),
@@ -57,7 +80,7 @@ ARGUMENTS = (
      '(/diagnostics_agg for rqt_robot_monitor)'),
     ('respawn_delay', '2.0', 'Seconds before a node that exited is started again'),
     ('respawn_max_retries', '-1', "Restarts per node over the launch's lifetime, -1 = no limit "
-     '(Jazzy and later; ignored on Humble, whose launch has no such option)'),
+     '(a node exiting with status 2, a configuration error, is never restarted)'),
     ('flight_recorder', 'true', 'Keep the last seconds of diagnostics, logs and targets in '
      'memory and write them to a bag on an ERROR, a node restart or a request'),
     ('record', 'false', 'Record a bag for post-mortems with ros2 bag record (MCAP): '
@@ -69,47 +92,177 @@ ARGUMENTS = (
 )
 
 
-def _nodes(context):
-    def arg(name):
-        return LaunchConfiguration(name).perform(context)
+LOG = launch.logging.get_logger('tracker.launch.py')
+BOOL_ARGUMENTS = ('use_sim', 'debug_image', 'aggregator', 'flight_recorder', 'record',
+                  'record_images', 'shm_transport')
 
+
+class Respawn:
+    """One process of the tracker, started again after it exits unless its configuration is wrong.
+
+    launch's own ``respawn=True`` restarts a process whatever its exit status:
+    in launch 3.7 ``ExecuteLocal`` decides right after the exit, before any
+    ``ProcessExited`` handler has run, from nothing but a delay and a retry
+    count over the launch's lifetime.  A node that exits with status 2
+    (:data:`EXIT_BAD_PARAMETER`: a configuration error, already reported in
+    one FATAL line) would only fail the same way again, forever.  So every
+    process runs without launch's respawn, and an ``OnProcessExit`` handler
+    (public launch API) decides per exit: status 2 -> one line saying it is
+    not restarted; any other exit while the launch is not shutting down -> a
+    fresh action for the same command after ``respawn_delay`` (a
+    ``TimerAction``, which a shutdown cancels).
+    """
+
+    def __init__(self, label: str, make_action, delay: float, max_retries: int):
+        """Keep how to make the process's action; ``max_retries`` < 0 = no limit."""
+        self.label = label
+        self._make_action = make_action
+        self.delay = delay
+        self.max_retries = max_retries
+        self.restarts = 0
+
+    def start(self):
+        """Return the entities that start the process once and watch its exit."""
+        action = self._make_action()
+        return [RegisterEventHandler(OnProcessExit(
+            target_action=action, on_exit=self._on_exit, handle_once=True)), action]
+
+    def _on_exit(self, event, context):
+        if context.is_shutdown:
+            return None
+        if event.returncode == EXIT_BAD_PARAMETER:
+            LOG.error(f'{self.label} exited with status {EXIT_BAD_PARAMETER} (a configuration '
+                      'error, reported above): not restarted; fix the configuration and '
+                      'launch again')
+            return None
+        if 0 <= self.max_retries <= self.restarts:
+            LOG.error(f'{self.label} exited with status {event.returncode} after '
+                      f'{self.restarts} restarts (respawn_max_retries): not restarted again')
+            return None
+        self.restarts += 1
+        return [TimerAction(period=self.delay, actions=self.start())]
+
+
+def _installed(package: str) -> bool:
+    try:
+        get_package_prefix(package)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
+def _arguments(context) -> dict:
+    """Read and check every argument; raise ArgumentError (one line, nothing started)."""
+    values = {name: LaunchConfiguration(name).perform(context) for name, _, _ in ARGUMENTS}
+    for name in BOOL_ARGUMENTS:
+        try:
+            values[name] = parse_bool(values[name])
+        except ValueError:
+            raise ArgumentError(f"invalid argument {name}:='{values[name]}' "
+                                '(allowed: true, false)') from None
+    values['log_level'] = parse_log_level('log_level', values['log_level'])
+    if values['middleware_log_level']:
+        values['middleware_log_level'] = parse_log_level('middleware_log_level',
+                                                         values['middleware_log_level'])
+    check_choice('protocol', values['protocol'], PROTOCOLS, empty_ok=True)
+    check_choice('sim_path', values['sim_path'], PATHS, empty_ok=True)
+    values['namespace'] = parse_namespace(values['namespace'])
+    try:
+        levels = parse_node_log_levels(values['node_log_levels'])
+    except ValueError as exc:
+        raise ArgumentError(f'invalid argument node_log_levels: {exc}') from None
+    values['node_log_levels'] = {
+        node: parse_log_level(f'node_log_levels ({node})', level)
+        for node, level in levels.items()}
+    try:
+        values['respawn_delay'] = float(values['respawn_delay'])
+        if values['respawn_delay'] < 0.0:
+            raise ValueError
+    except ValueError:
+        raise ArgumentError(f"invalid argument respawn_delay:='{values['respawn_delay']}' "
+                            '(allowed: seconds, 0 or more)') from None
+    try:
+        values['respawn_max_retries'] = int(values['respawn_max_retries'])
+    except ValueError:
+        raise ArgumentError('invalid argument respawn_max_retries:='
+                            f"'{values['respawn_max_retries']}' (allowed: an integer, "
+                            '-1 = no limit)') from None
+    if values['params_file'] and not os.path.isfile(values['params_file']):
+        raise ArgumentError(f"invalid argument params_file:='{values['params_file']}' "
+                            '(no such file)')
+    return values
+
+
+def _nodes(context):
+    args = _arguments(context)
     share = get_package_share_directory(PACKAGE)
-    params_file = arg('params_file') or os.path.join(share, 'config', 'tracker.yaml')
-    plan = make_plan(BringupArgs(
-        use_sim=parse_bool(arg('use_sim')), camera_source=arg('camera_source'),
-        serial_port=arg('serial_port'), protocol=arg('protocol'), sim_path=arg('sim_path'),
-        sim_port=arg('sim_port'), debug_image=parse_bool(arg('debug_image')),
-        log_dir=arg('log_dir'), node_log_levels=parse_node_log_levels(arg('node_log_levels')),
-        preview_rate_hz=2.0 if parse_bool(arg('record_images')) else 0.0,
-        flight_recorder=parse_bool(arg('flight_recorder'))))
-    respawn = {'respawn': True, 'respawn_delay': float(arg('respawn_delay'))}
-    if 'respawn_max_retries' in inspect.signature(ExecuteLocal.__init__).parameters:
-        respawn['respawn_max_retries'] = int(arg('respawn_max_retries'))
-    nodes = [
-        Node(package=PACKAGE, executable=spec.executable, name=spec.name,
-             parameters=[params_file, spec.parameters],
-             arguments=['--ros-args', '--log-level', spec.log_level or arg('log_level')],
-             output='screen', emulate_tty=True, **respawn)
-        for spec in plan
-    ]
-    if parse_bool(arg('aggregator')):
-        # No name override: the aggregator's node is called 'analyzers', the root key of
-        # its parameters file.
-        nodes.append(Node(
-            package='diagnostic_aggregator', executable='aggregator_node',
-            parameters=[os.path.join(share, 'config', 'diagnostic_aggregator.yaml')],
-            output='screen', **respawn))
-    if parse_bool(arg('record')):
-        recorder = os.path.join(get_package_prefix(PACKAGE), 'lib', PACKAGE,
-                                'face_tracker_record')
-        cmd = [recorder, '--bag-dir', arg('bag_dir') or os.path.join(
-            arg('log_dir') or str(default_log_dir()), 'bags')]
-        if parse_bool(arg('record_images')):
-            cmd.append('--images')
-        # Each (re)start records into a new, timestamped bag directory.
-        nodes.append(ExecuteProcess(cmd=cmd, name='bag_recorder', output='screen',
-                                    sigterm_timeout='10', **respawn))
-    return nodes
+    params_file = args['params_file'] or os.path.join(share, 'config', 'tracker.yaml')
+    namespace = args['namespace']
+    bringup = BringupArgs(
+        use_sim=args['use_sim'], camera_source=args['camera_source'],
+        serial_port=args['serial_port'], protocol=args['protocol'], sim_path=args['sim_path'],
+        sim_port=args['sim_port'], debug_image=args['debug_image'], log_dir=args['log_dir'],
+        node_log_levels=args['node_log_levels'],
+        preview_rate_hz=2.0 if args['record_images'] else 0.0,
+        flight_recorder=args['flight_recorder'], namespace=namespace)
+    plan = make_plan(bringup)
+    unknown = sorted(set(args['node_log_levels']) - {spec.name for spec in plan})
+    if unknown:
+        raise ArgumentError(f"invalid argument node_log_levels: no node {', '.join(unknown)} "
+                            f"(allowed: {', '.join(spec.name for spec in plan)})")
+    # Every process of this run carries the run's id (the watchdog acts only on processes
+    # with its own id) and the launch's pid (a node whose parent is already another process
+    # when it starts exits at once: see common/runner.py).
+    env = {RUN_ID_ENV: uuid.uuid4().hex, PARENT_PID_ENV: str(os.getpid())}
+    middleware = (['--log-level', args['middleware_log_level']]
+                  if args['middleware_log_level'] else [])
+    entities = []
+
+    def supervise(label, make_action):
+        entities.extend(Respawn(label, make_action, args['respawn_delay'],
+                                args['respawn_max_retries']).start())
+
+    for spec in plan:
+        # The level applies to the node's own logger (and its children) only: a bare
+        # `--log-level debug` would also turn on rcl's and rmw's debug output.
+        level = spec.log_level or args['log_level']
+        ros_args = middleware + ['--log-level', f'{logger_name(namespace, spec.name)}:={level}']
+        supervise(spec.name, lambda spec=spec, ros_args=ros_args: Node(
+            package=PACKAGE, executable=spec.executable, name=spec.name, namespace=namespace,
+            parameters=[params_file, spec.parameters], ros_arguments=ros_args,
+            additional_env=env, output='screen', emulate_tty=True))
+    if args['aggregator']:
+        if _installed('diagnostic_aggregator'):
+            # No name override: the aggregator's node is called 'analyzers', the root key of
+            # its parameters file.
+            supervise('diagnostic_aggregator', lambda: Node(
+                package='diagnostic_aggregator', executable='aggregator_node',
+                namespace=namespace, additional_env=env,
+                parameters=[os.path.join(share, 'config', 'diagnostic_aggregator.yaml')],
+                output='screen'))
+        else:
+            LOG.warning("package 'diagnostic_aggregator' is not installed: no /diagnostics_agg "
+                        '(for rqt_robot_monitor); everything else runs. Install '
+                        'ros-<distro>-diagnostic-aggregator, or set aggregator:=false')
+    if args['record']:
+        missing = [p for p in ('ros2bag', 'rosbag2_storage_mcap') if not _installed(p)]
+        if missing:
+            LOG.warning(f"record:=true needs 'ros2 bag record' with MCAP storage, but package "
+                        f"{' and '.join(missing)} is not installed: no bag is recorded (the "
+                        'flight recorder still writes its own). Install ros-<distro>-rosbag2 '
+                        'and ros-<distro>-rosbag2-storage-mcap')
+        else:
+            recorder = os.path.join(get_package_prefix(PACKAGE), 'lib', PACKAGE,
+                                    'face_tracker_record')
+            bag_dir = args['bag_dir'] or os.path.join(
+                instance_log_dir(bringup) or str(default_log_dir()), 'bags')
+            cmd = [recorder, '--bag-dir', bag_dir] + (
+                ['--images'] if args['record_images'] else [])
+            # Each (re)start records into a new, timestamped bag directory.
+            supervise('bag_recorder', lambda: ExecuteProcess(
+                cmd=cmd, name='bag_recorder', output='screen', sigterm_timeout='10',
+                additional_env=env))
+    return entities
 
 
 def generate_launch_description():

@@ -8,9 +8,16 @@ and the matching standalone flag always mean the same thing.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+import re
+from typing import Any, Dict, List, Sequence
 
 PACKAGE = 'face_tracker_ros'
+
+#: Log levels a node's ``--log-level`` takes (rcutils severities, lower case).
+LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
+
+#: A ROS namespace of the tracker's nodes: names of letters, digits and ``_`` joined by ``/``.
+_NAMESPACE_RE = re.compile(r'^/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*$')
 
 
 @dataclass
@@ -42,6 +49,7 @@ class BringupArgs:
     preview_rate_hz: float = 0.0
     flight_recorder: bool = True
     node_log_levels: Dict[str, str] = field(default_factory=dict)
+    namespace: str = ''
 
 
 def camera_overrides(camera_source: str) -> Dict[str, Any]:
@@ -70,6 +78,46 @@ def parse_node_log_levels(text: str) -> Dict[str, str]:
     return levels
 
 
+class ArgumentError(ValueError):
+    """A bring-up argument with a value outside the allowed ones (its message names both)."""
+
+
+def check_choice(argument: str, value: str, allowed: Sequence[str], empty_ok: bool = False) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise :class:`ArgumentError`."""
+    if (empty_ok and value == '') or value in allowed:
+        return value
+    choices = ', '.join(allowed) + (' or empty (as in the parameters file)' if empty_ok else '')
+    raise ArgumentError(f"invalid argument {argument}:='{value}' (allowed: {choices})")
+
+
+def parse_log_level(argument: str, text: str) -> str:
+    """Return the log level ``text`` names (case-insensitive); raise :class:`ArgumentError`."""
+    return check_choice(argument, str(text).strip().lower(), LOG_LEVELS)
+
+
+def parse_namespace(text: str) -> str:
+    """Return ``text`` as an absolute ROS namespace ('' for none); raise :class:`ArgumentError`."""
+    text = str(text).strip().rstrip('/')
+    if not text:
+        return ''
+    if not _NAMESPACE_RE.match(text):
+        raise ArgumentError(
+            f"invalid argument namespace:='{text}' (allowed: names of letters, digits and _, "
+            "each starting with a letter, separated by /, e.g. left or robot1/head)")
+    return '/' + text.lstrip('/')
+
+
+def logger_name(namespace: str, node_name: str) -> str:
+    """Return the logger name of node ``node_name`` in ``namespace`` (``left.detector``)."""
+    parts = [part for part in namespace.split('/') if part]
+    return '.'.join(parts + [node_name])
+
+
+def instance_dir_name(namespace: str) -> str:
+    """Return the per-instance subdirectory for ``namespace`` ('' without one): ``left``."""
+    return '_'.join(part for part in namespace.split('/') if part)
+
+
 def parse_bool(value) -> bool:
     """Interpret a launch-style boolean ('true', 'false', '1', '0', ...)."""
     if isinstance(value, bool):
@@ -82,16 +130,31 @@ def parse_bool(value) -> bool:
     raise ValueError(f"'{value}' is not a boolean (use true or false)")
 
 
-def default_sim_port() -> str:
+def default_sim_port(namespace: str = '') -> str:
     """Return the simulated controller's link path for this bring-up.
 
-    It is unique to the launching process (several simulations can run on one
-    machine) and stable while it runs (a respawned node finds the same path).
+    It is unique to the launching process and namespace (several simulations
+    can run on one machine, two trackers from one launch too) and stable while
+    it runs (a respawned node finds the same path).
     """
     import os
 
     from face_tracker_ros.common.paths import runtime_dir
-    return str(runtime_dir() / f'sim_servo_{os.getpid()}')
+    instance = instance_dir_name(namespace)
+    return str(runtime_dir() / f"sim_servo_{instance + '_' if instance else ''}{os.getpid()}")
+
+
+def instance_log_dir(args: BringupArgs) -> str:
+    """Return the log directory of this instance: ``log_dir``, else per namespace, else ''.
+
+    '' means the nodes' own default (the ROS log directory).  With a namespace
+    and no ``log_dir``, each instance gets ``<ROS log dir>/face_tracker_ros/<namespace>``,
+    so two trackers never share a log file or a flight-recorder folder.
+    """
+    if args.log_dir or not args.namespace:
+        return args.log_dir
+    from face_tracker_ros.common.paths import default_log_dir
+    return str(default_log_dir() / instance_dir_name(args.namespace))
 
 
 def make_plan(args: BringupArgs) -> List[NodeSpec]:
@@ -100,8 +163,9 @@ def make_plan(args: BringupArgs) -> List[NodeSpec]:
     servo: Dict[str, Any] = {}
     detector: Dict[str, Any] = {}
     specs: List[NodeSpec] = []
+    log_dir = instance_log_dir(args)
     if args.use_sim:
-        link = args.sim_port or default_sim_port()
+        link = args.sim_port or default_sim_port(args.namespace)
         sim: Dict[str, Any] = {'link_path': link}
         if args.protocol:
             sim['protocol'] = args.protocol
@@ -126,14 +190,14 @@ def make_plan(args: BringupArgs) -> List[NodeSpec]:
     specs.append(NodeSpec('servo', 'servo_node', f'{PACKAGE}.servo.node', servo))
     if args.flight_recorder:
         recorder: Dict[str, Any] = {}
-        if args.log_dir:
+        if log_dir:
             import os
-            recorder['output_dir'] = os.path.join(args.log_dir, 'flight_recorder')
+            recorder['output_dir'] = os.path.join(log_dir, 'flight_recorder')
         specs.append(NodeSpec('flight_recorder', 'flight_recorder_node',
                               f'{PACKAGE}.recorder.node', recorder))
     diagnostics: Dict[str, Any] = {'watched_nodes': [s.name for s in specs]}
-    if args.log_dir:
-        diagnostics['log_dir'] = args.log_dir
+    if log_dir:
+        diagnostics['log_dir'] = log_dir
     specs.append(NodeSpec('diagnostics', 'diagnostics_node', f'{PACKAGE}.monitor.node',
                           diagnostics))
     for spec in specs:
