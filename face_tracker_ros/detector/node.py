@@ -33,7 +33,7 @@ from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import array_to_image, ImageFormatError
 from face_tracker_ros.common.health import NodeHealth, OK, STARTUP_GRACE_S, WARN
 from face_tracker_ros.common.image_wire import encode_point_stamped, read_image, wire_to_array
-from face_tracker_ros.common.params import declare, Param, ParameterError
+from face_tracker_ros.common.params import COMMON, declare, Param, ParameterError
 from face_tracker_ros.common.runner import main_for
 from face_tracker_ros.common.stats import RateMeter, WindowStats
 from face_tracker_ros.detector.backends import BACKENDS, Face, make_backend
@@ -42,22 +42,25 @@ from face_tracker_ros.detector.selection import TargetSelector
 from face_tracker_ros.geometry import pixel_to_offset
 
 PARAMS = (
-    Param('backend', 'haar', 'Face detector', choices=BACKENDS),
+    Param('backend', 'haar', 'Face detector', choices=BACKENDS,
+          why='the detector model is loaded at start'),
     Param('haar.cascade_path', '',
           "Haar cascade XML; empty = OpenCV's haarcascade_frontalface_default.xml"),
-    Param('haar.scale_factor', 1.1, 'Haar image pyramid step', min=1.01, max=2.0),
-    Param('haar.min_neighbors', 5, 'Haar detections needed to accept a face', min=0, max=50),
+    Param('haar.scale_factor', 1.1, 'Haar image pyramid step', min=1.01, max=2.0, live=True),
+    Param('haar.min_neighbors', 5, 'Haar detections needed to accept a face', min=0, max=50,
+          live=True),
     Param('haar.min_size_px', 30, 'Smallest face Haar looks for, in the searched image',
-          min=8, max=2000, unit='px'),
+          min=8, max=2000, unit='px', live=True),
     Param('yunet.model_path', '', 'YuNet ONNX model (face_detection_yunet_2023mar.onnx)'),
     Param('yunet.sha256', '', 'Expected sha256 of the model; empty = check against known '
           'releases and warn if unknown'),
     Param('yunet.score_threshold', 0.7, 'YuNet confidence needed to accept a face',
-          min=0.0, max=1.0),
-    Param('yunet.nms_threshold', 0.3, 'YuNet non-maximum suppression IoU', min=0.0, max=1.0),
+          min=0.0, max=1.0, live=True),
+    Param('yunet.nms_threshold', 0.3, 'YuNet non-maximum suppression IoU', min=0.0, max=1.0,
+          live=True),
     Param('detect_width', 320, 'Full-frame searches run on a copy scaled to this width '
           '(0 = native size, else at least 32)', min=0, max=7680, unit='px'),
-    Param('roi_search', True, 'Search around the last face first'),
+    Param('roi_search', True, 'Search around the last face first', live=True),
     Param('roi_scale', 2.5, 'Size of the search window around the last face, in face sizes',
           min=1.5, max=10.0),
     Param('roi_face_px', 48.0, 'In a search around the last face, the image is scaled so that '
@@ -66,15 +69,15 @@ PARAMS = (
     Param('roi_size_band', [0.7, 1.6], 'Face widths a search around the last face accepts, as '
           'multiples of its width: [low, high], 0.1 <= low <= 1 <= high <= 10'),
     Param('full_search_every', 15, 'Force a full-frame search every N frames',
-          min=1, max=100000),
+          min=1, max=100000, live=True),
     Param('selection.max_jump', 1.0, 'Largest move (in face widths) between frames for the '
-          'current face to be kept', min=0.0, min_exclusive=True, max=100.0),
+          'current face to be kept', min=0.0, min_exclusive=True, max=100.0, live=True),
     Param('selection.size_ratio', 2.0, 'Largest size change between frames for the current '
-          'face to be kept', min=1.0, max=100.0),
+          'face to be kept', min=1.0, max=100.0, live=True),
     Param('publish_debug_image', False, 'Publish face/debug_image with the faces drawn'),
     Param('diag.input_timeout_s', 2.0, 'No image for this long is WARN', min=0.1, max=600.0,
-          unit='s'),
-)
+          unit='s', live=True),
+) + COMMON
 
 
 class DetectorNode(Node):
@@ -83,7 +86,7 @@ class DetectorNode(Node):
     def __init__(self, **kwargs):
         """Declare parameters, load the backend and start the worker."""
         super().__init__('detector', **kwargs)
-        self.params = p = declare(self, PARAMS)
+        self.params = p = declare(self, PARAMS, apply=self._apply_params)
         try:
             if p['backend'] == 'haar':
                 backend = make_backend('haar', cascade_path=p['haar.cascade_path'],
@@ -135,6 +138,22 @@ class DetectorNode(Node):
         self.health = NodeHealth(self, hardware_id='none')
         self.health.add('detector', self._report)
         self.get_logger().info(f"detector started: backend '{p['backend']}'")
+
+    def _apply_params(self, changed) -> None:
+        # Live tuning: values checked and stored in self.params; runs in the executor's
+        # thread, between detections.
+        p = self.params
+        backend = self.finder.backend
+        if self.backend_name == 'haar':
+            backend.scale_factor = p['haar.scale_factor']
+            backend.min_neighbors = p['haar.min_neighbors']
+            backend.min_size_px = p['haar.min_size_px']
+        else:
+            backend.set_thresholds(p['yunet.score_threshold'], p['yunet.nms_threshold'])
+        self.finder.roi_search = p['roi_search']
+        self.finder.full_search_every = p['full_search_every']
+        self.selector.max_jump = p['selection.max_jump']
+        self.selector.size_ratio = p['selection.size_ratio']
 
     def _on_image(self, data: bytes) -> None:
         # Detection runs here, in the executor's thread: the subscription's queue of one
