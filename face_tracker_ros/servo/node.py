@@ -26,6 +26,7 @@ the lost-face behaviour brings the head home). On shutdown the head is parked
 at home.
 """
 
+import dataclasses
 import math
 import time
 
@@ -38,7 +39,16 @@ from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import ImageFormatError
 from face_tracker_ros.common.health import ERROR, NodeHealth, OK, STARTUP_GRACE_S, WARN
 from face_tracker_ros.common.image_wire import read_point_stamped
-from face_tracker_ros.common.params import declare, Param, ParameterError
+from face_tracker_ros.common.params import (
+    at_least,
+    at_most,
+    COMMON,
+    declare,
+    differ,
+    Param,
+    ParameterError,
+    within,
+)
 from face_tracker_ros.common.runner import log_at, main_for
 from face_tracker_ros.servo.calibration import AxisCalibration
 from face_tracker_ros.servo.connection import ServoConnection
@@ -51,75 +61,108 @@ HFOV = math.radians(60.0)
 VFOV = 2.0 * math.atan(math.tan(HFOV / 2.0) * 3.0 / 4.0)
 
 
+#: Why the pulse calibration is read-only.
+_PULSES = ('the pulse calibration and limits protect the mechanism; check them with the '
+           'servo parked')
+#: Why the serial link settings are read-only.
+_LINK = 'the serial connection is set up with it at start'
+
+
 def _axis_params(axis: str, limit: float):
     g = AxisGains()
     c = AxisCalibration()
     return (
         Param(f'{axis}.min_angle', -limit, f'Soft travel limit of {axis}, low side',
-              min=-math.pi, max=math.pi, unit='rad'),
+              min=-math.pi, max=math.pi, unit='rad', live=True),
         Param(f'{axis}.max_angle', limit, f'Soft travel limit of {axis}, high side',
-              min=-math.pi, max=math.pi, unit='rad'),
+              min=-math.pi, max=math.pi, unit='rad', live=True),
         Param(f'{axis}.home', 0.0, f'Home angle of {axis}', min=-math.pi, max=math.pi,
-              unit='rad'),
+              unit='rad', live=True),
         Param(f'{axis}.kp', g.kp, f'{axis} proportional gain (velocity per error)', min=0.0,
-              max=100.0, unit='1/s'),
-        Param(f'{axis}.ki', g.ki, f'{axis} integral gain', min=0.0, max=100.0, unit='1/s^2'),
-        Param(f'{axis}.kd', g.kd, f'{axis} derivative gain', min=0.0, max=10.0),
+              max=100.0, unit='1/s', live=True),
+        Param(f'{axis}.ki', g.ki, f'{axis} integral gain', min=0.0, max=100.0, unit='1/s^2',
+              live=True),
+        Param(f'{axis}.kd', g.kd, f'{axis} derivative gain', min=0.0, max=10.0, live=True),
         Param(f'{axis}.deadband', g.deadband, f'{axis} errors below this are ignored',
-              min=0.0, max=0.5, unit='rad'),
+              min=0.0, max=0.5, unit='rad', live=True),
         Param(f'{axis}.integral_limit', g.integral_limit, f'{axis} anti-windup clamp of the '
-              'error integral', min=0.0, max=10.0, unit='rad*s'),
+              'error integral', min=0.0, max=10.0, unit='rad*s', live=True),
         Param(f'{axis}.max_velocity', g.max_velocity, f'{axis} slew-rate limit',
-              min=0.01, max=20.0, unit='rad/s'),
+              min=0.01, max=20.0, unit='rad/s', live=True),
         Param(f'{axis}.invert', c.invert, f'{axis} servo mounted reversed (flips the pulse '
-              'direction)'),
+              'direction)', live=True),
         Param(f'{axis}.center_us', c.center_us, f'{axis} pulse width at angle 0',
-              min=400.0, max=2600.0, unit='us'),
+              min=400.0, max=2600.0, unit='us', why=_PULSES),
         Param(f'{axis}.us_per_rad', c.us_per_rad, f'{axis} pulse width change per radian',
-              min=50.0, max=5000.0, unit='us/rad'),
+              min=50.0, max=5000.0, unit='us/rad', why=_PULSES),
         Param(f'{axis}.min_us', c.min_us, f'{axis} shortest pulse sent', min=400.0,
-              max=2600.0, unit='us'),
+              max=2600.0, unit='us', why=_PULSES),
         Param(f'{axis}.max_us', c.max_us, f'{axis} longest pulse sent', min=400.0,
-              max=2600.0, unit='us'),
+              max=2600.0, unit='us', why=_PULSES),
+    )
+
+
+def _axis_rules(axis: str):
+    return (
+        at_most(f'{axis}.min_angle', f'{axis}.max_angle', strict=True),
+        within(f'{axis}.home', f'{axis}.min_angle', f'{axis}.max_angle'),
+        at_most(f'{axis}.min_us', f'{axis}.max_us', strict=True),
+        within(f'{axis}.center_us', f'{axis}.min_us', f'{axis}.max_us'),
     )
 
 
 PARAMS = (
     Param('port', '/dev/ttyUSB0', 'Serial port of the servo controller (device, by-id link '
-          'or pyserial URL)'),
-    Param('baudrate', 115200, 'Serial baud rate', choices=BAUDRATES),
-    Param('protocol', 'ascii', 'Servo controller protocol', choices=PROTOCOLS),
-    Param('maestro.pan_channel', 0, 'Maestro channel of the pan servo', min=0, max=23),
-    Param('maestro.tilt_channel', 1, 'Maestro channel of the tilt servo', min=0, max=23),
+          'or pyserial URL)', why='the port is opened at start'),
+    Param('baudrate', 115200, 'Serial baud rate', choices=BAUDRATES,
+          why='the port is opened at start'),
+    Param('protocol', 'ascii', 'Servo controller protocol', choices=PROTOCOLS, why=_LINK),
+    Param('maestro.pan_channel', 0, 'Maestro channel of the pan servo', min=0, max=23,
+          why=_LINK),
+    Param('maestro.tilt_channel', 1, 'Maestro channel of the tilt servo', min=0, max=23,
+          why=_LINK),
     Param('hfov', HFOV, 'Horizontal field of view of the camera', min=0.1, max=3.0,
-          unit='rad'),
-    Param('vfov', VFOV, 'Vertical field of view of the camera', min=0.1, max=3.0, unit='rad'),
+          unit='rad', live=True),
+    Param('vfov', VFOV, 'Vertical field of view of the camera', min=0.1, max=3.0, unit='rad',
+          live=True),
     Param('max_target_age_s', 0.5, 'Targets older than this (capture to now) are ignored; no '
-          'face for this long means the face is lost', min=0.01, max=10.0, unit='s'),
+          'face for this long means the face is lost', min=0.01, max=10.0, unit='s',
+          live=True),
     Param('lost_hold_s', 1.5, 'After losing the face, hold still until this long after the '
-          'last sighting, then return home', min=0.0, max=600.0, unit='s'),
+          'last sighting, then return home', min=0.0, max=600.0, unit='s', live=True),
     Param('latency_compensation', True, "Correct each target by the head's move since its "
-          'image was captured (keeps high gains stable despite pipeline delay)'),
-    Param('home_speed', 0.3, 'Speed of the return home', min=0.01, max=10.0, unit='rad/s'),
+          'image was captured (keeps high gains stable despite pipeline delay)', live=True),
+    Param('home_speed', 0.3, 'Speed of the return home', min=0.01, max=10.0, unit='rad/s',
+          live=True),
     Param('tick_rate_hz', 20.0, 'Rate of the timer that handles lost targets, replies and '
-          'reconnects', min=1.0, max=200.0, unit='Hz'),
+          'reconnects', min=1.0, max=200.0, unit='Hz', why='the timer is created at start'),
     Param('write_timeout_s', 0.05, 'Longest a serial write may block', min=0.001, max=2.0,
-          unit='s'),
+          unit='s', why='the port is opened at start'),
     Param('reply_timeout_s', 1.0, 'A request unanswered this long means the controller is '
-          'unresponsive: the port is closed and reopened', min=0.05, max=60.0, unit='s'),
+          'unresponsive: the port is closed and reopened', min=0.05, max=60.0, unit='s',
+          why=_LINK),
     Param('handshake_timeout_s', 3.0, 'Time a newly opened controller has to answer the '
-          'handshake (Arduinos reset on open)', min=0.05, max=60.0, unit='s'),
+          'handshake (Arduinos reset on open)', min=0.05, max=60.0, unit='s', why=_LINK),
     Param('keepalive_s', 1.0, 'Handshake sent this often when nothing else asks for a '
-          'reply (the Maestro never acknowledges moves)', min=0.05, max=60.0, unit='s'),
+          'reply (the Maestro never acknowledges moves)', min=0.05, max=60.0, unit='s',
+          why=_LINK),
     Param('slow_reply_warn_s', 0.25, 'Controller replies slower than this (over the last 5 s) '
-          'are WARN', min=0.001, max=60.0, unit='s'),
+          'are WARN', min=0.001, max=60.0, unit='s', live=True),
     Param('max_garbage', 5, 'Garbage replies within 2 s, with no valid reply, after which '
-          'the port is reopened (wrong baud rate?)', min=1, max=10000),
+          'the port is reopened (wrong baud rate?)', min=1, max=10000, why=_LINK),
     Param('reconnect_backoff_s', 0.5, 'First wait before reopening the port', min=0.01,
-          max=60.0, unit='s'),
+          max=60.0, unit='s', why=_LINK),
     Param('reconnect_backoff_max_s', 5.0, 'Longest wait between reopen attempts', min=0.01,
-          max=600.0, unit='s'),
-) + _axis_params('pan', 1.3) + _axis_params('tilt', 0.7)
+          max=600.0, unit='s', why=_LINK),
+) + _axis_params('pan', 1.3) + _axis_params('tilt', 0.7) + COMMON
+
+#: Rules between the servo's parameters, checked at start and for every change.
+RULES = (
+    at_least('handshake_timeout_s', 'reply_timeout_s',
+             why='the handshake is a request that must be answered in time too'),
+    at_least('reconnect_backoff_max_s', 'reconnect_backoff_s'),
+    differ('maestro.pan_channel', 'maestro.tilt_channel'),
+) + _axis_rules('pan') + _axis_rules('tilt')
 
 
 def _gains(p, axis: str) -> AxisGains:
@@ -143,7 +186,7 @@ class ServoNode(Node):
         """Declare and check parameters, then connect (or keep trying) to the controller."""
         super().__init__('servo', **kwargs)
         self._started = time.monotonic()
-        self.params = p = declare(self, PARAMS)
+        self.params = p = declare(self, PARAMS, RULES, apply=self._apply_params)
         if not p['port']:
             raise ParameterError("parameter 'port' is required (e.g. /dev/ttyUSB0, "
                                  '/dev/serial/by-id/...)')
@@ -193,6 +236,23 @@ class ServoNode(Node):
         self._log_events()
         self.get_logger().info(f"servo started: port '{p['port']}', protocol "
                                f"'{p['protocol']}'")
+
+    def _apply_params(self, changed) -> None:
+        # Live tuning: the values are checked (alone and by RULES) and stored in self.params.
+        p = self.params
+        ctl = self.controller
+        ctl.config = dataclasses.replace(
+            ctl.config, hfov=p['hfov'], vfov=p['vfov'], max_target_age=p['max_target_age_s'],
+            lost_hold=p['lost_hold_s'], home_speed=p['home_speed'],
+            latency_compensation=p['latency_compensation'])
+        ctl.pan.gains = _gains(p, 'pan')
+        ctl.tilt.gains = _gains(p, 'tilt')
+        self.pan_cal = _calibration(p, 'pan')
+        self.tilt_cal = _calibration(p, 'tilt')
+        self.home_us = (self.pan_cal.angle_to_us(p['pan.home']),
+                        self.tilt_cal.angle_to_us(p['tilt.home']))
+        if hasattr(self.protocol, 'pan_center_us'):  # the Maestro's home command
+            self.protocol.pan_center_us, self.protocol.tilt_center_us = self.home_us
 
     def _now(self) -> float:
         # ROS time in seconds.  Without simulated time that is the system clock, read
