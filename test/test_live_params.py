@@ -9,9 +9,9 @@ import threading
 import time
 import tty
 
+from conftest import wait_for
 import pytest
 
-from conftest import wait_for
 from face_tracker_ros.common.params import (
     LOG_LEVEL,
     Param,
@@ -63,6 +63,8 @@ def _rules():
      "parameter 'diag.fps_error_ratio' = 0.9 must be <= 'diag.fps_warn_ratio' = 0.8"),
     ('camera', {'source': 'file'}, "parameter 'video_path' is required when 'source' is 'file'"),
     ('camera', {'source': 'sim', 'fps': 0.0}, "parameter 'fps' must be > 0 when 'source'"),
+    ('camera', {'source': 'sim', 'sim.hfov': 0.5, 'sim.face_size': 0.6},
+     "parameter 'sim.face_size' = 0.6 must be < 'sim.hfov' = 0.5"),
     ('flight_recorder', {'pre_event_s': 30.0},
      "'pre_event_s' (30) + 'post_event_s' (4) must be <= 'buffer_s' (30)"),
     ('sim_servo', {'maestro.tilt_channel': 0}, 'must differ'),

@@ -135,11 +135,19 @@ def _fps_problem(v):
     return f"parameter 'fps' must be > 0 when 'source' is {v['source']!r} (0 is for files)"
 
 
+def _face_size_problem(v):
+    if v['source'] != 'sim' or v['sim.face_size'] < v['sim.hfov']:
+        return None
+    return (f"parameter 'sim.face_size' = {v['sim.face_size']!r} must be < 'sim.hfov' = "
+            f"{v['sim.hfov']!r} (the simulated face must fit the view)")
+
+
 #: Rules between the camera's parameters, checked at start and for every change.
 RULES = (
     required_when('video_path', 'source', ('file',)),
     required_when('device', 'source', ('v4l2',)),
     Rule(('fps', 'source'), _fps_problem),
+    Rule(('sim.face_size', 'sim.hfov', 'source'), _face_size_problem),
     at_most('reopen_backoff_s', 'reopen_backoff_max_s'),
     at_most('diag.fps_error_ratio', 'diag.fps_warn_ratio',
             why='a rate low enough to be ERROR is WARN first'),
