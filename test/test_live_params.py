@@ -390,3 +390,83 @@ def test_a_misspelt_parameter_is_named_with_the_closest_known_one(node_process, 
     assert 'use_sim_time' not in out
     assert servo.alive()
     assert servo.stop() == 0
+
+
+def _sample(table, rng, change=0.3):
+    """Return values for ``table``: each its default, or with probability ``change`` random."""
+    values = {}
+    for p in table:
+        value = p.default
+        if rng.random() < change:
+            if p.choices is not None:
+                value = rng.choice(list(p.choices))
+            elif p.type_name == 'bool':
+                value = rng.random() < 0.5
+            elif p.type_name in ('double', 'integer'):
+                low = p.min if p.min is not None else -1000.0
+                high = p.max if p.max is not None else (low + 1.0) * 1000.0
+                value = rng.uniform(low, high)
+                value = round(value) if p.type_name == 'integer' else value
+        values[p.name] = value
+    return values
+
+
+def test_what_the_parameter_layer_accepts_every_core_accepts():
+    """Random configurations: refused with a ParameterError, or built without a ValueError."""
+    import random
+
+    from face_tracker_ros.monitor.node import _bands
+    from face_tracker_ros.monitor.node import PARAMS as MONITOR
+    from face_tracker_ros.monitor.node import RULES as MONITOR_RULES
+    from face_tracker_ros.monitor.trend import LeakTrend
+    from face_tracker_ros.monitor.watchdog import Watchdog
+    from face_tracker_ros.servo.connection import ServoConnection
+    from face_tracker_ros.servo.control import PanTiltController, TrackerConfig
+    from face_tracker_ros.servo.link import Backoff, SerialLink
+    from face_tracker_ros.servo.node import _calibration, _gains
+    from face_tracker_ros.servo.node import PARAMS as SERVO
+    from face_tracker_ros.servo.node import RULES as SERVO_RULES
+    from face_tracker_ros.servo.protocols import make_protocol
+
+    rng = random.Random(14)
+    accepted = {'servo': 0, 'diagnostics': 0}
+    for _ in range(400):
+        try:
+            p = validate_all(SERVO, _sample(SERVO, rng, 0.15), SERVO_RULES)
+        except ParameterError:
+            pass
+        else:
+            accepted['servo'] += 1
+            pan, tilt = _calibration(p, 'pan'), _calibration(p, 'tilt')
+            pan.validate('pan')
+            tilt.validate('tilt')
+            PanTiltController(TrackerConfig(hfov=p['hfov'], vfov=p['vfov'],
+                                            max_target_age=p['max_target_age_s'],
+                                            lost_hold=p['lost_hold_s'],
+                                            home_speed=p['home_speed']),
+                              _gains(p, 'pan'), _gains(p, 'tilt'))
+            protocol = make_protocol(p['protocol'], pan_channel=p['maestro.pan_channel'],
+                                     tilt_channel=p['maestro.tilt_channel'],
+                                     pan_center_us=pan.angle_to_us(p['pan.home']),
+                                     tilt_center_us=tilt.angle_to_us(p['tilt.home']))
+            ServoConnection(
+                SerialLink('/dev/null', baudrate=p['baudrate'],
+                           write_timeout_s=p['write_timeout_s']),
+                protocol,
+                Backoff(initial_s=p['reconnect_backoff_s'], max_s=p['reconnect_backoff_max_s']),
+                reply_timeout_s=p['reply_timeout_s'],
+                handshake_timeout_s=p['handshake_timeout_s'], keepalive_s=p['keepalive_s'],
+                max_garbage=p['max_garbage'])
+        try:
+            p = validate_all(MONITOR, _sample(MONITOR, rng, 0.15), MONITOR_RULES)
+        except ParameterError:
+            continue
+        accepted['diagnostics'] += 1
+        _bands(p)
+        LeakTrend(window_s=p['growth_window_s'], min_span_s=p['growth_min_span_s'])
+        Watchdog(['camera'], stale_timeout_s=p['watchdog.stale_timeout_s'],
+                 startup_grace_s=p['watchdog.startup_grace_s'],
+                 kill_grace_s=p['watchdog.kill_grace_s'],
+                 max_restarts_per_hour=p['watchdog.max_restarts_per_hour'],
+                 rss_limit_mb=p['rss_error_mb'], enabled=p['watchdog.enabled'])
+    assert min(accepted.values()) > 20, accepted
