@@ -102,6 +102,80 @@ def test_out_of_order_targets_are_ignored():
     assert ctl.observe_face(0.5, 0.0, stamp=0.9, now=1.02) is None
 
 
+def _track(ctl, t0, frames, now_offset=0.0, period=1 / 30):
+    """Feed ``frames`` face targets stamped from ``t0``; return the commands produced."""
+    out = []
+    for i in range(frames):
+        t = t0 + i * period
+        out.append(ctl.observe_face(0.4, 0.0, stamp=t, now=t + 0.02 + now_offset))
+    return out
+
+
+def test_one_future_stamp_is_refused_and_tracking_goes_on():
+    # Issue 14: one target stamped an hour ahead used to become the newest stamp seen,
+    # and every later target (stamped now) fell below it: tracking stopped for good.
+    ctl = make()
+    T = 1_700_000_000.0
+    assert all(c is not None for c in _track(ctl, T, 10))
+    assert ctl.observe_face(0.4, 0.0, stamp=T + 3600.0, now=T + 0.35) is None
+    assert ctl.refused['future'] == 1
+    later = _track(ctl, T + 0.4, 10)
+    assert all(c is not None for c in later)
+    # A stamp a little ahead (clocks of two computers) is within the tolerance.
+    assert ctl.observe_face(0.4, 0.0, stamp=T + 1.5, now=T + 1.0) is not None
+    assert ctl.refused == {'stale': 0, 'future': 1, 'out_of_order': 0}
+
+
+def test_no_face_with_a_future_stamp_does_not_block_faces():
+    ctl = make()
+    T = 5000.0
+    _track(ctl, T, 5)
+    ctl.observe_no_face(stamp=T + 3600.0, now=T + 0.2)
+    assert all(c is not None for c in _track(ctl, T + 0.25, 5))
+
+
+def test_a_clock_stepped_back_resumes_tracking_within_a_frame():
+    # NTP steps the clock of a computer without an RTC back by an hour: stamps and the
+    # receive clock both jump back.  Tracking resumes with the first frame after the step.
+    ctl = make()
+    T = 1_700_000_000.0
+    _track(ctl, T, 30)
+    pan_before = ctl.command[0]
+    after = _track(ctl, T + 1.0 - 3600.0, 5)
+    assert after[0] is not None and all(c is not None for c in after)
+    assert ctl.clock_steps == 1 and ctl.last_clock_step == pytest.approx(3600.0, abs=1.0)
+    # The head goes on from where it was (no jump), still tracking towards the face.
+    assert ctl.command[0] <= pan_before
+    assert ctl.state == TRACKING
+
+
+def test_a_clock_stepped_back_while_idle_is_noticed_by_the_tick():
+    ctl = make()
+    T = 10_000.0
+    _track(ctl, T, 5)
+    ctl.tick(T + 0.3)
+    ctl.tick(T + 0.35 - 600.0)
+    assert ctl.clock_steps == 1
+    assert all(c is not None for c in _track(ctl, T + 0.4 - 600.0, 3))
+    # The lost-face timing restarted on the new time line: the face is lost on time.
+    t = T + 0.5 - 600.0
+    while t < T + 3.0 - 600.0:
+        ctl.tick(t)
+        t += 0.05
+    assert ctl.state in (RETURNING, HOME)
+
+
+def test_the_newest_stamp_ahead_of_the_clock_means_a_step_back():
+    # A step shorter than the tick period is not seen in ``now`` going backwards between
+    # two calls when nothing ran in between; the high-water mark ahead of now shows it.
+    ctl = make(max_lead=1.0)
+    T = 10_000.0
+    _track(ctl, T, 3)
+    ctl._last_now = None  # as if this were the first call after the step
+    assert ctl.observe_face(0.4, 0.0, stamp=T - 30.0, now=T - 29.98) is not None
+    assert ctl.clock_steps == 1
+
+
 def test_lost_face_holds_then_returns_home_slowly():
     ctl = make(max_target_age=0.3, lost_hold=1.0, home_speed=0.2)
     t = 0.0

@@ -66,7 +66,7 @@ def test_parse_faults_kinds_defaults_and_forms():
     assert parse_faults('read_fail:1:2, hang:3:1') == [Fault('read_fail', 1.0, 2.0),
                                                       Fault('hang', 3.0, 1.0)]
     assert set(FAULT_KINDS) == {'read_fail', 'frozen', 'black', 'slow', 'hang', 'disappear',
-                                'leak'}
+                                'leak', 'future_stamp', 'past_stamp'}
 
 
 @pytest.mark.parametrize('entry,words', [
@@ -230,6 +230,24 @@ def test_leak_grows_the_resident_set_at_the_given_rate(scene):
     finally:
         schedule.release_leak()
     assert schedule.leaked_bytes == 0
+
+
+def test_stamp_faults_shift_the_capture_time(scene):
+    """future_stamp / past_stamp shift the stamp the capture thread takes, nothing else."""
+    clock = FakeClock()
+    source = faulty(scene, ['future_stamp:1:1', 'past_stamp:3:1:60'], clock)
+    assert source.read() is not None
+    base = source.inner.last_capture_time
+    assert source.last_capture_time == base
+    clock.advance(1.5)
+    assert source.read() is not None
+    assert source.last_capture_time == pytest.approx(source.inner.last_capture_time + 3600.0)
+    clock.advance(2.0)
+    assert source.read() is not None
+    assert source.last_capture_time == pytest.approx(source.inner.last_capture_time - 60.0)
+    clock.advance(1.0)
+    assert source.last_capture_time == source.inner.last_capture_time
+    source.close()
 
 
 def test_faulty_source_delegates_to_the_inner_source(scene):

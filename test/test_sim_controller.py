@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+import serial
 
 from face_tracker_ros.servo import protocols
 from face_tracker_ros.servo.calibration import AxisCalibration
@@ -379,7 +380,8 @@ def test_parse_serial_faults_defaults_and_values():
 
 
 @pytest.mark.parametrize('entries, message', [
-    (['unplug:1:2'], 'kind one of disconnect, garbage, silent, slow, stall'),
+    (['unplug:1:2'], 'kind one of disconnect, error_storm, garbage, silent, slow, stall'),
+    (['error_storm:0:1:0'], 'error lines per second'),
     (['stall:1'], '<kind>:<start_s>:<duration_s>'),
     (['stall:x:1'], 'not a number'), (['stall:1:inf'], 'not finite'),
     (['stall:-1:1'], 'start_s >= 0'), (['stall:1:0'], 'duration_s > 0'),
@@ -390,6 +392,26 @@ def test_parse_serial_faults_errors_name_the_parameter(entries, message):
     with pytest.raises(ValueError, match='serial_faults') as info:
         parse_serial_faults(entries, 'serial_faults')
     assert message in str(info.value)
+
+
+def test_error_storm_floods_err_lines_besides_the_replies(controller_factory):
+    """error_storm: unsolicited ERR lines at about ``value`` per second; commands still work."""
+    sim = controller_factory(protocol='ascii')
+    sim.inject('error_storm', 0.5, 2000)
+    port = serial.Serial(sim.port_path, timeout=0.05)
+    try:
+        port.write(b'PING\n')
+        data = b''
+        deadline = time.monotonic() + 0.4
+        while time.monotonic() < deadline:
+            data += port.read(65536)
+        lines = [line.strip() for line in data.split(b'\n')]
+        assert b'PONG' in lines
+        storm = lines.count(b'ERR MAESTRO 0x0001')
+        assert 100 <= storm <= 1200, storm
+        assert sim.storm_lines_total >= storm
+    finally:
+        port.close()
 
 
 def test_bad_faults_are_refused_by_the_controller_and_inject():

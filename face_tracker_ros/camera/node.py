@@ -121,7 +121,7 @@ PARAMS = (
           unit='rad'),
     Param('sim.faults', '', 'Fault schedule of the simulated camera: comma-separated '
           '<kind>:<start_s>:<duration_s>[:<value>], kinds read_fail, frozen, black, slow, '
-          'hang, disappear, leak (e.g. "read_fail:10:3")'),
+          'hang, disappear, leak, future_stamp, past_stamp (e.g. "read_fail:10:3")'),
     Param('sim.wait_for_pose', False, "Publish no frame before the simulated servos' angles "
           'arrive on sim/joint_states (the bring-up sets it: it starts the simulated controller)'),
     Param('sim.noise_sigma', 2.0, 'Gaussian sensor noise of the simulated camera',

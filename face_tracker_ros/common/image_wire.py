@@ -36,7 +36,7 @@ and :func:`decode_point_stamped`.
 from dataclasses import dataclass
 import functools
 import struct
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 
@@ -81,6 +81,27 @@ class WireImage:
 def _pad(offset: int, size: int) -> int:
     """Bytes of padding before a field of ``size`` at ``offset`` (from the payload start)."""
     return (-(offset - _HEADER)) % size
+
+
+#: The largest ``sec`` a stamp can hold (int32); used as a placeholder, never a real time.
+MAX_STAMP_SEC = 2 ** 31 - 1
+
+
+def stamp_problem(sec: int, nanosec: int) -> Optional[str]:
+    """Return why ``sec``/``nanosec`` is not a usable capture time, or None when it is.
+
+    Refused: ``nanosec`` outside 0..999999999 (not a normalised time), ``sec`` 0
+    or negative (an unset stamp or a time before 1970) and ``sec`` 2^31-1 or
+    more (the largest value, a placeholder).  Whether the time is plausible
+    against a clock is for the receiver to judge (the servo does).
+    """
+    if not 0 <= nanosec < 1_000_000_000:
+        return f'stamp nanosec {nanosec} is not in 0..999999999'
+    if sec <= 0:
+        return f'stamp sec {sec} is not a time after 1970 (an unset stamp?)'
+    if sec >= MAX_STAMP_SEC:
+        return f'stamp sec {sec} is the largest value a stamp can hold, not a time'
+    return None
 
 
 def _check_stamp(sec: int, nanosec: int) -> None:

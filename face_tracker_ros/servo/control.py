@@ -28,6 +28,19 @@ cycle: targets older than ``max_target_age`` seconds are ignored; when the face
 is lost (no face for ``max_target_age`` seconds) the head holds still until
 ``lost_hold`` seconds after the last sighting, then returns home at
 ``home_speed`` rad/s and stays there until a face is seen again.
+
+**Stamps it does not trust**: targets are taken in stamp order (a target
+stamped at or before the newest one taken is out of order), but a stamp is
+only taken when it lies within ``max_target_age`` before and ``max_lead``
+after the receive clock, so one far-future stamp (a bad clock, a hostile
+publisher) is refused instead of becoming a high-water mark that every later
+target falls below.  A receive clock that steps backwards (NTP correcting
+the clock of a computer without a real-time clock) is noticed when ``now``
+goes back by more than :data:`CLOCK_STEP_S`, or when the newest stamp taken
+lies more than ``max_lead`` ahead of ``now``: the ordering and the time-based
+state restart from the current command, so tracking resumes with the next
+frame instead of after the length of the step.  Every refusal is counted by
+reason in :attr:`PanTiltController.refused`.
 """
 
 import bisect
@@ -50,6 +63,30 @@ MAX_STEP_S = 0.25
 
 # How much command history latency compensation keeps (longer than any useful target age).
 HISTORY_S = 2.0
+
+#: A receive clock that goes back by more than this (seconds) has been stepped backwards.
+CLOCK_STEP_S = 0.1
+
+#: Reasons a target is refused, the keys of :attr:`PanTiltController.refused`.
+REFUSALS = ('stale', 'future', 'out_of_order')
+
+#: Largest ``|x|`` and ``|y|`` of a target: the face centre's offset from the image centre is
+#: in [-1, 1]; a little more is tolerated for a detection box reaching past the image edge.
+OFFSET_LIMIT = 1.1
+
+#: Largest target size ``z`` (face width over image width; 0 means no face).
+MAX_FACE_SIZE = 1.5
+
+
+def target_problem(x: float, y: float, z: float) -> Optional[str]:
+    """Return why ``(x, y, z)`` is not a target the detector could have sent, or None."""
+    if not all(math.isfinite(v) for v in (x, y, z)):
+        return f'({x}, {y}, {z}) is not finite'
+    if abs(x) > OFFSET_LIMIT or abs(y) > OFFSET_LIMIT:
+        return f'offset ({x:g}, {y:g}) is outside +-{OFFSET_LIMIT:g}'
+    if not 0.0 <= z <= MAX_FACE_SIZE:
+        return f'face size z {z:g} is outside 0..{MAX_FACE_SIZE:g}'
+    return None
 
 
 def _time_of(entry: Tuple[float, float, float]) -> float:
@@ -146,6 +183,7 @@ class TrackerConfig:
     lost_hold: float = 1.5
     home_speed: float = 0.3
     latency_compensation: bool = True
+    max_lead: float = 1.0
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -159,6 +197,8 @@ class TrackerConfig:
             raise ValueError(f'lost_hold must be >= 0 s, got {self.lost_hold}')
         if self.home_speed <= 0.0:
             raise ValueError(f'home_speed must be > 0 rad/s, got {self.home_speed}')
+        if not self.max_lead > 0.0:
+            raise ValueError(f'max_lead must be > 0 s, got {self.max_lead}')
 
 
 class PanTiltController:
@@ -182,7 +222,12 @@ class PanTiltController:
         self.last_face_time: Optional[float] = None
         self._last_stamp: Optional[float] = None
         self._last_tick: Optional[float] = None
-        self.stale_targets = 0
+        self._last_now: Optional[float] = None
+        #: Targets refused, by reason (:data:`REFUSALS`).
+        self.refused = dict.fromkeys(REFUSALS, 0)
+        #: Backward steps of the receive clock noticed, and the size of the latest (s).
+        self.clock_steps = 0
+        self.last_clock_step = 0.0
         # (time, pan, tilt) of recent commands, oldest first, for latency compensation.
         self._history: Deque[Tuple[float, float, float]] = deque(
             [(-math.inf, pan.home, tilt.home)])
@@ -192,17 +237,55 @@ class PanTiltController:
         """The current commanded (pan, tilt) in radians."""
         return self.pan.position, self.tilt.position
 
+    @property
+    def stale_targets(self) -> int:
+        """Targets refused for being older than ``max_target_age``."""
+        return self.refused['stale']
+
     def is_stale(self, stamp: float, now: float) -> bool:
         """Return True when an observation stamped ``stamp`` is too old at ``now``."""
         return now - stamp > self.config.max_target_age
 
+    def refusal(self, stamp: float, now: float) -> Optional[str]:
+        """Return why a target stamped ``stamp`` would be refused at ``now`` (None: taken).
+
+        Notices a backward step of the receive clock first (see the module text).
+        """
+        self._check_clock(now)
+        if self.is_stale(stamp, now):
+            return 'stale'
+        if stamp - now > self.config.max_lead:
+            return 'future'
+        if self._last_stamp is not None and stamp <= self._last_stamp:
+            return 'out_of_order'
+        return None
+
+    def _check_clock(self, now: float) -> None:
+        last = self._last_now
+        self._last_now = now
+        step = 0.0
+        if last is not None and now < last - CLOCK_STEP_S:
+            step = last - now
+        elif self._last_stamp is not None and self._last_stamp - now > self.config.max_lead:
+            step = self._last_stamp - now
+        if step <= 0.0:
+            return
+        # Everything remembered in the old time line is in the future now: restart it from
+        # the current command.  A face seen just before the step counts as seen now.
+        self.clock_steps += 1
+        self.last_clock_step = step
+        self._last_stamp = None
+        self._last_tick = now
+        if self.last_face_time is not None:
+            self.last_face_time = now
+        self._history = deque([(-math.inf, self.pan.position, self.tilt.position)])
+
     def observe_face(self, x: float, y: float, stamp: float,
                      now: float) -> Optional[Tuple[float, float]]:
         """Act on a face at normalised offset (x, y) in an image captured at ``stamp``."""
-        if self.is_stale(stamp, now):
-            self.stale_targets += 1
-            return None
-        if self._last_stamp is not None and stamp <= self._last_stamp:
+        why = self.refusal(stamp, now)
+        if why is not None:
+            self.refused[why] += 1
             return None
         dt = 0.0 if self._last_stamp is None else stamp - self._last_stamp
         if self.state != TRACKING:
@@ -236,12 +319,16 @@ class PanTiltController:
 
     def observe_no_face(self, stamp: float, now: float) -> Optional[Tuple[float, float]]:
         """Record an explicit "no face" observation; returns what :meth:`tick` returns."""
-        if not self.is_stale(stamp, now):
-            self._last_stamp = stamp if self._last_stamp is None else max(self._last_stamp, stamp)
+        why = self.refusal(stamp, now)
+        if why is None:
+            self._last_stamp = stamp
+        else:
+            self.refused[why] += 1
         return self.tick(now)
 
     def tick(self, now: float) -> Optional[Tuple[float, float]]:
         """Advance the lost-face behaviour; call periodically and on "no face"."""
+        self._check_clock(now)
         dt = 0.0 if self._last_tick is None else now - self._last_tick
         self._last_tick = now
         if self.state == TRACKING:

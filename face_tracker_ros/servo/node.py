@@ -15,6 +15,18 @@ Topics:
 ``/diagnostics`` carries the status ``servo: servo`` (connection, reconnects,
 errors, last command age, pan/tilt, saturation, tracking state, pid).
 
+Targets it cannot trust are refused, each reason counted in the status and
+logged as a WARN at most every :data:`REFUSAL_LOG_S` seconds: values that are
+not a target (``malformed``: non-finite, ``|x|`` or ``|y|`` beyond
+:data:`~face_tracker_ros.servo.control.OFFSET_LIMIT`, ``z`` outside
+0..:data:`~face_tracker_ros.servo.control.MAX_FACE_SIZE`), stamps that are not
+a time (``bad_stamp``: see :func:`~face_tracker_ros.common.image_wire.stamp_problem`),
+stamped more than ``max_target_lead_s`` ahead of the clock (``future``), older
+than ``max_target_age_s`` (``stale``) or at/before the newest taken
+(``out_of_order``).  While targets are refused for anything but their order the
+status is WARN.  A backward step of the system clock is logged and tracking
+resumes with the next frame (see :mod:`face_tracker_ros.servo.control`).
+
 The serial port is opened with pyserial exactly as given (a device, a
 ``/dev/serial/by-id`` link, or the simulated controller's pseudo-terminal
 link) and kept healthy by :class:`ServoConnection`: a port that cannot be
@@ -38,7 +50,7 @@ from sensor_msgs.msg import JointState, TimeReference
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import ImageFormatError
 from face_tracker_ros.common.health import ERROR, NodeHealth, OK, STARTUP_GRACE_S, WARN
-from face_tracker_ros.common.image_wire import read_point_stamped
+from face_tracker_ros.common.image_wire import read_point_stamped, stamp_problem
 from face_tracker_ros.common.params import (
     at_least,
     at_most,
@@ -51,14 +63,34 @@ from face_tracker_ros.common.params import (
 )
 from face_tracker_ros.common.runner import log_at, main_for
 from face_tracker_ros.servo.calibration import AxisCalibration
-from face_tracker_ros.servo.connection import ServoConnection
-from face_tracker_ros.servo.control import AxisGains, PanTiltController, TrackerConfig
+from face_tracker_ros.servo.connection import ERROR_WINDOW_S, ServoConnection
+from face_tracker_ros.servo.control import (
+    AxisGains,
+    PanTiltController,
+    target_problem,
+    TrackerConfig,
+)
 from face_tracker_ros.servo.link import Backoff, SerialLink
 from face_tracker_ros.servo.protocols import make_protocol, PROTOCOLS
 
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 HFOV = math.radians(60.0)
 VFOV = 2.0 * math.atan(math.tan(HFOV / 2.0) * 3.0 / 4.0)
+
+#: Each reason for refusing targets is logged at most this often (seconds), with a count.
+REFUSAL_LOG_S = 5.0
+
+#: Targets refused (for anything but their order) within this many seconds make the status WARN.
+REFUSAL_WARN_S = 5.0
+
+#: What each refusal reason means in the log and the status.
+_REFUSAL_TEXT = {
+    'malformed': 'not a target',
+    'bad_stamp': 'stamp is not a time',
+    'future': 'stamped in the future (a clock ahead, or a bad stamp)',
+    'stale': 'older than max_target_age_s (late pipeline, or a clock behind)',
+    'out_of_order': 'stamped at or before the newest target',
+}
 
 
 #: Why the pulse calibration is read-only.
@@ -128,6 +160,9 @@ PARAMS = (
     Param('max_target_age_s', 0.5, 'Targets older than this (capture to now) are ignored; no '
           'face for this long means the face is lost', min=0.01, max=10.0, unit='s',
           live=True),
+    Param('max_target_lead_s', 1.0, "Targets stamped more than this ahead of the servo's "
+          'clock are refused; the newest target stamp this far ahead means the clock was '
+          'stepped back (ordering restarts)', min=0.01, max=60.0, unit='s', live=True),
     Param('lost_hold_s', 1.5, 'After losing the face, hold still until this long after the '
           'last sighting, then return home', min=0.0, max=600.0, unit='s', live=True),
     Param('latency_compensation', True, "Correct each target by the head's move since its "
@@ -199,7 +234,8 @@ class ServoNode(Node):
                 TrackerConfig(hfov=p['hfov'], vfov=p['vfov'],
                               max_target_age=p['max_target_age_s'], lost_hold=p['lost_hold_s'],
                               home_speed=p['home_speed'],
-                              latency_compensation=p['latency_compensation']),
+                              latency_compensation=p['latency_compensation'],
+                              max_lead=p['max_target_lead_s']),
                 _gains(p, 'pan'), _gains(p, 'tilt'))
             self.protocol = make_protocol(p['protocol'], pan_channel=p['maestro.pan_channel'],
                                           tilt_channel=p['maestro.tilt_channel'],
@@ -220,6 +256,13 @@ class ServoNode(Node):
             keepalive_s=p['keepalive_s'], max_garbage=p['max_garbage'], initial_us=home_us)
         self.targets_received = 0
         self.targets_while_disconnected = 0
+        # Refusals the controller does not count itself, and when each reason was last
+        # logged (count then) and last seen.
+        self.targets_malformed = 0
+        self.targets_bad_stamp = 0
+        self._refusal_logged = {}
+        self._refusal_seen = {}
+        self._clock_steps_logged = 0
         self._sent_since_tick = False
         self._last_command_time = None
         self._last_target_age = None
@@ -244,7 +287,7 @@ class ServoNode(Node):
         ctl.config = dataclasses.replace(
             ctl.config, hfov=p['hfov'], vfov=p['vfov'], max_target_age=p['max_target_age_s'],
             lost_hold=p['lost_hold_s'], home_speed=p['home_speed'],
-            latency_compensation=p['latency_compensation'])
+            latency_compensation=p['latency_compensation'], max_lead=p['max_target_lead_s'])
         ctl.pan.gains = _gains(p, 'pan')
         ctl.tilt.gains = _gains(p, 'tilt')
         self.pan_cal = _calibration(p, 'pan')
@@ -278,12 +321,24 @@ class ServoNode(Node):
             return
         sec, nanosec = target.stamp_sec, target.stamp_nanosec
         x, y, size = target.x, target.y, target.z
+        problem = target_problem(x, y, size)
+        if problem is not None:
+            self.targets_malformed += 1
+            self._refused('malformed', problem)
+            return
+        problem = stamp_problem(sec, nanosec)
+        if problem is not None:
+            self.targets_bad_stamp += 1
+            self._refused('bad_stamp', problem)
+            return
         stamp = sec + nanosec * 1e-9
         now = self._now()
         self._last_target_age = now - stamp
-        if not all(math.isfinite(v) for v in (x, y, size)) or abs(x) > 1.5 or abs(y) > 1.5:
-            self.get_logger().warning(f'malformed target ({x}, {y}, {size}) ignored',
-                                      throttle_duration_sec=5.0)
+        why = self.controller.refusal(stamp, now)
+        self._log_clock_step()
+        if why is not None:
+            self.controller.refused[why] += 1
+            self._refused(why, f'stamp {sec}.{nanosec:09d}, clock {now:.3f}')
             return
         if not self.conn.is_connected:
             # The head cannot move: do not let the control law integrate an error that
@@ -299,9 +354,37 @@ class ServoNode(Node):
             if command is not None:
                 self._send(command, None)
 
+    def _refused(self, why: str, detail: str) -> None:
+        now = time.monotonic()
+        self._refusal_seen[why] = now
+        total = self._refusal_count(why)
+        last = self._refusal_logged.get(why)
+        if last is not None and now - last[0] < REFUSAL_LOG_S:
+            return
+        since = f' ({total - last[1]} since the last report)' if last is not None else ''
+        self._refusal_logged[why] = (now, total)
+        self.get_logger().warning(f'target refused: {_REFUSAL_TEXT[why]}: {detail}; '
+                                  f'{total} refused so far{since}')
+
+    def _refusal_count(self, why: str) -> int:
+        if why == 'malformed':
+            return self.targets_malformed
+        if why == 'bad_stamp':
+            return self.targets_bad_stamp
+        return self.controller.refused[why]
+
+    def _log_clock_step(self) -> None:
+        ctl = self.controller
+        if ctl.clock_steps != self._clock_steps_logged:
+            self._clock_steps_logged = ctl.clock_steps
+            self.get_logger().warning(
+                f'the clock went back by {ctl.last_clock_step:.3f} s (stepped by NTP?): '
+                'target ordering and timing restarted; tracking goes on with the next frame')
+
     def _on_tick(self) -> None:
         self.conn.poll(time.monotonic())
         command = self.controller.tick(self._now())
+        self._log_clock_step()
         if command is not None:
             self._send(command, None)
         self._log_events()
@@ -354,12 +437,20 @@ class ServoNode(Node):
             'read_errors_total': link['read_errors_total'],
             'commands_sent': link['commands_sent'], 'commands_dropped': link['commands_dropped'],
             'replies_ok': link['replies_ok'], 'error_replies': link['error_replies'],
+            'recent_error_replies': link['recent_error_replies'],
+            'resends': link['resends'], 'resends_skipped': link['resends_skipped'],
             'garbage_replies': link['garbage_replies'],
             'invalid_replies': link['invalid_replies'],
             'last_reply_age_s': link['last_reply_age_s'],
             'reply_delay_ms_max': link['reply_delay_ms_max'],
             'last_command_age_s': age, 'target_age_s': self._last_target_age,
             'stale_targets': ctl.stale_targets,
+            'targets_received': self.targets_received,
+            'targets_malformed': self.targets_malformed,
+            'targets_bad_stamp': self.targets_bad_stamp,
+            'targets_future': ctl.refused['future'],
+            'targets_out_of_order': ctl.refused['out_of_order'],
+            'clock_steps_back': ctl.clock_steps,
             'targets_while_disconnected': self.targets_while_disconnected,
             'pan_rad': pan, 'tilt_rad': tilt,
             'saturated': ','.join(saturated) if saturated else 'none',
@@ -377,9 +468,22 @@ class ServoNode(Node):
         delay = link['reply_delay_ms_max']
         if delay is not None and delay > self.params['slow_reply_warn_s'] * 1000.0:
             return WARN, f'{ctl.state}, slow controller: replies up to {delay:.0f} ms', figures
+        if link['recent_error_replies']:
+            return WARN, (f"{ctl.state}, controller errors: {link['recent_error_replies']} "
+                          f'in the last {ERROR_WINDOW_S:.0f} s'), figures
+        refusing = self._refusing()
+        if refusing:
+            return WARN, f"{ctl.state}, refusing targets: {'; '.join(refusing)}", figures
         if saturated:
             return WARN, f"{ctl.state}, {' and '.join(saturated)} at the travel limit", figures
         return OK, ctl.state.replace('_', ' '), figures
+
+    def _refusing(self):
+        """Describe the refusals (other than ordering) seen within REFUSAL_WARN_S."""
+        now = time.monotonic()
+        return [f'{_REFUSAL_TEXT[why]} ({self._refusal_count(why)} in all)'
+                for why, seen in self._refusal_seen.items()
+                if why != 'out_of_order' and now - seen < REFUSAL_WARN_S]
 
     def shutdown(self) -> None:
         """Park the head at home and close the port."""

@@ -25,6 +25,10 @@ are injected at run time with :meth:`SimServoController.inject`:
 * ``stall``: the controller stops reading altogether (a hung controller): the
   client's writes fill the pty buffer and eventually time out; what was
   written is handled when the stall ends.
+* ``error_storm``: the ASCII controller sends unsolicited ``ERR MAESTRO 0x0001``
+  lines, ``value`` per second (default 3500, in bursts every 10 ms), besides
+  its normal replies (a confused bridge firmware); the Maestro has no
+  unsolicited messages, so there it does nothing.
 
 Faults run on the wall clock (``time.monotonic``), even when the servo model
 runs on an injected ``clock``: they are about real bytes on a real pty.
@@ -47,7 +51,7 @@ from face_tracker_ros.sim.firmware import SimFirmware
 from face_tracker_ros.sim.servo_model import PanTiltModel, ServoAxisModel
 
 #: The serial fault kinds, in order of precedence when several are active.
-SERIAL_FAULT_KINDS = ('disconnect', 'stall', 'silent', 'garbage', 'slow')
+SERIAL_FAULT_KINDS = ('disconnect', 'stall', 'silent', 'garbage', 'slow', 'error_storm')
 
 #: Random bytes per garbage reply when the entry gives no value.
 DEFAULT_GARBAGE_BYTES = 8
@@ -57,6 +61,15 @@ DEFAULT_SLOW_S = 0.5
 
 #: Period of the unsolicited junk of ``garbage``, seconds.
 JUNK_PERIOD_S = 0.1
+
+#: Error lines per second of ``error_storm`` when the entry gives no value.
+DEFAULT_STORM_PER_S = 3500.0
+
+#: Period of the bursts of ``error_storm``, seconds, and the line it repeats.
+STORM_PERIOD_S = 0.01
+STORM_LINE = b'ERR MAESTRO 0x0001\n'
+
+_MAX_STORM_PER_S = 100000.0
 
 _MAX_GARBAGE_BYTES = 4096
 _MAX_SLOW_S = 60.0
@@ -83,8 +96,16 @@ def _fault_value(kind: str, value: Optional[float], entry: str, name: str) -> fl
             raise ValueError("{}: '{}': the slow value is the reply delay in seconds, "
                              '0 < value <= {:g}'.format(name, entry, _MAX_SLOW_S))
         return value
+    if kind == 'error_storm':
+        if value is None:
+            return DEFAULT_STORM_PER_S
+        if not 1.0 <= value <= _MAX_STORM_PER_S:
+            raise ValueError("{}: '{}': the error_storm value is error lines per second, "
+                             '1..{:g}'.format(name, entry, _MAX_STORM_PER_S))
+        return value
     if value is not None:
-        raise ValueError("{}: '{}': {} takes no value (only garbage and slow do)".format(
+        raise ValueError("{}: '{}': {} takes no value (only garbage, slow and error_storm "
+                         'do)'.format(
             name, entry, kind))
     return 0.0
 
@@ -198,6 +219,8 @@ class SimServoController:
         self._rng = random.Random(fault_seed)
         self._delayed: Deque[Tuple[float, bytes]] = collections.deque()
         self._next_junk = 0.0
+        self._next_storm = 0.0
+        self.storm_lines_total = 0
 
     @property
     def model(self) -> PanTiltModel:
@@ -392,6 +415,14 @@ class SimServoController:
                     self._send(master, self._junk(int(garbage.value)))
                     self._next_junk = now + JUNK_PERIOD_S
                 wake_at = min(wake_at, self._next_junk)
+            storm = active.get('error_storm')
+            if storm is not None and self.firmware.protocol == 'ascii':
+                if now >= self._next_storm:
+                    lines = max(1, int(round(storm.value * STORM_PERIOD_S)))
+                    self._send(master, STORM_LINE * lines)
+                    self.storm_lines_total += lines
+                    self._next_storm = now + STORM_PERIOD_S
+                wake_at = min(wake_at, self._next_storm)
             if 'stall' in active:
                 self._wait([], wake_at)
                 continue

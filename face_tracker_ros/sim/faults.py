@@ -19,6 +19,10 @@ example ``["read_fail:10:3", "frozen:20:5", "disappear:40:4"]``:
 * ``leak``: every read keeps references to newly allocated, touched memory,
   ``value`` MiB per second of the window (default 10), never freed while the
   schedule lives (a leaking driver, to test the resource monitor).
+* ``future_stamp`` / ``past_stamp``: frames are stamped ``value`` seconds
+  (default 3600) ahead of / behind the capture time (a camera computer whose
+  clock is wrong, or stepped; the receivers' checks of stamps against their
+  own clock are what this tests).
 
 :class:`FaultSchedule` holds the faults, their clock and the leaked memory and
 is thread-safe; :class:`FaultySource` wraps any frame source and applies a
@@ -39,10 +43,11 @@ import numpy as np
 
 from face_tracker_ros.camera.sources import FrameSource, SourceError
 
-FAULT_KINDS = ('read_fail', 'frozen', 'black', 'slow', 'hang', 'disappear', 'leak')
+FAULT_KINDS = ('read_fail', 'frozen', 'black', 'slow', 'hang', 'disappear', 'leak',
+               'future_stamp', 'past_stamp')
 
 #: The value of a fault given without one.
-DEFAULT_VALUES = {'slow': 0.5, 'leak': 10.0}
+DEFAULT_VALUES = {'slow': 0.5, 'leak': 10.0, 'future_stamp': 3600.0, 'past_stamp': 3600.0}
 
 MIB = 1 << 20
 
@@ -294,6 +299,24 @@ class FaultySource(FrameSource):
     @property
     def repeats_frames(self) -> bool:  # noqa: D102 - the inner source's
         return bool(getattr(self.inner, 'repeats_frames', False))
+
+    @property
+    def last_capture_time(self) -> Optional[float]:
+        """The inner source's capture time of the last frame, shifted by a stamp fault.
+
+        None (the capture thread then stamps with its own clock) when the inner
+        source has none and no stamp fault is active.
+        """
+        t = getattr(self.inner, 'last_capture_time', None)
+        faults = self.schedule.current()
+        shift = 0.0
+        if 'future_stamp' in faults:
+            shift += faults['future_stamp'].value
+        if 'past_stamp' in faults:
+            shift -= faults['past_stamp'].value
+        if not shift:
+            return t
+        return (time.time() if t is None else t) + shift
 
     def open(self) -> None:
         """Open the inner source, unless the device has "disappeared"."""

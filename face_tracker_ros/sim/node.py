@@ -54,7 +54,7 @@ PARAMS = (
           min=0.01, max=50.0, unit='rad/s'),
     Param('faults', '', 'Fault schedule of the simulated controller: comma-separated '
           '<kind>:<start_s>:<duration_s>[:<value>], kinds disconnect, garbage, silent, slow, '
-          'stall (e.g. "disconnect:20:3")'),
+          'stall, error_storm (e.g. "disconnect:20:3")'),
     Param('publish_rate_hz', 100.0, 'Rate of sim/joint_states', min=1.0, max=1000.0, unit='Hz'),
 ) + _axis_params('pan', 1.4) + _axis_params('tilt', 0.8) + COMMON
 

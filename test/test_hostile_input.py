@@ -1,0 +1,203 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Hostile input to the servo and detector nodes (issue 14): stamps, values, an error storm.
+
+Real parts: each node in its own process over real DDS, the simulated servo
+controller on a real pseudo-terminal opened by the node with pyserial.  The
+clock step test runs the servo node in this process on simulated ROS time,
+because the system clock itself cannot be stepped in a test.
+"""
+
+import time
+
+from conftest import wait_for
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PointStamped
+import pytest
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import JointState, TimeReference
+
+from face_tracker_ros.common.image_wire import encode_point_stamped, MAX_STAMP_SEC
+from face_tracker_ros.sim.controller import SimServoController
+
+RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+PERIOD = 1.0 / 30.0
+
+
+@pytest.fixture
+def sim(tmp_path):
+    """Start a simulated ASCII controller; its link path is the servo port."""
+    controller = SimServoController(protocol='ascii', link_path=str(tmp_path / 'ttyServo'),
+                                    fault_seed=3)
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+def _figures(status):
+    return {kv.key: kv.value for kv in status.values}
+
+
+class ServoRig:
+    """The servo node in a process, and a test node publishing targets and listening."""
+
+    def __init__(self, node_process, ros_node, sim, params=None):
+        """Start the servo on the simulated controller; wait until it is connected."""
+        self.servo = node_process('face_tracker_ros.servo.node', 'servo',
+                                  dict({'port': sim.port_path}, **(params or {})))
+        self.spin = ros_node.spin
+        self.node = node = ros_node('hostile_servo_client')
+        self.pub = node.create_publisher(PointStamped, 'face/target', RELIABLE)
+        self.commands = []
+        self.joints = []
+        self.statuses = []
+        node.create_subscription(TimeReference, 'servo/command_latency',
+                                 lambda m: self.commands.append(time.monotonic()), RELIABLE)
+        node.create_subscription(JointState, 'joint_states',
+                                 lambda m: self.joints.append(time.monotonic()), RELIABLE)
+        node.create_subscription(
+            DiagnosticArray, '/diagnostics',
+            lambda m: self.statuses.extend(s for s in m.status if s.name == 'servo: servo'), 50)
+        assert wait_for(lambda: self.pub.get_subscription_count() > 0, 20.0, spin=self.spin), \
+            self.servo.output()
+        assert wait_for(lambda: 'servo controller connected' in self.servo.output(), 15.0,
+                        spin=self.spin), self.servo.output()
+
+    def send(self, x=0.3, y=0.1, z=0.2, ahead_s=0.0, sec=None, nanosec=None):
+        """Publish one target stamped now (+ ``ahead_s``), or with the given stamp fields."""
+        msg = PointStamped()
+        msg.header.frame_id = 'camera_optical_frame'
+        stamp_ns = time.time_ns() + int(ahead_s * 1e9)
+        msg.header.stamp.sec = stamp_ns // 1_000_000_000 if sec is None else sec
+        msg.header.stamp.nanosec = stamp_ns % 1_000_000_000 if nanosec is None else nanosec
+        msg.point.x, msg.point.y, msg.point.z = x, y, z
+        self.pub.publish(msg)
+
+    def track(self, seconds):
+        """Publish good targets at 30 Hz for ``seconds``; return the commands they caused."""
+        before = len(self.commands)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.send()
+            self.spin(PERIOD)
+        self.spin(0.3)
+        return len(self.commands) - before
+
+    def status(self, predicate, timeout=5.0):
+        """Wait for a servo status satisfying ``predicate``; return it (None on timeout)."""
+        found = []
+
+        def check():
+            found[:] = [s for s in self.statuses if predicate(s)]
+            return bool(found)
+
+        wait_for(check, timeout, spin=self.spin)
+        return found[-1] if found else None
+
+
+def test_a_future_stamp_and_bad_targets_are_refused_and_tracking_goes_on(node_process,
+                                                                         ros_node, sim):
+    rig = ServoRig(node_process, ros_node, sim)
+    assert rig.track(1.0) >= 10, rig.servo.output()
+    # Issue 14: one target stamped an hour ahead stopped every later command.
+    rig.send(ahead_s=3600.0)
+    rig.spin(0.1)
+    after = rig.track(1.5)
+    assert after >= 15, rig.servo.output()
+    # Values and stamps that are not a target: refused, counted, nothing commanded.
+    for fields in (dict(z=1e30), dict(x=float('nan')), dict(z=-0.5), dict(x=4.0),
+                   dict(sec=0), dict(sec=-5), dict(sec=MAX_STAMP_SEC),
+                   dict(nanosec=2_000_000_000)):
+        before = len(rig.commands)
+        rig.send(**fields)
+        rig.spin(0.15)
+        assert len(rig.commands) == before, fields
+    status = rig.status(lambda s: _figures(s).get('targets_bad_stamp') == '4'
+                        and _figures(s).get('targets_malformed') == '4')
+    assert status is not None, (_figures(rig.statuses[-1]), rig.statuses[-1].message)
+    figures = _figures(status)
+    assert figures['targets_future'] == '1'
+    assert status.level == b'\x01' and 'refusing targets' in status.message, status
+    # Tracking goes on; the WARN clears once nothing is refused for a while.
+    assert rig.track(1.0) >= 10
+    output = rig.servo.output()
+    assert 'stamped in the future' in output and 'face size z 1e+30' in output
+    assert output.count('target refused') <= 6, output  # one per reason, throttled
+    assert 'Traceback' not in output
+    assert rig.servo.stop() == 0
+
+
+def test_an_error_reply_storm_does_not_starve_the_servo_node(node_process, ros_node, sim):
+    rig = ServoRig(node_process, ros_node, sim)
+    assert rig.track(0.5) >= 5
+    joints_before = len(rig.joints)
+    sim.inject('error_storm', 3.0)  # 3500 'ERR MAESTRO 0x0001' lines per second
+    started = time.monotonic()
+    commands = rig.track(3.0)
+    took = time.monotonic() - started
+    joints = len(rig.joints) - joints_before
+    assert sim.storm_lines_total > 3000
+    # Every target still gives one command, joint_states keep their rate (30 Hz with the
+    # commands; issue 14 saw 5 Hz), and nothing is re-sent for an ERR line.
+    assert commands >= 60, rig.servo.output()
+    assert joints / took >= 15.0, (joints, took)
+    status = rig.status(lambda s: 'controller errors' in s.message)
+    assert status is not None and status.level == b'\x01', rig.servo.output()
+    assert int(_figures(status)['resends']) <= 1
+    output = rig.servo.output()
+    assert 'again (after' not in output
+    assert output.count('servo controller error') <= 2, output
+    assert 'Traceback' not in output
+    assert rig.servo.stop() == 0
+
+
+def test_a_clock_stepped_back_resumes_commands_within_two_frames(sim):
+    """The servo node on simulated ROS time; the clock and the stamps jump back an hour."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+    from rclpy.time import Time
+
+    from face_tracker_ros.servo.node import ServoNode
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = ServoNode(context=context, parameter_overrides=[
+        Parameter('port', value=sim.port_path), Parameter('use_sim_time', value=True)])
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    clock = node.get_clock()
+    t = [1_700_000_000.0]
+
+    def step(target=True):
+        t[0] += PERIOD
+        clock.set_ros_time_override(Time(nanoseconds=int(t[0] * 1e9)))
+        if target:
+            sec, frac = divmod(t[0] - 0.02, 1.0)
+            node._on_target(encode_point_stamped(int(sec), int(frac * 1e9), 'camera', 0.3,
+                                                 0.0, 0.2))
+        executor.spin_once(timeout_sec=0.01)
+
+    try:
+        deadline = time.monotonic() + 10.0
+        while not node.conn.is_connected and time.monotonic() < deadline:
+            step(target=False)
+            time.sleep(0.01)
+        assert node.conn.is_connected
+        for _ in range(30):
+            step()
+        assert node.conn.commands_sent >= 25
+        t[0] -= 3600.0
+        sent = []
+        for _ in range(5):
+            before = node.conn.commands_sent
+            step()
+            sent.append(node.conn.commands_sent - before)
+        assert sent[0] + sent[1] >= 1 and sum(sent) >= 4, sent
+        assert node.controller.clock_steps == 1
+        assert node._report()[0] == 0 or 'refusing' not in node._report()[1]
+    finally:
+        node.shutdown()
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
