@@ -201,3 +201,49 @@ def test_a_clock_stepped_back_resumes_commands_within_two_frames(sim):
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown(context=context)
+
+
+def test_the_detector_skips_images_whose_stamp_is_not_a_time(node_process, ros_node):
+    from sensor_msgs.msg import Image
+
+    from face_tracker_ros.common.compat import array_to_image
+    from face_tracker_ros.sim.scene import SimScene
+
+    detector = node_process('face_tracker_ros.detector.node', 'detector')
+    node = ros_node('hostile_camera')
+    pub = node.create_publisher(Image, 'camera/image_raw', RELIABLE)
+    targets = []
+    node.create_subscription(PointStamped, 'face/target', targets.append, RELIABLE)
+    statuses = []
+    node.create_subscription(
+        DiagnosticArray, '/diagnostics',
+        lambda m: statuses.extend(s for s in m.status if s.name == 'detector: detector'), 50)
+    assert wait_for(lambda: pub.get_subscription_count() > 0, 20.0, spin=ros_node.spin), \
+        detector.output()
+    frame, _ = SimScene(path='still').render(5.0, 0.0, 0.0)
+    from builtin_interfaces.msg import Time
+    msg = array_to_image(frame, Time(sec=1), 'camera_optical_frame')
+    took = {}
+    for sec, nanosec in ((0, 0), (-5, 0), (MAX_STAMP_SEC, 0), (1_700_000_000, 1_000_000_000),
+                         (1_700_000_000, 2_000_000_000), (1_700_000_000, 4_294_967_295)):
+        msg.header.stamp.sec, msg.header.stamp.nanosec = sec, nanosec
+        pub.publish(msg)
+        ros_node.spin(0.2)
+        # A good frame right after is processed at once (issue 14 saw a 2 s block).
+        msg.header.stamp.sec, msg.header.stamp.nanosec = 1_700_000_001, len(took)
+        start = time.monotonic()
+        count = len(targets)
+        pub.publish(msg)
+        assert wait_for(lambda n=count: len(targets) > n, 10.0, interval=0.01,
+                        spin=ros_node.spin), \
+            detector.output()
+        took[(sec, nanosec)] = time.monotonic() - start
+    assert all(t.header.stamp.sec == 1_700_000_001 for t in targets), \
+        [(t.header.stamp.sec, t.header.stamp.nanosec) for t in targets]
+    assert max(took.values()) < 1.5, took
+    assert wait_for(lambda: any(s.level == b'\x01' and 'stamp is not a time' in s.message
+                                for s in statuses), 5.0, spin=ros_node.spin), statuses[-1:]
+    output = detector.output()
+    assert 'image skipped: stamp' in output
+    assert 'Traceback' not in output and '[ERROR]' not in output, output
+    assert detector.stop() == 0

@@ -32,7 +32,12 @@ from sensor_msgs.msg import Image
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import array_to_image, ImageFormatError
 from face_tracker_ros.common.health import NodeHealth, OK, STARTUP_GRACE_S, WARN
-from face_tracker_ros.common.image_wire import encode_point_stamped, read_image, wire_to_array
+from face_tracker_ros.common.image_wire import (
+    encode_point_stamped,
+    read_image,
+    stamp_problem,
+    wire_to_array,
+)
 from face_tracker_ros.common.params import COMMON, declare, Param, ParameterError
 from face_tracker_ros.common.runner import main_for
 from face_tracker_ros.common.stats import RateMeter, WindowStats
@@ -80,6 +85,10 @@ PARAMS = (
 ) + COMMON
 
 
+#: Images with a stamp that is not a time within this many seconds make the status WARN.
+BAD_STAMP_WARN_S = 5.0
+
+
 class DetectorNode(Node):
     """Detects faces in the newest frame in a worker thread and publishes the target."""
 
@@ -119,6 +128,8 @@ class DetectorNode(Node):
         self.frames_received = 0
         self.frames_processed = 0
         self.frames_rejected = 0
+        self.frames_bad_stamp = 0
+        self._bad_stamp_time = None
         self.detections = 0
         self.faces_last_frame = 0
         self.processing_ms_last = 0.0
@@ -170,6 +181,15 @@ class DetectorNode(Node):
     def _process(self, data: bytes) -> None:
         try:
             image = read_image(data)
+            problem = stamp_problem(image.stamp_sec, image.stamp_nanosec)
+            if problem is not None:
+                # Passed on, it would become a target with a stamp no receiver can use.
+                self.frames_bad_stamp += 1
+                self._bad_stamp_time = time.monotonic()
+                self.get_logger().warning(
+                    f'image skipped: {problem} ({self.frames_bad_stamp} so far)',
+                    throttle_duration_sec=5.0)
+                return
             frame = wire_to_array(image)
         except ImageFormatError as exc:
             self.frames_rejected += 1
@@ -220,10 +240,14 @@ class DetectorNode(Node):
             'detection_rate': self._detected.mean, 'faces_last_frame': self.faces_last_frame,
             'input_age_s': self.last_input_age,
         }
+        figures['frames_bad_stamp'] = self.frames_bad_stamp
         silent = now - (self._last_input_time or self._started)
         if silent > self.params['diag.input_timeout_s'] and \
                 now - self._started > STARTUP_GRACE_S:
             return WARN, f'no images for {silent:.1f} s', figures
+        if self._bad_stamp_time is not None and now - self._bad_stamp_time < BAD_STAMP_WARN_S:
+            return WARN, (f'skipping images whose stamp is not a time '
+                          f'({self.frames_bad_stamp} in all)'), figures
         if self._last_input_time is None:
             return OK, 'waiting for images', figures
         faces = 'no face' if self.faces_last_frame == 0 else \
