@@ -8,11 +8,20 @@ under ``tracker.launch.py``, started with ``--ros-args --params-file
 config/tracker.yaml`` plus the overrides of :mod:`face_tracker_ros.bringup.plan`.
 A node that exits is started again after ``--respawn-delay`` seconds, like
 launch's ``respawn=True``; the one exception is a node that stopped on an
-invalid parameter (exit status 2), which would only fail again: then
-everything stops and the runner exits 2.
+invalid parameter or configuration (exit status 2), which would only fail
+again: then everything stops and the runner exits 2.  A node that keeps
+failing within seconds of its start (:data:`CRASH_LOOP_STARTS` times in a row,
+each within :data:`EARLY_EXIT_S`) is not restarted either: everything stops
+and the runner exits 1, naming the node.
 
-Ctrl-C (SIGINT) or SIGTERM stops the nodes with SIGINT, then SIGTERM after
-5 s and SIGKILL after 10 s, and the runner exits 0.
+Every node gets a fresh run id for this run in ``FACE_TRACKER_RUN_ID`` (its
+watchdog acts only on processes carrying it) and the runner's pid in
+``FACE_TRACKER_PARENT_PID``; each asks to be stopped (SIGTERM) when the runner
+dies, however it dies.
+
+Ctrl-C (SIGINT), SIGTERM or SIGHUP (a closed terminal, an ssh session ending)
+stops the nodes with SIGINT, then SIGTERM after 5 s and SIGKILL after 10 s,
+and the runner exits 0.
 """
 
 import argparse
@@ -26,15 +35,21 @@ import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
+import uuid
 
 from face_tracker_ros.bringup.plan import BringupArgs, make_plan, NodeSpec, parse_node_log_levels
 from face_tracker_ros.common.paths import default_params_file, share_dir
-from face_tracker_ros.common.runner import EXIT_BAD_PARAMETER
+from face_tracker_ros.common.runner import EXIT_BAD_PARAMETER, EXIT_FATAL, STOP_SIGNALS
+from face_tracker_ros.interface import PARENT_PID_ENV, RUN_ID_ENV
 
 LOG = logging.getLogger('face_tracker_standalone')
 LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
 #: Python logging names accepted too (the original tracker's --log-level values).
 LOG_LEVEL_ALIASES = {'warning': 'warn', 'critical': 'fatal'}
+#: A node that ends this soon after its start ...
+EARLY_EXIT_S = 10.0
+#: ... this many times in a row fails for a reason a restart does not fix: the runner stops.
+CRASH_LOOP_STARTS = 5
 
 
 def log_level(text: str) -> str:
@@ -91,14 +106,26 @@ class Supervisor:
         self.procs: Dict[str, subprocess.Popen] = {}
         self.restarts: Dict[str, int] = {s.name: 0 for s in specs}
         self._due: Dict[str, float] = {}
+        self._started: Dict[str, float] = {}
+        self._early_exits: Dict[str, int] = {s.name: 0 for s in specs}
         self.fatal_status: Optional[int] = None
+        #: Marks every process of this run (see :data:`face_tracker_ros.interface.RUN_ID_ENV`).
+        self.run_id = uuid.uuid4().hex
+
+    def child_env(self) -> Dict[str, str]:
+        """Return the environment of the node processes: the run id and this runner's pid."""
+        env = dict(os.environ if self.env is None else self.env)
+        env[RUN_ID_ENV] = self.run_id
+        env[PARENT_PID_ENV] = str(os.getpid())
+        return env
 
     def _spawn(self, spec: NodeSpec) -> None:
         cmd = node_command(spec, self.params_file, self.log_level)
         self.procs[spec.name] = subprocess.Popen(
-            cmd, env=self.env, stdout=self.stdout, stderr=subprocess.STDOUT
+            cmd, env=self.child_env(), stdout=self.stdout, stderr=subprocess.STDOUT
             if self.stdout is not None else None, start_new_session=True,
             preexec_fn=_die_with_parent)
+        self._started[spec.name] = time.monotonic()
         LOG.info('started %s (pid %d)', spec.name, self.procs[spec.name].pid)
 
     def start(self) -> None:
@@ -115,9 +142,18 @@ class Supervisor:
                 status = proc.returncode
                 del self.procs[spec.name]
                 if status == EXIT_BAD_PARAMETER:
-                    LOG.error('%s stopped on an invalid parameter (see its log); not '
-                              'restarting it', spec.name)
+                    LOG.error('%s stopped on an invalid parameter or configuration (see its '
+                              'log); not restarting it', spec.name)
                     self.fatal_status = EXIT_BAD_PARAMETER
+                    continue
+                lived = now - self._started.get(spec.name, now)
+                early = self._early_exits[spec.name] + 1 if lived < EARLY_EXIT_S else 0
+                self._early_exits[spec.name] = early
+                if early >= CRASH_LOOP_STARTS:
+                    LOG.error('%s exited with status %s within %.0f s of its start %d times in '
+                              'a row; not restarting it (see its log)', spec.name, status,
+                              EARLY_EXIT_S, early)
+                    self.fatal_status = EXIT_FATAL
                     continue
                 LOG.warning('%s exited with status %s; restarting in %.1f s', spec.name,
                             status, self.respawn_delay)
@@ -231,8 +267,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format='[%(name)s] %(levelname)s: %(message)s')
     supervisor = supervisor_from_args(args)
     stopping = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.append(True))
+    for sig in STOP_SIGNALS:  # SIGINT, SIGTERM and SIGHUP: the same orderly stop
+        signal.signal(sig, lambda signum, _frame: stopping.append(signum))
     supervisor.start()
     deadline = time.monotonic() + args.duration if args.duration > 0 else None
     try:
@@ -242,6 +278,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             supervisor.poll()
             time.sleep(0.1)
     finally:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)  # one orderly stop, not interrupted by a second
+        if stopping:
+            LOG.info('%s received: stopping the nodes', signal.Signals(stopping[0]).name)
         supervisor.stop()
     return supervisor.fatal_status or 0
 

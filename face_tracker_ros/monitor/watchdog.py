@@ -812,6 +812,13 @@ class Watchdog:
             'watchdog_last_stall_s': round(self.last_stall_s, 3),
         }
         message = entry.detail or entry.state
-        if not self.enabled and entry.level == OK:
+        level = entry.level
+        if self.resumed_t is not None and stamp - self.resumed_t < self.stale_timeout_s \
+                and level == OK:
+            # Said for one stale_timeout_s: the watchdog itself was stopped or starved.
+            level = WARN
+            message = (f'{message}; the watchdog did not run for {self.last_stall_s:.1f} s '
+                       f'until {stamp - self.resumed_t:.1f} s ago: that time is not judged')
+        if not self.enabled and level == OK:
             message = f'{message} (report only)'
-        return entry.level, message, figures
+        return level, message, figures
