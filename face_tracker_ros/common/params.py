@@ -417,7 +417,7 @@ def _connect(node, tuner: Tuner) -> None:
         for p in parameters:
             known = tuner.table.get(p.name)
             if known is not None and not known.live:
-                logger.warning(f"parameter change refused: '{p.name}' is "
+                logger.warning(f"parameter change refused: parameter '{p.name}' is "
                                f'{known.read_only_reason()}')
         return parameters
 
