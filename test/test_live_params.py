@@ -203,6 +203,8 @@ def test_detector_thresholds_change_in_the_running_node(ros_node):
         assert result.successful and detector.selector.max_jump == 0.5
         (result,) = _set(client, spin, diag__input_timeout_s=7)  # an integer for a double
         assert result.successful and detector.params['diag.input_timeout_s'] == 7.0
+        assert detector.get_parameter('diag.input_timeout_s').value == 7.0
+        assert isinstance(detector.get_parameter('diag.input_timeout_s').value, float)
         (result,) = _set(client, spin, selection__max_jump=0.0)
         assert not result.successful
         assert 'must be > 0' in result.reason or 'out of range' in result.reason.lower()

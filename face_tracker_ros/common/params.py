@@ -374,6 +374,7 @@ def declare(node, table: Iterable[Param], rules: Iterable[Rule] = (),
 def _connect(node, tuner: Tuner) -> None:
     """Connect ``tuner`` to the node's parameter callbacks (after every declaration)."""
     from rcl_interfaces.msg import SetParametersResult
+    from rclpy.parameter import Parameter
 
     logger = node.get_logger()
     initial_level = logger.get_effective_level()
@@ -413,13 +414,19 @@ def _connect(node, tuner: Tuner) -> None:
 
     def before_set(parameters):
         # rclpy refuses a read-only parameter itself, before on_set, with a generic
-        # reason: say why here, in the node's log.
+        # reason: say why here, in the node's log.  An integer for a double parameter
+        # ("ros2 param set /servo pan.kp 1") is stored as the double it means.
+        out = []
         for p in parameters:
             known = tuner.table.get(p.name)
             if known is not None and not known.live:
                 logger.warning(f"parameter change refused: parameter '{p.name}' is "
                                f'{known.read_only_reason()}')
-        return parameters
+            elif known is not None and known.type_name == 'double' and \
+                    _type_name(p.value) == 'integer':
+                p = Parameter(p.name, Parameter.Type.DOUBLE, float(p.value))
+            out.append(p)
+        return out
 
     node.add_on_set_parameters_callback(on_set)
     if post_set is not None:
