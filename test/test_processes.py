@@ -302,8 +302,10 @@ def test_without_a_run_id_only_siblings_without_one_are_in_scope():
             proc.wait()
 
 
-def test_diagnostics_node_ends_only_its_own_hung_node(node_process, tmp_path):
+def test_diagnostics_node_ends_only_its_own_hung_node(ros_node, tmp_path):
     """The real diagnostics node in namespace left among look-alikes it must leave alone."""
+    from rcl_interfaces.msg import Log
+    from rclpy.qos import DurabilityPolicy, QoSProfile
     run = _env(**{RUN_ID_ENV: 'run-left'})
     ours = _sleeper('detector', run, '__ns:=/left')
     others = [_sleeper('detector', _env(**{RUN_ID_ENV: 'run-right'}), '__ns:=/left'),
@@ -319,7 +321,17 @@ def test_diagnostics_node_ends_only_its_own_hung_node(node_process, tmp_path):
     try:
         assert wait_for(lambda: ours.poll() is not None, 30.0), \
             (tmp_path / 'diagnostics.log').read_text()
-        time.sleep(2.0)
+        # /rosout is global: only this tracker's lines go into its log file.
+        rosout = ros_node('line_source').create_publisher(Log, '/rosout', QoSProfile(
+            depth=10, durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        file_log = tmp_path / 'logs' / 'face_tracker.log'
+
+        def written():
+            for name in ('right.detector', 'left.detector'):
+                rosout.publish(Log(name=name, level=Log.INFO, msg=f'a line of {name}'))
+            return file_log.exists() and 'a line of left.detector' in file_log.read_text()
+        assert wait_for(written, 10.0, interval=0.3, spin=ros_node.spin)
+        assert 'a line of right.detector' not in file_log.read_text()
         assert all(other.poll() is None for other in others)
     finally:
         monitor.send_signal(signal.SIGINT)

@@ -36,7 +36,13 @@ the standalone runner start every node).
 
 It also writes everything every node logs (all of ``/rosout``) into one
 rotating file, ``<log_dir>/face_tracker.log`` (10 MB x 5 generations by
-default), and every ``resource_log_period_s`` one grep-able
+default).  Lines the file system refuses (a full disk) are held back and
+written late with a note, or counted lost (``diagnostics: log file`` is ERROR
+meanwhile, WARN for :data:`LOG_RECOVERED_WARN_S` after); records ``/rosout``
+replays to a restarted writer are not written twice; a stretch of more than
+:data:`ROSOUT_KEEP_S` in which this node did not run (stopped, starved),
+longer than ``/rosout`` keeps lines for a late reader, is said in the log.
+Every ``resource_log_period_s`` it writes one grep-able
 ``resource monitor:`` line per process into the log, so
 ``grep 'resource monitor' face_tracker.log | grep -o 'rss_mb=[0-9.]*'`` shows
 each node's memory over time.
@@ -182,6 +188,13 @@ HEARTBEAT_ONLY = ('camera',)
 #: was not running (stopped, or starved of CPU): that time is unknown, not silence.
 STALL_GAP_S = 3.0
 
+#: How long publishers keep /rosout lines for a subscriber that reads late (rcl's rosout
+#: QoS: transient local, lifespan 10 s); a writer away longer may miss lines.
+ROSOUT_KEEP_S = 10.0
+
+#: After the log file took lines again, its status stays WARN this long (seconds).
+LOG_RECOVERED_WARN_S = 60.0
+
 #: Nodes whose output is judged from a counter in their own status rather than by
 #: subscribing to their output topic.  The detector's ``face/target`` is the hop between
 #: detection and the servo command: every subscriber adds to what each publish costs there
@@ -214,6 +227,10 @@ class DiagnosticsNode(Node):
         # Only the processes of this launch or standalone run, in this namespace: never a
         # look-alike of a second tracker or of an unrelated program.
         self.scope = RunScope(namespace=self.get_namespace())
+        # Loggers of nodes in namespace /left are named left.<node>; in the root namespace
+        # every line is taken.
+        self._log_prefix = self.scope.namespace.strip('/').replace('/', '.') + '.' \
+            if self.scope.namespace != '/' else ''
         self.watchers: Dict[str, ProcessWatcher] = {
             name: ProcessWatcher(name, trend=LeakTrend(window_s=p['growth_window_s'],
                                                        min_span_s=p['growth_min_span_s']),
@@ -267,9 +284,32 @@ class DiagnosticsNode(Node):
         self.create_timer(p['sample_period_s'], self._sample)
         self.create_timer(p['resource_log_period_s'], self._log_resources)
         self.create_timer(check_period, self._check_watchdog)
+        self.writer_gaps = 0
+        self._writer_alive = time.monotonic()
+        self.create_timer(1.0, self._watch_writer)
         self.get_logger().info(f"diagnostics started: watching {', '.join(self.watchers)} "
                                f'({self.scope.describe()}); log file {self.log_path}')
         self._log_resources()
+        if self.writer is not None and self.writer.tail_newest > 0.0:
+            self.get_logger().info(
+                f'log file: continuing {self.log_path} after its line of '
+                f'{_utc(self.writer.tail_newest)}; lines /rosout replays that are already '
+                'in it are skipped')
+
+    def _watch_writer(self) -> None:
+        # The monotonic clock runs on while this process is stopped or starved: a long gap
+        # between two ticks is time in which /rosout lines may have expired unread.
+        now = time.monotonic()
+        gap = now - self._writer_alive
+        self._writer_alive = now
+        if gap > ROSOUT_KEEP_S and self.writer is not None:
+            self.writer_gaps += 1
+            wall = time.time()
+            self.get_logger().warning(
+                f'log file: this node did not run for {gap:.1f} s (stopped or starved); '
+                f'/rosout keeps lines only {ROSOUT_KEEP_S:.0f} s for a late reader, so lines '
+                f'logged from {_utc(wall - gap)} to {_utc(wall - ROSOUT_KEEP_S)} may be '
+                'missing from this file')
 
     def _apply_params(self, changed) -> None:
         # Live tuning of the thresholds and the log file's level (checked, in self.params).
@@ -313,6 +353,8 @@ class DiagnosticsNode(Node):
     def _on_log(self, msg: Log) -> None:
         if self.writer is None:
             return
+        if self._log_prefix and not msg.name.startswith(self._log_prefix):
+            return  # /rosout is global: another tracker's lines belong in its own log file
         stamp = msg.stamp.sec + msg.stamp.nanosec * 1e-9
         try:
             self.writer.write(stamp, msg.level, msg.name, msg.msg, msg.file, msg.function,
@@ -485,16 +527,38 @@ class DiagnosticsNode(Node):
         figures = {'path': str(self.log_path)}
         if self.writer is None or self.writer_error:
             return ERROR, f'cannot write {self.log_path}: {self.writer_error}', figures
-        size = self.log_path.stat().st_size if self.log_path.exists() else 0
-        figures.update({'lines_written': self.writer.lines_written,
+        writer = self.writer
+        writer.flush()  # offers held-back lines to the file again
+        try:
+            size = self.log_path.stat().st_size if self.log_path.exists() else 0
+        except OSError:
+            size = 0
+        figures.update({'lines_written': writer.lines_written,
                         'size_mb': size / 1e6,
-                        'repeats_collapsed': self.writer.records_dropped_repeats})
+                        'repeats_collapsed': writer.records_dropped_repeats,
+                        'write_errors': writer.write_errors,
+                        'lines_held_back': writer.lines_held_back,
+                        'lines_late': writer.lines_late, 'lines_lost': writer.lines_lost,
+                        'duplicates_skipped': writer.duplicates_skipped,
+                        'writer_gaps': self.writer_gaps})
+        losses = (f'{writer.write_errors} write errors, {writer.lines_late} lines written '
+                  f'late, {writer.lines_lost} lost')
+        if writer.lines_held_back:
+            return ERROR, (f'cannot write {self.log_path}: {writer.last_error}; '
+                           f'{writer.lines_held_back} lines held back ({losses})'), figures
+        if writer.last_failure is not None and \
+                time.time() - writer.last_failure < LOG_RECOVERED_WARN_S:
+            return WARN, f'writing {self.log_path} again after {losses}', figures
         return OK, f'writing {self.log_path}', figures
 
     def shutdown(self) -> None:
         """Flush and close the log file."""
         if self.writer is not None:
             self.writer.close()
+
+
+def _utc(stamp_s: float) -> str:
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(stamp_s))
 
 
 def main(args=None):
