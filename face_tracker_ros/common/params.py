@@ -97,7 +97,6 @@ class Param:
                 f"parameter '{self.name}' = {value!r} is out of range: must be {self.allowed()}")
         return value
 
-
     def read_only_reason(self) -> str:
         """Return the sentence saying why this parameter cannot change at run time."""
         return f'read-only: {self.why or DEFAULT_WHY}; restart the node to change it'
