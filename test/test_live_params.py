@@ -223,6 +223,39 @@ def test_detector_thresholds_change_in_the_running_node(ros_node):
     assert rclpy.ok(context=client_node.context)
 
 
+def test_without_post_set_callbacks_changes_apply_in_the_validation_callback(ros_node):
+    """An rclpy without post-set and pre-set callbacks (Humble): applied after validation."""
+    from rclpy.parameter import Parameter
+
+    from face_tracker_ros.common.params import declare
+
+    class HumbleNode:
+        """The node as an rclpy without add_post/pre_set_parameters_callback shows it."""
+
+        def __init__(self, node):
+            self._node = node
+
+        def __getattr__(self, name):
+            if name in ('add_post_set_parameters_callback', 'add_pre_set_parameters_callback'):
+                raise AttributeError(name)
+            return getattr(self._node, name)
+
+    node = ros_node('humble')
+    applied = []
+    table = (Param('gain', 1.0, 'a gain', min=0.0, max=5.0, live=True),
+             Param('port', 'a', 'a port', why='the port is opened at start'), LOG_LEVEL)
+    values = declare(HumbleNode(node), table, apply=applied.append)
+    (result,) = node.set_parameters([Parameter('gain', value=2.5)])
+    assert result.successful and values['gain'] == 2.5 and applied == [{'gain': 2.5}]
+    (result,) = node.set_parameters([Parameter('gain', value=9.0)])
+    assert not result.successful and 'out of range' in result.reason.lower()
+    assert values['gain'] == 2.5 and len(applied) == 1
+    (result,) = node.set_parameters([Parameter('port', value='b')])
+    assert not result.successful and values['port'] == 'a'
+    assert 'read-only: the port is opened at start' in \
+        node.describe_parameter('port').description
+
+
 class _Controller:
     """The far end of a pseudo-terminal speaking the ASCII protocol; keeps what it got."""
 
