@@ -247,3 +247,130 @@ def test_the_detector_skips_images_whose_stamp_is_not_a_time(node_process, ros_n
     assert 'image skipped: stamp' in output
     assert 'Traceback' not in output and '[ERROR]' not in output, output
     assert detector.stop() == 0
+
+
+# The log file (issue 14, finding 5) ------------------------------------------------------------
+
+def _log_status(arrays):
+    return [s for a in arrays for s in a.status if s.name == 'diagnostics: log file']
+
+
+def _start_writer(node_process, log_dir):
+    return node_process('face_tracker_ros.monitor.node', 'diagnostics', {
+        'watched_nodes': ['nobody'], 'sample_period_s': 0.5, 'diagnostic_updater.period': 0.5,
+        'log_dir': str(log_dir)})
+
+
+def _chatter(ros_node, arrays):
+    node = ros_node('chatter')
+    node.create_subscription(DiagnosticArray, '/diagnostics', arrays.append, 100)
+    return node
+
+
+def _file_lines(log_dir):
+    path = log_dir / 'face_tracker.log'
+    return path.read_text(errors='replace').splitlines() if path.exists() else []
+
+
+def _say(node, ros_node, text, count, period=0.02):
+    for i in range(count):
+        node.get_logger().info(f'{text} {i:03d}')
+        ros_node.spin(period)
+
+
+def test_the_log_file_on_a_full_disk_is_error_and_writes_the_lines_late(node_process,
+                                                                        ros_node, tmp_path):
+    import subprocess
+
+    disk = tmp_path / 'disk'
+    disk.mkdir()
+    done = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', str(disk)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f'cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}')
+    try:
+        arrays = []
+        node = _chatter(ros_node, arrays)
+        writer = _start_writer(node_process, disk / 'logs')
+        assert wait_for(lambda: any(s.level == b'\x00' for s in _log_status(arrays)), 20.0,
+                        spin=ros_node.spin), writer.output()
+        _say(node, ros_node, 'before', 5)
+        assert wait_for(lambda: sum('before' in x for x in _file_lines(disk / 'logs')) == 5,
+                        10.0, spin=ros_node.spin)
+        filler = disk / 'filler'
+        with open(filler, 'wb', buffering=0) as handle:
+            for size in (65536, 4096, 64, 1):
+                try:
+                    while True:
+                        handle.write(b'\0' * size)
+                except OSError:
+                    pass
+        _say(node, ros_node, 'while the disk is full, line', 60)
+        assert wait_for(lambda: any(s.level == b'\x02' and 'held back' in s.message
+                                    for s in _log_status(arrays)), 10.0, spin=ros_node.spin), \
+            [s.message for s in _log_status(arrays)[-3:]]
+        error = [s for s in _log_status(arrays) if s.level == b'\x02'][-1]
+        assert 'No space left on device' in error.message
+        assert int(_figures(error)['write_errors']) >= 1
+        filler.unlink()
+        assert wait_for(lambda: any(s.level == b'\x01' and 'again after' in s.message
+                                    for s in _log_status(arrays)), 10.0, spin=ros_node.spin), \
+            [s.message for s in _log_status(arrays)[-3:]]
+        lines = _file_lines(disk / 'logs')
+        full = [x for x in lines if 'while the disk is full' in x]
+        assert [int(x.split()[-1]) for x in full] == list(range(60)), full
+        assert any('lines above were held back since' in x for x in lines)
+        assert 'Traceback' not in writer.output()
+        assert writer.stop() == 0
+    finally:
+        subprocess.run(['umount', '-l', str(disk)], capture_output=True)
+
+
+def test_a_restarted_log_writer_writes_no_line_twice(node_process, ros_node, tmp_path):
+    log_dir = tmp_path / 'logs'
+    arrays = []
+    node = _chatter(ros_node, arrays)
+    writer = _start_writer(node_process, log_dir)
+    assert wait_for(lambda: _log_status(arrays), 20.0, spin=ros_node.spin), writer.output()
+    _say(node, ros_node, 'first run', 20)
+    assert wait_for(lambda: sum('first run' in x for x in _file_lines(log_dir)) == 20, 10.0,
+                    spin=ros_node.spin)
+    assert writer.stop() == 0
+    arrays.clear()
+    # Within the 10 s /rosout keeps them, the new writer is sent the old lines again.
+    writer = _start_writer(node_process, log_dir)
+    assert wait_for(lambda: _log_status(arrays), 20.0, spin=ros_node.spin), writer.output()
+    _say(node, ros_node, 'second run', 5)
+    assert wait_for(lambda: sum('second run' in x for x in _file_lines(log_dir)) == 5, 10.0,
+                    spin=ros_node.spin)
+    lines = [x for x in _file_lines(log_dir) if '[chatter]' in x]
+    assert len(lines) == len(set(lines)) == 25, lines
+    status = _log_status(arrays)[-1]
+    assert int(_figures(status)['duplicates_skipped']) >= 20, _figures(status)
+    assert any('log file: continuing' in x for x in _file_lines(log_dir))
+    assert writer.stop() == 0
+
+
+def test_a_stalled_log_writer_says_what_may_be_missing(node_process, ros_node, tmp_path):
+    import os
+    import signal
+
+    log_dir = tmp_path / 'logs'
+    arrays = []
+    node = _chatter(ros_node, arrays)
+    writer = _start_writer(node_process, log_dir)
+    assert wait_for(lambda: _log_status(arrays), 20.0, spin=ros_node.spin), writer.output()
+    os.kill(writer.proc.pid, signal.SIGSTOP)
+    try:
+        _say(node, ros_node, 'while stopped', 3)
+        ros_node.spin(12.0)
+    finally:
+        os.kill(writer.proc.pid, signal.SIGCONT)
+    _say(node, ros_node, 'after', 3)
+    assert wait_for(lambda: any('did not run for' in x for x in _file_lines(log_dir)), 10.0,
+                    spin=ros_node.spin), writer.output()
+    note = [x for x in _file_lines(log_dir) if 'did not run for' in x][0]
+    assert ' WARN [diagnostics] ' in note and 'may be missing' in note
+    assert wait_for(lambda: any(int(_figures(s).get('writer_gaps', 0)) == 1
+                                for s in _log_status(arrays)), 5.0, spin=ros_node.spin)
+    assert writer.stop() == 0

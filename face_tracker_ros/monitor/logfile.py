@@ -15,8 +15,25 @@ never split across two files.  Runs of identical records are collapsed into a
 ``(previous message repeated N times)`` line, at least one copy per
 ``repeat_window_s``, so a stuck error still shows up in the log every minute
 without flooding it.
+
+**Nothing is lost without a word.**  Each record is written with one
+unbuffered ``write``; one the file system refuses (a full disk, ``ENOSPC``;
+a removed directory) is cut back off the file, so no half line stays, and
+counted in ``write_errors``.  Its lines are held in memory (the newest
+:data:`BACKLOG_LINES`) and written, in order, as soon as a write succeeds
+again (the next record or :meth:`LogFileWriter.flush`), followed by a line
+that says how many were written late and how many did not fit the backlog
+(``lines_lost``).  :meth:`LogFileWriter.note` writes such a line for losses
+found elsewhere (the node's own gaps).
+
+**No duplicates after a restart.**  ``/rosout`` is kept by its publishers
+for a while (transient local) and replayed to a new subscriber, so a writer
+that starts on an existing file reads the file's tail first and skips records
+already in it (same time to the millisecond, level, node and message):
+``duplicates_skipped``.
 """
 
+import collections
 from datetime import datetime, timezone
 import logging
 import logging.handlers
@@ -25,14 +42,27 @@ import os
 import sys
 import threading
 import time
-from typing import Callable, Optional, Tuple
+from typing import Callable, Deque, List, Optional, Set, Tuple
 
 #: Severity names of rcl_interfaces/Log levels.
 LEVEL_NAMES = {10: 'DEBUG', 20: 'INFO', 30: 'WARN', 40: 'ERROR', 50: 'FATAL'}
+_LEVEL_NUMBERS = {name: number for number, name in LEVEL_NAMES.items()}
+
+#: Lines held in memory while the file cannot be written (the newest are kept).
+BACKLOG_LINES = 5000
+
+#: How much of an existing file's end is read to skip records already written.
+TAIL_BYTES = 256 * 1024
+
+#: Held-back lines are offered to the file again at most this often (seconds).
+RETRY_S = 0.5
 
 
 class _Handler(logging.handlers.RotatingFileHandler):
-    """A rotating handler that counts write errors instead of printing tracebacks."""
+    """A rotating handler writing each record unbuffered, whole or not at all.
+
+    Write errors are counted instead of printing tracebacks.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -43,6 +73,37 @@ class _Handler(logging.handlers.RotatingFileHandler):
         """Count the failure (disk full, file removed...) and keep going."""
         self.errors_count += 1
         self.last_error = sys.exc_info()[1]
+
+    def shouldRollover(self, record):
+        """Rotate when this record would take the file past ``maxBytes``."""
+        if self.stream is None:
+            self.stream = self._open()
+        size = os.fstat(self.stream.fileno()).st_size
+        return size > 0 and size + len(self.format(record)) + 1 > self.maxBytes
+
+    def emit(self, record):
+        """Write the record with unbuffered writes; on failure cut it off again and count it."""
+        try:
+            if self.shouldRollover(record):
+                self.doRollover()
+            if self.stream is None:
+                self.stream = self._open()
+            data = (self.format(record) + self.terminator).encode(
+                self.encoding or 'utf-8', self.errors or 'strict')
+            fd = self.stream.fileno()
+            start = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                done = 0
+                while done < len(data):
+                    done += os.write(fd, data[done:])
+            except OSError:
+                try:  # no half line: the record is written again whole, later
+                    os.ftruncate(fd, start)
+                except OSError:
+                    pass
+                raise
+        except Exception:  # noqa: BLE001 - counted, the writer keeps going
+            self.handleError(record)
 
 
 def _timestamp(stamp_s: float) -> str:
@@ -70,13 +131,18 @@ class LogFileWriter:
 
     ``lines_written`` counts lines in the file (repeat summaries included),
     ``records_dropped_repeats`` the identical records collapsed,
-    ``records_dropped_level`` those below ``min_level`` and ``write_errors``
-    the records the file system refused (the writer keeps going).
+    ``records_dropped_level`` those below ``min_level``, ``write_errors``
+    the writes the file system refused (the writer keeps going),
+    ``lines_held_back`` the lines waiting to be written again, ``lines_late``
+    those written late, ``lines_lost`` those that did not fit the backlog and
+    ``duplicates_skipped`` the records found already in the file at start.
+    ``own_name`` is the node name of the lines the writer adds itself.
     """
 
     def __init__(self, path: str, max_bytes: int = 10 * 1024 * 1024, backups: int = 5,
                  min_level: int = 10, repeat_window_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, own_name: str = 'diagnostics',
+                 backlog_lines: int = BACKLOG_LINES):
         if not isinstance(path, str) or not path.strip():
             raise ValueError(f'path must be a non-empty file path, got {path!r}')
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
@@ -119,7 +185,30 @@ class LogFileWriter:
         self.lines_written = 0
         self.records_dropped_repeats = 0
         self.records_dropped_level = 0
+        self.own_name = _one_line(own_name) or 'diagnostics'
+        self._backlog: Deque[str] = collections.deque()
+        self._backlog_max = max(1, int(backlog_lines))
+        self._backlog_dropped = 0  # lost from the current backlog, not yet said in the file
+        self._next_retry = 0.0
+        self.lines_late = 0
+        self.lines_lost = 0
+        self.failing_since: Optional[float] = None  # wall time of the first failed write
+        self.last_failure: Optional[float] = None  # wall time of the latest failed write
+        self.duplicates_skipped = 0
+        self._seen, self.tail_newest = _read_tail(self.path)
 
+    @property
+    def lines_held_back(self) -> int:
+        """Return how many lines wait in memory for the file to take them."""
+        return len(self._backlog)
+
+    @property
+    def last_error(self) -> str:
+        """Return the last write error, '' when none happened."""
+        error = self._handler.last_error
+        if error is None:
+            return ''
+        return getattr(error, 'strerror', None) or str(error) or type(error).__name__
     @property
     def write_errors(self) -> int:
         """Return how many records the file system refused."""
@@ -146,6 +235,9 @@ class LogFileWriter:
             if level < self.min_level:
                 self.records_dropped_level += 1
                 return
+            if self._seen and self._already_written(stamp_s, level, node, message):
+                self.duplicates_skipped += 1
+                return
             key = (node, level, message)
             now = self._clock()
             if key == self._last_key and now - self._last_written < self.repeat_window_s:
@@ -161,24 +253,32 @@ class LogFileWriter:
             self._last_stamp = stamp_s
             self._last_written = now
 
+    def note(self, level: int, message: str) -> None:
+        """Write a line of the writer's own (as ``own_name``), stamped now; never raises."""
+        self.write(time.time(), level, self.own_name, message)
+
     def flush(self) -> None:
-        """Write the pending repeat count, if any, and flush the file."""
+        """Write the pending repeat count and held-back lines, if any, and flush the file."""
         with self._lock:
             if self._closed:
                 return
             self._write_repeats()
+            if self._backlog:
+                self._emit([])
             try:
                 self._handler.flush()
             except (OSError, ValueError):
                 self._handler.errors_count += 1
 
     def close(self) -> None:
-        """Flush and close the file; later writes are ignored."""
+        """Flush and close the file; later writes are ignored (held-back lines count as lost)."""
         self.flush()
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            self.lines_lost += len(self._backlog)
+            self._backlog.clear()
             try:
                 self._handler.close()
             except (OSError, ValueError):
@@ -203,9 +303,91 @@ class LogFileWriter:
         # The summary stands for the run so far: the next repeat starts a new run.
         self._last_key = None
 
-    def _emit(self, lines) -> None:
+    def _already_written(self, stamp_s: float, level: int, node: str, message: str) -> bool:
+        """Return True for a record the file held when this writer started (a replay)."""
+        try:
+            if float(stamp_s) > self.tail_newest + 0.001:
+                return False  # newer than anything in the file
+        except (TypeError, ValueError):
+            return False
+        first = (message.splitlines() or [''])[0]
+        return (_timestamp(stamp_s), _level_name(level), node, first) in self._seen
+
+    def _emit(self, lines: List[str]) -> None:
+        if self._backlog:
+            # The file refused lines before: they go first, in order, then what happened.
+            now = self._clock()
+            if now < self._next_retry:
+                self._hold(lines)
+                return
+            held = list(self._backlog)
+            if not self._write_lines(held):
+                self._next_retry = now + RETRY_S
+                self._hold(lines)
+                return
+            self._backlog.clear()
+            self.lines_late += len(held)
+            lost = self._backlog_dropped
+            self._backlog_dropped = 0
+            lost_text = f', {lost} older ones did not fit in memory and are lost' if lost else ''
+            since = _timestamp(self.failing_since or time.time())
+            self.failing_since = None
+            self._write_lines([
+                f'{_timestamp(time.time())} WARN [{self.own_name}] log file: the {len(held)} '
+                f'lines above were held back since {since} while the file could not be '
+                f'written ({self.last_error}) and are written late{lost_text}'])
+        if lines and not self._write_lines(lines):
+            self._next_retry = self._clock() + RETRY_S
+            self._hold(lines)
+
+    def _write_lines(self, lines: List[str]) -> bool:
         record = logging.makeLogRecord({'msg': '\n'.join(lines), 'levelno': logging.INFO})
         errors = self._handler.errors_count
         self._handler.handle(record)
         if self._handler.errors_count == errors:
             self.lines_written += len(lines)
+            return True
+        self.last_failure = time.time()
+        if self.failing_since is None:
+            self.failing_since = self.last_failure
+        return False
+
+    def _hold(self, lines: List[str]) -> None:
+        self._backlog.extend(lines)
+        while len(self._backlog) > self._backlog_max:
+            self._backlog.popleft()
+            self._backlog_dropped += 1
+            self.lines_lost += 1
+
+
+def _read_tail(path: str) -> Tuple[Set[Tuple[str, str, str, str]], float]:
+    """Return the (time, level, node, message) of the lines at the end of ``path``.
+
+    Also returns the newest time among them in seconds (0.0 when the file is
+    missing or empty).  Only the first line of a record matters: continuation
+    lines of a multi-line record carry the same prefix.
+    """
+    try:
+        with open(path, 'rb') as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - TAIL_BYTES))
+            data = handle.read()
+    except OSError:
+        return set(), 0.0
+    lines = data.decode('utf-8', 'replace').splitlines()
+    if len(data) >= TAIL_BYTES and lines:
+        lines = lines[1:]  # probably cut in the middle
+    seen = set()
+    newest = 0.0
+    for line in lines:
+        parts = line.split(' ', 3)
+        if len(parts) < 4 or parts[1] not in _LEVEL_NUMBERS or not parts[2].startswith('[') \
+                or not parts[2].endswith(']'):
+            continue
+        try:
+            moment = datetime.fromisoformat(parts[0]).timestamp()
+        except ValueError:
+            continue
+        seen.add((parts[0], parts[1], parts[2][1:-1], parts[3]))
+        newest = max(newest, moment)
+    return seen, newest
