@@ -25,11 +25,12 @@ from face_tracker_ros.tools.params_doc import node_tables
 
 def _rules():
     from face_tracker_ros.camera.node import RULES as CAMERA
+    from face_tracker_ros.detector.node import RULES as DETECTOR
     from face_tracker_ros.monitor.node import RULES as DIAGNOSTICS
     from face_tracker_ros.recorder.node import RULES as FLIGHT_RECORDER
     from face_tracker_ros.servo.node import RULES as SERVO
     from face_tracker_ros.sim.node import RULES as SIM_SERVO
-    return {'camera': CAMERA, 'detector': (), 'servo': SERVO, 'sim_servo': SIM_SERVO,
+    return {'camera': CAMERA, 'detector': DETECTOR, 'servo': SERVO, 'sim_servo': SIM_SERVO,
             'diagnostics': DIAGNOSTICS, 'flight_recorder': FLIGHT_RECORDER}
 
 
@@ -68,6 +69,10 @@ def _rules():
     ('flight_recorder', {'pre_event_s': 30.0},
      "'pre_event_s' (30) + 'post_event_s' (4) must be <= 'buffer_s' (30)"),
     ('sim_servo', {'maestro.tilt_channel': 0}, 'must differ'),
+    ('detector', {'detect_width': 16},
+     "parameter 'detect_width' = 16 is not allowed: 0 (native size) or >= 32"),
+    ('detector', {'roi_size_band': [1.2, 1.6]},
+     "parameter 'roi_size_band' = [1.2, 1.6] is not allowed: [low, high] with 0.1 <= low"),
 ])
 def test_rules_between_parameters_give_one_line_naming_both(node, values, message):
     with pytest.raises(ParameterError) as raised:

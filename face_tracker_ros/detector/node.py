@@ -38,7 +38,7 @@ from face_tracker_ros.common.image_wire import (
     stamp_problem,
     wire_to_array,
 )
-from face_tracker_ros.common.params import COMMON, declare, Param, ParameterError
+from face_tracker_ros.common.params import COMMON, declare, Param, ParameterError, Rule
 from face_tracker_ros.common.runner import main_for
 from face_tracker_ros.common.stats import RateMeter, WindowStats
 from face_tracker_ros.detector.backends import BACKENDS, Face, make_backend
@@ -85,6 +85,26 @@ PARAMS = (
 ) + COMMON
 
 
+def _detect_width_problem(v):
+    width = v['detect_width']
+    if width == 0 or width >= 32:
+        return None
+    return f"parameter 'detect_width' = {width} is not allowed: 0 (native size) or >= 32"
+
+
+def _size_band_problem(v):
+    band = v['roi_size_band']
+    if len(band) == 2 and 0.1 <= band[0] <= 1.0 <= band[1] <= 10.0:
+        return None
+    return (f"parameter 'roi_size_band' = {list(band)!r} is not allowed: [low, high] with "
+            '0.1 <= low <= 1 <= high <= 10')
+
+
+#: Rules of the detector's parameters the ranges cannot say, checked at start.
+RULES = (Rule(('detect_width',), _detect_width_problem),
+         Rule(('roi_size_band',), _size_band_problem))
+
+
 #: Images with a stamp that is not a time within this many seconds make the status WARN.
 BAD_STAMP_WARN_S = 5.0
 
@@ -95,7 +115,7 @@ class DetectorNode(Node):
     def __init__(self, **kwargs):
         """Declare parameters, load the backend and start the worker."""
         super().__init__('detector', **kwargs)
-        self.params = p = declare(self, PARAMS, apply=self._apply_params)
+        self.params = p = declare(self, PARAMS, RULES, apply=self._apply_params)
         try:
             if p['backend'] == 'haar':
                 backend = make_backend('haar', cascade_path=p['haar.cascade_path'],
