@@ -61,6 +61,7 @@ class FaultCase:
     statuses: tuple = ()   # status names expected to leave OK
     params: Dict[str, object] = field(default_factory=dict)  # extra node parameters
     expect_survival: bool = True
+    signal_node: str = ''  # the process signalled, when not ``node`` (which must survive)
 
 
 CASES = (
@@ -93,7 +94,21 @@ CASES = (
               expect_survival=False),
     FaultCase('detector_killed', 'process', 'sigkill', 0.0, node='detector',
               statuses=('diagnostics: process detector',), expect_survival=False),
+    # The diagnostics node stopped (SIGSTOP) for four stale timeouts, then continued: the
+    # time its watchdog did not run is unknown, not silence; the working servo survives.
+    FaultCase('diagnostics_stalled', 'process', 'sigstop_cont', 12.0, node='servo',
+              signal_node='diagnostics', statuses=('diagnostics: watchdog servo',)),
+    # A closed terminal or ssh session: the servo stops in order (parks) and is restarted.
+    FaultCase('servo_sighup', 'process', 'sighup', 0.0, node='servo',
+              statuses=('diagnostics: process servo', 'diagnostics: watchdog servo'),
+              expect_survival=False),
 )
+
+#: Process signals of the ``process`` faults (``sigstop_cont``: SIGCONT after the duration).
+PROCESS_SIGNALS = {'sigstop': signal.SIGSTOP, 'sigkill': signal.SIGKILL,
+                   'sighup': signal.SIGHUP, 'sigstop_cont': signal.SIGSTOP}
+#: A process fault its node survives is watched this long after it ends (a wrong kill shows).
+SETTLE_S = 5.0
 
 
 class Observer:
@@ -203,36 +218,48 @@ def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
                 return result
             time.sleep(0.1)
         time.sleep(max(0.0, WARMUP_S - 5.0))
-        pid_before = supervisor.pids().get(case.node)
+        pids_before = supervisor.pids()
+        pid_before = pids_before.get(case.node)
         start = time.time()
+        victim = None
         if case.target == 'process':
-            os.kill(pid_before, signal.SIGSTOP if case.kind == 'sigstop' else signal.SIGKILL)
-            end = start
+            victim = supervisor.pids().get(case.signal_node) if case.signal_node else pid_before
+            os.kill(victim, PROCESS_SIGNALS[case.kind])
+            end = start + case.duration_s
         else:
             observer.inject(case.target, case.kind, case.duration_s, case.value)
             end = start + case.duration_s
         ended_at = None
         recovered_at = None
         limit = time.monotonic() + case.duration_s + timeout_s
+        settled = case.target == 'process' and case.expect_survival
         while time.monotonic() < limit:
             supervisor.poll()
             now = time.time()
             pid = supervisor.pids().get(case.node)
             if ended_at is None and pid != pid_before:
                 ended_at = now
+            if case.kind == 'sigstop_cont' and victim is not None and now >= end:
+                os.kill(victim, signal.SIGCONT)
+                victim = None
             if now >= end:
                 since = ended_at if (ended_at and not case.expect_survival) else end
                 recovered_at = observer.tracked_since(max(end, since))
                 if recovered_at is not None and (case.target != 'process'
-                                                 or ended_at is not None):
+                                                 or ended_at is not None
+                                                 or (settled and now >= end + SETTLE_S)):
                     break
             time.sleep(0.1)
-        pid_after = supervisor.pids().get(case.node)
+        if case.kind == 'sigstop_cont' and victim is not None:
+            os.kill(victim, signal.SIGCONT)
+        pids_after = supervisor.pids()
+        pid_after = pids_after.get(case.node)
         recovered = recovered_at is not None
         until = recovered_at if recovered else time.time()
         expected = int((until - start) * FPS)
         seen = observer.frames_between(start, until)
-        visible = observer.not_ok_between(start, max(end, until), case.statuses)
+        visible = observer.not_ok_between(
+            start, max(end + (SETTLE_S if settled else 0.0), until), case.statuses)
         text = ''
         log_file = log_dir / 'face_tracker.log'
         if log_file.exists():
@@ -244,7 +271,9 @@ def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
             'recovered': recovered,
             'recovery_s': round(max(0.0, recovered_at - over), 2) if recovered else None,
             'frames_lost': max(0, expected - seen),
-            'node_survived': pid_after == pid_before,
+            # With another process signalled, every node must have survived.
+            'node_survived': pid_after == pid_before and (not case.signal_node
+                                                          or pids_after == pids_before),
             'ended_after_s': round(ended_at - start, 2) if ended_at and not
             case.expect_survival else None,
             'visible_in_diagnostics': bool(visible),
