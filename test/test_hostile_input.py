@@ -374,3 +374,105 @@ def test_a_stalled_log_writer_says_what_may_be_missing(node_process, ros_node, t
     assert wait_for(lambda: any(int(_figures(s).get('writer_gaps', 0)) == 1
                                 for s in _log_status(arrays)), 5.0, spin=ros_node.spin)
     assert writer.stop() == 0
+
+
+# Camera warnings (issue 14, finding 9) ----------------------------------------------------------
+
+def test_the_transport_check_reads_the_segment_of_the_profile(tmp_path):
+    from conftest import ROOT
+
+    from face_tracker_ros.common.transport import (
+        FASTDDS_DEFAULT_SEGMENT,
+        shm_segment,
+        transport_problem,
+    )
+
+    profile = str(ROOT / 'config' / 'fastdds.xml')
+    size, source = shm_segment('rmw_fastrtps_cpp', {'FASTDDS_DEFAULT_PROFILES_FILE': profile})
+    assert (size, source) == (16 * 2**20, profile)
+    assert shm_segment('rmw_fastrtps_cpp', {})[0] == FASTDDS_DEFAULT_SEGMENT
+    assert shm_segment('rmw_cyclonedds_cpp', {})[0] is None
+    broken = tmp_path / 'broken.xml'
+    broken.write_text('<dds><profiles>')
+    assert shm_segment('rmw_fastrtps_cpp', {'FASTDDS_DEFAULT_PROFILES_FILE': str(broken)})[0] \
+        is None
+    four_k = 3840 * 2160 * 3 + 100
+    assert transport_problem(640 * 480 * 3 + 100, size, source) is None
+    problem = transport_problem(four_k, size, source)
+    assert '23.7 MiB do not fit the 16.0 MiB shared-memory segment' in problem
+    assert transport_problem(four_k, None, 'middleware x') is None
+
+
+NATIVE_CHILD = r"""
+import os, sys, time
+from face_tracker_ros.camera.native_log import NativeStderr
+got = []
+native = NativeStderr(got.append, max_lines=3, window_s=60.0)
+assert native.start()
+os.write(2, b'[mov,mp4 @ 0x1] moov atom not found\n')
+os.write(2, b'[WARN] [1700000000.000000000] [camera]: a ROS console line\n')
+for i in range(5):
+    os.write(2, b'[h264 @ 0x2] error while decoding MB %d\n' % i)
+sys.stderr.write('python text\n'); sys.stderr.flush()
+time.sleep(0.3)
+native.stop()
+print('GOT', got, native.lines_forwarded, native.lines_left_out)
+"""
+
+
+def test_native_stderr_lines_reach_the_logger_and_the_console():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    done = subprocess.run([sys.executable, '-c', NATIVE_CHILD], capture_output=True, text=True,
+                          cwd=str(ROOT), timeout=30)
+    assert done.returncode == 0, done.stderr
+    # Everything still reaches the original standard error ...
+    assert 'moov atom not found' in done.stderr and 'a ROS console line' in done.stderr
+    assert done.stderr.count('error while decoding') == 5
+    # ... and the logger gets the native lines, not ROS console lines, at most 3 per window.
+    assert "GOT ['native stderr: [mov,mp4 @ 0x1] moov atom not found', 'native stderr: " \
+        "[h264 @ 0x2] error while decoding MB 0', 'native stderr: [h264 @ 0x2] error while " \
+        "decoding MB 1'] 3 4" in done.stdout, done.stdout
+
+
+def test_ffmpeg_errors_reach_the_camera_log(node_process, tmp_path):
+    junk = tmp_path / 'junk.mp4'
+    junk.write_bytes(bytes(range(256)) * 2000)
+    camera = node_process('face_tracker_ros.camera.node', 'camera', {
+        'source': 'file', 'video_path': str(junk), 'max_recovery_s': 3.0})
+    assert wait_for(lambda: 'native stderr: [mov,mp4' in camera.output(), 20.0), \
+        camera.output()
+    line = next(x for x in camera.output().splitlines() if 'native stderr: [mov,mp4' in x)
+    assert line.startswith('[WARN]') and '[camera]' in line, line
+    camera.stop()
+
+
+@pytest.mark.parametrize('profile', [False, True])
+def test_the_camera_warns_when_its_frames_cannot_fit_the_transport(node_process, ros_node,
+                                                                   monkeypatch, profile):
+    from conftest import ROOT
+
+    monkeypatch.delenv('FASTDDS_DEFAULT_PROFILES_FILE', raising=False)
+    monkeypatch.delenv('FASTRTPS_DEFAULT_PROFILES_FILE', raising=False)
+    if profile:
+        monkeypatch.setenv('FASTDDS_DEFAULT_PROFILES_FILE', str(ROOT / 'config' / 'fastdds.xml'))
+    statuses = []
+    ros_node('camera_listener').create_subscription(
+        DiagnosticArray, '/diagnostics',
+        lambda m: statuses.extend(s for s in m.status if s.name == 'camera: camera'), 50)
+    camera = node_process('face_tracker_ros.camera.node', 'camera', {
+        'source': 'sim', 'width': 640, 'height': 480, 'fps': 10.0})
+    assert wait_for(lambda: any('streaming' in s.message for s in statuses), 20.0,
+                    spin=ros_node.spin), camera.output()
+    ros_node.spin(1.5)
+    last = statuses[-1]
+    warned = camera.output().count('shared-memory segment')
+    if profile:  # 0.9 MiB frames in the 16 MiB segment of config/fastdds.xml
+        assert warned == 0 and 'shared-memory' not in last.message, camera.output()
+    else:  # the Fast DDS default segment is 512 KiB
+        assert warned == 1, camera.output()
+        assert last.level == b'\x01' and 'do not fit the 0.5 MiB' in last.message, last
+    assert camera.stop() == 0

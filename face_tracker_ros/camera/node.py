@@ -50,6 +50,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
 from std_msgs.msg import String
 
 from face_tracker_ros.camera.capture import CaptureThread
+from face_tracker_ros.camera.native_log import NativeStderr
 from face_tracker_ros.camera.sources import make_source, SOURCES
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.health import ERROR, NodeHealth, OK, STARTUP_GRACE_S, WARN
@@ -70,6 +71,7 @@ from face_tracker_ros.common.runner import (
     request_exit,
 )
 from face_tracker_ros.common.stats import RateMeter
+from face_tracker_ros.common.transport import shm_segment, transport_problem
 from face_tracker_ros.geometry import focal_length_px
 from face_tracker_ros.sim.paths import PATHS
 
@@ -230,6 +232,17 @@ class CameraNode(Node):
                         'sim': 'simulation'}[kind]
         self.health = NodeHealth(self, hardware_id=self._device)
         self.health.add('camera', self._report)
+        # Frames larger than the shared-memory segment go as lossy fragmented UDP: said once.
+        import rclpy
+        self._segment, self._segment_source = shm_segment(
+            rclpy.get_rmw_implementation_identifier())
+        self._frame_bytes = 0
+        self._transport_problem = None
+        # FFmpeg's and OpenCV's own messages (stderr, from C++) into the node's log.
+        self._native = None
+        if kind != 'sim':
+            self._native = NativeStderr(self.get_logger().warning)
+            self._native.start()
         self.capture.start()
         self.get_logger().info(f"camera started: source '{p['source']}', publishing "
                                f'{self._image_pub.topic_name}')
@@ -282,6 +295,8 @@ class CameraNode(Node):
             return
         sec, nanosec = divmod(stamp_ns, 1_000_000_000)
         data = encode_image(frame, sec, nanosec, self._frame_id)
+        if len(data) != self._frame_bytes:
+            self._check_transport(len(data))
         if not publish_from_thread(self, self._image_pub, data):
             return
         # Everything else once the frame is on its way.
@@ -308,6 +323,13 @@ class CameraNode(Node):
                 point.point.y = float(truth.offset_y)
                 point.point.z = float(truth.error) if truth.visible else -1.0
                 publish_from_thread(self, self._truth_pub, point)
+
+    def _check_transport(self, size: int) -> None:
+        self._frame_bytes = size
+        problem = transport_problem(size, self._segment, self._segment_source)
+        if problem is not None and problem != self._transport_problem:
+            self.get_logger().warning(f'{self._image_pub.topic_name}: {problem}')
+        self._transport_problem = problem
 
     def _publish_preview(self, frame, header) -> None:
         width = self.params['preview_width']
@@ -340,6 +362,7 @@ class CameraNode(Node):
             'recovering_s': None if st.recovering_since is None else
             max(0.0, now - st.recovering_since),
             'last_error': st.last_error,
+            'frame_bytes': self._frame_bytes, 'shm_segment_bytes': self._segment,
         }
         if self._schedule is not None:
             figures['active_faults'] = ','.join(self._schedule.active()) or 'none'
@@ -362,6 +385,8 @@ class CameraNode(Node):
             if black > 0:
                 return WARN, (f'streaming {fps:.1f} Hz, {black} black frame(s) since the last '
                               'report (lens covered, no light?)'), figures
+            if self._transport_problem is not None:
+                return WARN, f'streaming {fps:.1f} Hz, but {self._transport_problem}', figures
             return OK, f'streaming {fps:.1f} Hz', figures
         if st.state == 'starting':
             if warming_up:
@@ -377,6 +402,8 @@ class CameraNode(Node):
     def shutdown(self) -> None:
         """Stop the capture thread and release the source."""
         self.capture.stop()
+        if self._native is not None:
+            self._native.stop()
 
 
 def camera_info(width: int, height: int, hfov=None) -> CameraInfo:
