@@ -236,6 +236,28 @@ def test_sighup_to_the_standalone_runner_stops_everything_in_order(tmp_path):
     assert all(_gone(pid) for pid in children)
 
 
+def test_a_second_ctrl_c_is_one_stop_and_no_traceback(tmp_path):
+    """Under ros2 launch a Ctrl-C reaches a node twice: from the terminal and from launch."""
+    log = open(tmp_path / 'camera.log', 'w')
+    camera = subprocess.Popen(
+        [sys.executable, '-m', 'face_tracker_ros.camera.node', '--ros-args',
+         '-r', '__node:=camera', '-p', 'source:=sim'], stdout=log, stderr=subprocess.STDOUT,
+        env=_env())
+    try:
+        assert wait_for(lambda: 'executor' in (tmp_path / 'camera.log').read_text(), 30.0)
+        camera.send_signal(signal.SIGINT)
+        camera.send_signal(signal.SIGINT)
+        assert camera.wait(timeout=20) == 0
+    finally:
+        if camera.poll() is None:
+            camera.kill()
+            camera.wait()
+        log.close()
+    text = (tmp_path / 'camera.log').read_text()
+    assert text.count('SIGINT received: stopping') == 1, text
+    assert 'Traceback' not in text and 'KeyboardInterrupt' not in text, text
+
+
 # ------------------------------------------------------------------ run scope
 def test_namespace_of_a_command_line():
     assert cmdline_namespace(['x', '--ros-args', '-r', '__node:=detector']) == '/'
