@@ -32,6 +32,7 @@ import os
 from pathlib import Path
 import platform
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -102,7 +103,25 @@ CASES = (
     FaultCase('servo_sighup', 'process', 'sighup', 0.0, node='servo',
               statuses=('diagnostics: process servo', 'diagnostics: watchdog servo'),
               expect_survival=False),
+    # Frames stamped an hour ahead for a second (a wrong clock, a hostile publisher): refused,
+    # visibly, and tracking goes on at once (one such stamp used to stop it for good).
+    FaultCase('future_stamp', 'camera', 'future_stamp', 1.0, value=3600.0, node='servo',
+              statuses=('servo: servo',)),
+    # The camera's stamps an hour behind for 3 s (its clock stepped back): refused as stale,
+    # visibly; tracking resumes with the first frame stamped right.
+    FaultCase('clock_step_back', 'camera', 'past_stamp', 3.0, value=3600.0, node='servo',
+              statuses=('servo: servo',)),
+    # The log directory on a small tmpfs, filled for 4 s: the log file is ERROR and holds its
+    # lines back, writes them late when space returns; tracking is not affected.
+    FaultCase('log_disk_full', 'disk', 'full', 4.0, node='diagnostics',
+              statuses=('diagnostics: log file',)),
+    # The controller floods 'ERR MAESTRO 0x0001' lines, 3500 per second for 3 s.
+    FaultCase('serial_error_storm', 'serial', 'error_storm', 3.0, node='servo',
+              statuses=('servo: servo',)),
 )
+
+#: Size of the tmpfs a ``disk`` fault mounts as the log directory (then fills).
+SMALL_DISK = '4m'
 
 #: Process signals of the ``process`` faults (``sigstop_cont``: SIGCONT after the duration).
 PROCESS_SIGNALS = {'sigstop': signal.SIGSTOP, 'sigkill': signal.SIGKILL,
@@ -192,6 +211,12 @@ def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
              timeout_s: float = 40.0) -> dict:
     """Run one fault on a fresh pipeline and return its result entry."""
     log_dir = workdir / case.name
+    filler = None
+    if case.target == 'disk':
+        problem = _mount_small_disk(log_dir)
+        if problem:
+            return {'fault': case.name, 'kind': case.kind, 'duration_s': case.duration_s,
+                    'error': problem}
     plan = make_plan(BringupArgs(use_sim=True, sim_port=str(workdir / f'{case.name}.pty'),
                                  log_dir=str(log_dir)))
     for spec in plan:
@@ -226,6 +251,9 @@ def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
             victim = supervisor.pids().get(case.signal_node) if case.signal_node else pid_before
             os.kill(victim, PROCESS_SIGNALS[case.kind])
             end = start + case.duration_s
+        elif case.target == 'disk':
+            filler = _fill_disk(log_dir)
+            end = start + case.duration_s
         else:
             observer.inject(case.target, case.kind, case.duration_s, case.value)
             end = start + case.duration_s
@@ -239,6 +267,9 @@ def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
             pid = supervisor.pids().get(case.node)
             if ended_at is None and pid != pid_before:
                 ended_at = now
+            if filler is not None and now >= end:
+                filler.unlink()
+                filler = None
             if case.kind == 'sigstop_cont' and victim is not None and now >= end:
                 os.kill(victim, signal.SIGCONT)
                 victim = None
@@ -284,6 +315,32 @@ def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
     finally:
         supervisor.stop()
         output.close()
+        if case.target == 'disk':
+            subprocess.run(['umount', '-l', str(log_dir)], capture_output=True)
+
+
+def _mount_small_disk(path: Path) -> str:
+    """Mount a SMALL_DISK tmpfs at ``path``; return why it cannot be done ('' when done)."""
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(['mount', '-t', 'tmpfs', '-o', f'size={SMALL_DISK}', 'tmpfs',
+                           str(path)], capture_output=True, text=True)
+    if done.returncode == 0:
+        return ''
+    return (f'skipped: cannot mount a {SMALL_DISK} tmpfs as the log directory (needs root): '
+            f'{done.stderr.strip() or done.returncode}')
+
+
+def _fill_disk(path: Path) -> Path:
+    """Fill the file system of ``path`` with a file; return the file."""
+    filler = path / 'filler'
+    with open(filler, 'wb', buffering=0) as handle:
+        for size in (1 << 20, 65536, 4096, 64, 1):
+            try:
+                while True:
+                    handle.write(bytes(size))
+            except OSError:
+                pass
+    return filler
 
 
 def to_markdown(results: List[dict]) -> str:
