@@ -452,3 +452,23 @@ def test_the_scope_is_logged_for_people():
     assert 'processes of run abc in namespace /left' in RunScope(
         'left', environ={RUN_ID_ENV: 'abc'}).describe()
     assert 'no run id' in RunScope(environ={}).describe()
+
+
+def test_unknown_ownership_is_never_signalled_and_settings_are_checked():
+    clock = _Clock()
+    signals = []
+
+    def unreadable(pid):
+        raise PermissionError('environ of another user')
+
+    dog = Watchdog(['detector'], stale_timeout_s=1.0, startup_grace_s=0.0, clock=clock,
+                   kill=lambda pid, sig: signals.append(sig), is_alive=lambda pid: True,
+                   identify=lambda pid: 1.0, owned=unreadable)
+    dog.process('detector', 4242, create_time=1.0)
+    clock.t = 5.0
+    assert dog.check() == [] and signals == []
+    assert 'not a process of this run' in dog.report('detector')[1]
+    with pytest.raises(ValueError, match='stall_gap_s'):
+        Watchdog(['detector'], stall_gap_s=0.0)
+    with pytest.raises(ValueError, match='owned'):
+        Watchdog(['detector'], owned=3)

@@ -591,8 +591,9 @@ class Watchdog:
                           f'SIGKILL after {self.kill_grace_s:g} s')
                 return
             why = f'still alive {waited:.1f} s after SIGTERM ({term.why})'
-            failure = self._signal(term.pid, signal.SIGKILL) if self._owns(term.pid) else \
-                'no longer a process of this run'
+            # The process SIGTERMed (owned then, same start time now): no second ownership
+            # check, which an exiting process (environment already gone) would fail.
+            failure = self._signal(term.pid, signal.SIGKILL)
             self._record(entry, 'SIGKILL', term.pid, why, now, failure is None, actions)
             term.sigkill_t = now
             if failure is None or failure == 'gone':
