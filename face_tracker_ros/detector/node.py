@@ -41,22 +41,27 @@ from face_tracker_ros.common.image_wire import (
 from face_tracker_ros.common.params import COMMON, declare, Param, ParameterError, Rule
 from face_tracker_ros.common.runner import main_for
 from face_tracker_ros.common.stats import RateMeter, WindowStats
-from face_tracker_ros.detector.backends import BACKENDS, Face, make_backend
-from face_tracker_ros.detector.finder import FaceFinder
-from face_tracker_ros.detector.selection import TargetSelector
+from face_tracker_ros.detector.backends import Face
+from face_tracker_ros.detector.selection import POLICIES
+from face_tracker_ros.detector.tracking import build_tracker, ConfigError, DETECTOR_BACKENDS
 from face_tracker_ros.geometry import pixel_to_offset
 
 PARAMS = (
-    Param('backend', 'haar', 'Face detector', choices=BACKENDS,
-          why='the detector model is loaded at start'),
+    Param('backend', 'auto', "Face detector: 'auto' = YuNet when a model is found "
+          "(yunet.model_path, else the per-user and system model directories), else Haar",
+          choices=DETECTOR_BACKENDS, why='the detector model is loaded at start'),
     Param('haar.cascade_path', '',
-          "Haar cascade XML; empty = OpenCV's haarcascade_frontalface_default.xml"),
+          "Haar cascade XML; empty = OpenCV's haarcascade_frontalface_alt2.xml (from cv2.data "
+          'or the opencv-data package)'),
     Param('haar.scale_factor', 1.1, 'Haar image pyramid step', min=1.01, max=2.0, live=True),
-    Param('haar.min_neighbors', 5, 'Haar detections needed to accept a face', min=0, max=50,
+    Param('haar.min_neighbors', 3, 'Haar detections needed to accept a face', min=0, max=50,
           live=True),
-    Param('haar.min_size_px', 30, 'Smallest face Haar looks for, in the searched image',
+    Param('haar.min_size_px', 20, 'Smallest face Haar looks for, in the searched image',
           min=8, max=2000, unit='px', live=True),
-    Param('yunet.model_path', '', 'YuNet ONNX model (face_detection_yunet_2023mar.onnx)'),
+    Param('haar.profile', True, "Where the frontal cascade finds nothing, search with OpenCV's "
+          'profile cascade in both directions'),
+    Param('yunet.model_path', '', 'YuNet ONNX model; empty = look in the per-user and system '
+          'model directories (face_tracker_get_model downloads it)'),
     Param('yunet.sha256', '', 'Expected sha256 of the model; empty = check against known '
           'releases and warn if unknown'),
     Param('yunet.score_threshold', 0.7, 'YuNet confidence needed to accept a face',
@@ -73,12 +78,22 @@ PARAMS = (
           min=24.0, max=256.0, unit='px'),
     Param('roi_size_band', [0.7, 1.6], 'Face widths a search around the last face accepts, as '
           'multiples of its width: [low, high], 0.1 <= low <= 1 <= high <= 10'),
+    Param('min_face_px', 16.0, 'Smallest face a full search finds, in camera pixels: when the '
+          'scaled search finds nothing, small faces are searched at native size; 0 = off',
+          min=0.0, max=2000.0, unit='px'),
     Param('full_search_every', 15, 'Force a full-frame search every N frames',
           min=1, max=100000, live=True),
     Param('selection.max_jump', 1.0, 'Largest move (in face widths) between frames for the '
           'current face to be kept', min=0.0, min_exclusive=True, max=100.0, live=True),
     Param('selection.size_ratio', 2.0, 'Largest size change between frames for the current '
           'face to be kept', min=1.0, max=100.0, live=True),
+    Param('selection.switch_after_s', 1.0, 'The followed face must be gone this long before '
+          'another face is followed', min=0.0, max=60.0, unit='s', live=True),
+    Param('selection.policy', 'largest', 'Which face becomes the target when none is followed',
+          choices=POLICIES, live=True),
+    Param('selection.bridge_s', 0.5, 'While the detector misses the followed face, follow its '
+          'appearance (template) for at most this long; 0 = off', min=0.0, max=10.0, unit='s',
+          live=True),
     Param('publish_debug_image', False, 'Publish face/debug_image with the faces drawn'),
     Param('diag.input_timeout_s', 2.0, 'No image for this long is WARN', min=0.1, max=600.0,
           unit='s', live=True),
@@ -117,39 +132,25 @@ class DetectorNode(Node):
         super().__init__('detector', **kwargs)
         self.params = p = declare(self, PARAMS, RULES, apply=self._apply_params)
         try:
-            if p['backend'] == 'haar':
-                backend = make_backend('haar', cascade_path=p['haar.cascade_path'],
-                                       scale_factor=p['haar.scale_factor'],
-                                       min_neighbors=p['haar.min_neighbors'],
-                                       min_size_px=p['haar.min_size_px'])
-            else:
-                if not p['yunet.model_path']:
-                    raise ParameterError(
-                        "parameter 'yunet.model_path' is required when backend is 'yunet'")
-                backend = make_backend('yunet', model_path=p['yunet.model_path'],
-                                       score_threshold=p['yunet.score_threshold'],
-                                       nms_threshold=p['yunet.nms_threshold'],
-                                       expected_sha256=p['yunet.sha256'])
-                status = backend.checksum_status
-                if status.startswith('verified'):
-                    self.get_logger().info(f'YuNet model {status}')
-                else:
-                    self.get_logger().warning(f'YuNet model: {status}')
-            self.finder = FaceFinder(backend, detect_width=p['detect_width'],
-                                     roi_search=p['roi_search'], roi_scale=p['roi_scale'],
-                                     full_search_every=p['full_search_every'],
-                                     roi_face_px=p['roi_face_px'],
-                                     roi_size_band=tuple(p['roi_size_band']))
-            self.selector = TargetSelector(max_jump=p['selection.max_jump'],
-                                           size_ratio=p['selection.size_ratio'])
-        except (ValueError, FileNotFoundError, RuntimeError) as exc:
+            self.tracker, choice = build_tracker(p)
+        except ConfigError as exc:
             raise ParameterError(str(exc)) from None
-        self.backend_name = p['backend']
+        self.finder = self.tracker.finder
+        self.selector = self.tracker.selector
+        self.backend_warning = choice.warning
+        if choice.warning:
+            self.get_logger().warning(choice.warning)
+        elif choice.info:
+            self.get_logger().info(choice.info)
+        self.backend_name = choice.name
         self.frames_received = 0
         self.frames_processed = 0
         self.frames_rejected = 0
         self.frames_bad_stamp = 0
         self._bad_stamp_time = None
+        self.frames_skipped = 0
+        self._pending: Optional[bytes] = None
+        self._detect_queued = False
         self.detections = 0
         self.faces_last_frame = 0
         self.processing_ms_last = 0.0
@@ -168,7 +169,8 @@ class DetectorNode(Node):
                                  raw=True)
         self.health = NodeHealth(self, hardware_id='none')
         self.health.add('detector', self._report)
-        self.get_logger().info(f"detector started: backend '{p['backend']}'")
+        self.get_logger().info(f"detector started: backend '{p['backend']}' "
+                               f'({self.backend_name} in use)')
 
     def _apply_params(self, changed) -> None:
         # Live tuning: values checked and stored in self.params; runs in the executor's
@@ -185,13 +187,35 @@ class DetectorNode(Node):
         self.finder.full_search_every = p['full_search_every']
         self.selector.max_jump = p['selection.max_jump']
         self.selector.size_ratio = p['selection.size_ratio']
+        self.selector.switch_after_s = p['selection.switch_after_s']
+        self.selector.policy = p['selection.policy']
+        self.tracker.bridge_s = p['selection.bridge_s']
 
     def _on_image(self, data: bytes) -> None:
-        # Detection runs here, in the executor's thread: the subscription's queue of one
-        # then holds the newest frame while a frame is processed, and a frame that was
-        # replaced before its turn is never converted at all.
+        # Only keeps the newest frame and queues its detection as a task of the executor:
+        # detection runs in the executor's thread (no worker thread waits for the
+        # interpreter lock) but not inside the subscription's callback.  A callback slower
+        # than its input starves everything else of the executor: the EventsExecutor queues
+        # one handler per arriving message, first come first served, so with detection in
+        # the callback the queue grew without bound and the status timer and parameter
+        # services waited behind it (one status in 16 s at 30 Hz with 80 ms per frame,
+        # and the watchdog ended a working detector).  Now a frame's handler returns at
+        # once, the status timer runs between detections, and a frame replaced before its
+        # turn counts as skipped.
         self.frames_received += 1
         self._last_input_time = time.monotonic()
+        if self._pending is not None:
+            self.frames_skipped += 1
+        self._pending = data
+        if not self._detect_queued:
+            self._detect_queued = True
+            self.executor.create_task(self._detect_newest)
+
+    def _detect_newest(self) -> None:
+        data, self._pending = self._pending, None
+        self._detect_queued = False
+        if data is None:
+            return
         try:
             self._process(data)
         except Exception:  # noqa: BLE001 - no frame may end the node
@@ -223,9 +247,10 @@ class DetectorNode(Node):
             code = cv2.COLOR_BGRA2BGR if encoding == 'bgra8' else cv2.COLOR_RGBA2BGR
             frame = cv2.cvtColor(frame, code)
         started = time.perf_counter()
-        faces = self.finder.find(frame)
-        chosen = self.selector.choose(faces)
+        faces, chosen = self.tracker.step(frame, image.stamp)
         self.processing_ms_last = (time.perf_counter() - started) * 1000.0
+        for event in self.selector.pop_events():
+            self.get_logger().info(event)
         height, width = frame.shape[:2]
         x = y = z = 0.0
         if chosen is not None:
@@ -256,7 +281,8 @@ class DetectorNode(Node):
             'processing_ms_mean': mean_ms, 'processing_ms_max': self._processing_ms.max,
             'processing_hz': rate,
             'frames_received': self.frames_received, 'frames_processed': self.frames_processed,
-            'frames_rejected': self.frames_rejected, 'detections_total': self.detections,
+            'frames_rejected': self.frames_rejected, 'frames_skipped': self.frames_skipped,
+            'detections_total': self.detections,
             'detection_rate': self._detected.mean, 'faces_last_frame': self.faces_last_frame,
             'input_age_s': self.last_input_age,
         }
@@ -269,10 +295,14 @@ class DetectorNode(Node):
             return WARN, (f'skipping images whose stamp is not a time '
                           f'({self.frames_bad_stamp} in all)'), figures
         if self._last_input_time is None:
+            if self.backend_warning:
+                return WARN, f'waiting for images; {self.backend_warning}', figures
             return OK, 'waiting for images', figures
         faces = 'no face' if self.faces_last_frame == 0 else \
             f'{self.faces_last_frame} face' + ('s' if self.faces_last_frame > 1 else '')
         ms = f', {mean_ms:.1f} ms/frame' if mean_ms is not None else ''
+        if self.backend_warning:
+            return WARN, f'detecting {rate:.1f} Hz{ms}, {faces}; {self.backend_warning}', figures
         return OK, f'detecting {rate:.1f} Hz{ms}, {faces}', figures
 
 

@@ -54,7 +54,7 @@ class FaultCase:
     """One fault: what to break, for how long, and which statuses should show it."""
 
     name: str
-    target: str            # 'camera' | 'serial' | 'process'
+    target: str            # 'camera' | 'serial' | 'process' | 'load' (parameters only)
     kind: str              # fault kind, or 'sigstop' / 'sigkill' for processes
     duration_s: float
     value: float = 0.0
@@ -99,6 +99,11 @@ CASES = (
     # time its watchdog did not run is unknown, not silence; the working servo survives.
     FaultCase('diagnostics_stalled', 'process', 'sigstop_cont', 12.0, node='servo',
               signal_node='diagnostics', statuses=('diagnostics: watchdog servo',)),
+    # A detector slower than the camera (full-frame searches at native size on every frame,
+    # 40-150 ms against a frame every 33 ms) for the whole run: it must keep reporting, so the
+    # watchdog leaves it alone, and the face stays tracked at the lower rate.
+    FaultCase('detector_slower_than_camera', 'load', 'slow_detector', 20.0, node='detector',
+              params={'detector': {'detect_width': 0, 'roi_search': False}}),
     # A closed terminal or ssh session: the servo stops in order (parks) and is restarted.
     FaultCase('servo_sighup', 'process', 'sighup', 0.0, node='servo',
               statuses=('diagnostics: process servo', 'diagnostics: watchdog servo'),
@@ -250,6 +255,8 @@ def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
         if case.target == 'process':
             victim = supervisor.pids().get(case.signal_node) if case.signal_node else pid_before
             os.kill(victim, PROCESS_SIGNALS[case.kind])
+            end = start + case.duration_s
+        elif case.target == 'load':  # set by the parameters from the start: watch it last
             end = start + case.duration_s
         elif case.target == 'disk':
             filler = _fill_disk(log_dir)
