@@ -14,7 +14,7 @@ equivalent), every ``diagnostic_updater.period`` seconds:
   ``growth_min_span_s``; a leak is judged on the anonymous memory's, or on
   RSS's where the platform does not tell the anonymous part), ``cpu_percent``,
   ``num_threads``, ``num_fds``, ``state`` (a zombie is an ERROR), ``uptime_s``,
-  ``restarts`` (pid changes seen), ``pid`` (the node's);
+  ``restarts`` (new processes of the node seen), ``pid`` (the node's);
 * ``diagnostics: camera device``: whether the camera node's device exists and
   is accessible (or that the source is a file or the simulation), and the
   measured frame rate on ``camera/camera_info`` (one small message per frame:
@@ -32,7 +32,11 @@ respawn (or the standalone runner) starts it again; at most
 
 Processes are found through the ``pid`` in each node's own statuses and, as a
 fallback, through ``__node:=<name>`` in process command lines (how launch and
-the standalone runner start every node).
+the standalone runner start every node), among the processes of this run only
+(:class:`~face_tracker_ros.monitor.resources.RunScope`: the run id in their
+environment, this node's namespace); statuses of a process outside the run
+(another tracker's node of the same name: ``/diagnostics`` is global) are
+ignored.
 
 It also writes everything every node logs (all of ``/rosout``) into one
 rotating file, ``<log_dir>/face_tracker.log`` (10 MB x 5 generations by
