@@ -335,18 +335,21 @@ def test_a_restarted_log_writer_writes_no_line_twice(node_process, ros_node, tmp
     _say(node, ros_node, 'first run', 20)
     assert wait_for(lambda: sum('first run' in x for x in _file_lines(log_dir)) == 20, 10.0,
                     spin=ros_node.spin)
+    said = time.monotonic()
     assert writer.stop() == 0
     arrays.clear()
     # Within the 10 s /rosout keeps them, the new writer is sent the old lines again.
     writer = _start_writer(node_process, log_dir)
     assert wait_for(lambda: _log_status(arrays), 20.0, spin=ros_node.spin), writer.output()
+    replayed = time.monotonic() - said < 8.0  # else they expired before the writer was up
     _say(node, ros_node, 'second run', 5)
     assert wait_for(lambda: sum('second run' in x for x in _file_lines(log_dir)) == 5, 10.0,
                     spin=ros_node.spin)
     lines = [x for x in _file_lines(log_dir) if '[chatter]' in x]
     assert len(lines) == len(set(lines)) == 25, lines
     status = _log_status(arrays)[-1]
-    assert int(_figures(status)['duplicates_skipped']) >= 20, _figures(status)
+    if replayed:
+        assert int(_figures(status)['duplicates_skipped']) >= 20, _figures(status)
     assert any('log file: continuing' in x for x in _file_lines(log_dir))
     assert writer.stop() == 0
 
