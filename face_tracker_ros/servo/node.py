@@ -38,6 +38,7 @@ the lost-face behaviour brings the head home). On shutdown the head is parked
 at home.
 """
 
+import collections
 import dataclasses
 import math
 import time
@@ -80,8 +81,10 @@ VFOV = 2.0 * math.atan(math.tan(HFOV / 2.0) * 3.0 / 4.0)
 #: Each reason for refusing targets is logged at most this often (seconds), with a count.
 REFUSAL_LOG_S = 5.0
 
-#: Targets refused (for anything but their order) within this many seconds make the status WARN.
+#: Targets refused (for anything but their order) within this many seconds make the status WARN;
+#: stale ones only when there are STALE_WARN_COUNT of them (one late frame at start-up is not).
 REFUSAL_WARN_S = 5.0
+STALE_WARN_COUNT = 3
 
 #: What each refusal reason means in the log and the status.
 _REFUSAL_TEXT = {
@@ -261,7 +264,7 @@ class ServoNode(Node):
         self.targets_malformed = 0
         self.targets_bad_stamp = 0
         self._refusal_logged = {}
-        self._refusal_seen = {}
+        self._refusal_seen = {}  # reason -> the times of its latest refusals
         self._clock_steps_logged = 0
         self._sent_since_tick = False
         self._last_command_time = None
@@ -356,7 +359,7 @@ class ServoNode(Node):
 
     def _refused(self, why: str, detail: str) -> None:
         now = time.monotonic()
-        self._refusal_seen[why] = now
+        self._refusal_seen.setdefault(why, collections.deque(maxlen=STALE_WARN_COUNT)).append(now)
         total = self._refusal_count(why)
         last = self._refusal_logged.get(why)
         if last is not None and now - last[0] < REFUSAL_LOG_S:
@@ -483,7 +486,9 @@ class ServoNode(Node):
         now = time.monotonic()
         return [f'{_REFUSAL_TEXT[why]} ({self._refusal_count(why)} in all)'
                 for why, seen in self._refusal_seen.items()
-                if why != 'out_of_order' and now - seen < REFUSAL_WARN_S]
+                if why != 'out_of_order' and now - seen[-1] < REFUSAL_WARN_S
+                and (why != 'stale' or (len(seen) == STALE_WARN_COUNT
+                                        and now - seen[0] < REFUSAL_WARN_S))]
 
     def shutdown(self) -> None:
         """Park the head at home and close the port."""
