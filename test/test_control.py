@@ -266,3 +266,20 @@ def test_high_gain_with_long_latency_stays_stable_only_with_compensation():
     assert final_error(True) < 0.05
     stable = final_error(False)
     assert math.isnan(stable) or stable > 0.2  # oscillates (or loses the face)
+
+
+@pytest.mark.parametrize('x, y, z, words', [
+    (0.0, 0.0, 1e30, 'face size z 1e+30'), (0.0, 0.0, -0.1, 'face size'),
+    (float('nan'), 0.0, 0.2, 'not finite'), (0.0, float('inf'), 0.2, 'not finite'),
+    (1.2, 0.0, 0.2, 'offset'), (0.0, -3.0, 0.0, 'offset')])
+def test_values_that_are_not_a_target_are_named(x, y, z, words):
+    from face_tracker_ros.servo.control import target_problem
+
+    assert words in target_problem(x, y, z)
+
+
+def test_targets_the_detector_sends_are_fine():
+    from face_tracker_ros.servo.control import target_problem
+
+    for x, y, z in ((0.0, 0.0, 0.0), (1.0, -1.0, 0.2), (-1.05, 1.05, 1.0), (0.3, 0.1, 1.4)):
+        assert target_problem(x, y, z) is None

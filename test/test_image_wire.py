@@ -191,3 +191,21 @@ def test_readers_fall_back_to_rclpy_for_other_encapsulations(monkeypatch):
         (5, 'cam', 0.5, -0.25, 0.1)
     with pytest.raises(ImageFormatError, match='cannot deserialize'):
         image_wire.read_image(b'\x00\x07\x00\x00garbage')
+
+
+@pytest.mark.parametrize('sec, nanosec, words', [
+    (0, 0, 'not a time after 1970'), (-5, 0, 'not a time after 1970'),
+    (2 ** 31 - 1, 0, 'largest value'), (1_700_000_000, 1_000_000_000, 'not in 0..999999999'),
+    (1_700_000_000, 2_000_000_000, 'not in 0..999999999')])
+def test_stamps_that_are_not_a_time_are_named(sec, nanosec, words):
+    from face_tracker_ros.common.image_wire import stamp_problem
+
+    assert words in stamp_problem(sec, nanosec)
+
+
+def test_real_stamps_are_fine():
+    from face_tracker_ros.common.image_wire import stamp_problem
+
+    assert stamp_problem(1, 0) is None
+    assert stamp_problem(1_700_000_000, 999_999_999) is None
+    assert stamp_problem(2 ** 31 - 2, 0) is None
