@@ -14,6 +14,7 @@ runner uses (:mod:`face_tracker_ros.bringup.plan`).
 """
 
 import os
+import tempfile
 import uuid
 
 from ament_index_python.packages import (
@@ -35,6 +36,7 @@ from launch.event_handlers import OnProcessExit
 import launch.logging
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+import yaml
 
 from face_tracker_ros.bringup.plan import (
     ArgumentError,
@@ -151,6 +153,28 @@ def _installed(package: str) -> bool:
     return True
 
 
+def _namespaced(params_file: str, namespace: str) -> str:
+    """Return a parameters file whose node sections apply to the nodes in ``namespace``.
+
+    A section ``camera:`` matches the node ``/camera`` only; in ``/left`` the
+    node is ``/left/camera``.  So with a namespace the sections are nested
+    under it (``left: camera: ros__parameters:``, the nested form rcl reads)
+    in a copy; ``/**`` and other absolute sections stay as they are.
+    """
+    if not namespace:
+        return params_file
+    with open(params_file) as stream:
+        sections = yaml.safe_load(stream) or {}
+    nested = {key: value for key, value in sections.items() if not str(key).startswith('/')}
+    for part in reversed([part for part in namespace.split('/') if part]):
+        nested = {part: nested}
+    nested.update({key: value for key, value in sections.items() if str(key).startswith('/')})
+    fd, path = tempfile.mkstemp(prefix='face_tracker_params_', suffix='.yaml')
+    with os.fdopen(fd, 'w') as stream:
+        yaml.safe_dump(nested, stream)
+    return path
+
+
 def _arguments(context) -> dict:
     """Read and check every argument; raise ArgumentError (one line, nothing started)."""
     values = {name: LaunchConfiguration(name).perform(context) for name, _, _ in ARGUMENTS}
@@ -196,8 +220,9 @@ def _arguments(context) -> dict:
 def _nodes(context):
     args = _arguments(context)
     share = get_package_share_directory(PACKAGE)
-    params_file = args['params_file'] or os.path.join(share, 'config', 'tracker.yaml')
     namespace = args['namespace']
+    params_file = _namespaced(
+        args['params_file'] or os.path.join(share, 'config', 'tracker.yaml'), namespace)
     bringup = BringupArgs(
         use_sim=args['use_sim'], camera_source=args['camera_source'],
         serial_port=args['serial_port'], protocol=args['protocol'], sim_path=args['sim_path'],

@@ -12,6 +12,11 @@ import time
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The launch tests need launch, launch_testing and the ros2 CLI and run against the package
+# built with colcon: only the distribution lane (make test-distro) collects them.
+if os.environ.get('FACE_TRACKER_LAUNCH_TESTS') != '1':
+    collect_ignore = ['launch_tests']
 SHARED_MODEL = ROOT.parent / 'shared' / 'models' / 'face_detection_yunet.onnx'
 
 # Every test run gets its own DDS domain and stays on this host, so parallel runs

@@ -1,0 +1,190 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""What the launch tests share: the installed launch file, processes, the ros2 CLI, log checks.
+
+The launch tests run in the distribution lane (``make test-distro``) against
+the package built with colcon and sourced, never against the checkout.
+"""
+
+import os
+from pathlib import Path
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from typing import Dict, List, Optional
+
+from ament_index_python.packages import get_package_share_directory
+import psutil
+import yaml
+
+import face_tracker_ros
+
+PACKAGE = 'face_tracker_ros'
+#: Every node process the default simulated launch starts (diagnostic_aggregator is not
+#: installed in the lane).
+SIM_NODES = ('sim_servo', 'camera', 'detector', 'servo', 'flight_recorder', 'diagnostics')
+TRACEBACK = 'Traceback (most recent call last)'
+
+
+def launch_file() -> str:
+    """Return the installed tracker.launch.py (after colcon build and sourcing)."""
+    return os.path.join(get_package_share_directory(PACKAGE), 'launch', 'tracker.launch.py')
+
+
+def assert_installed_package() -> None:
+    """Fail unless face_tracker_ros is imported from a colcon install space."""
+    where = os.path.dirname(face_tracker_ros.__file__)
+    assert os.sep + 'install' + os.sep in where, (
+        f'face_tracker_ros is imported from {where}, not from the colcon install space')
+
+
+def fast_watchdog_params(directory: Path) -> str:
+    """Return a copy of the installed parameters file with a quicker watchdog, for the tests."""
+    source = Path(get_package_share_directory(PACKAGE)) / 'config' / 'tracker.yaml'
+    params = yaml.safe_load(source.read_text())
+    params['diagnostics']['ros__parameters'].update({
+        'watchdog.startup_grace_s': 8.0, 'watchdog.stale_timeout_s': 4.0,
+        'watchdog.kill_grace_s': 1.0})
+    path = directory / 'tracker.yaml'
+    path.write_text(yaml.safe_dump(params))
+    return str(path)
+
+
+def node_processes(root: psutil.Process, name: str) -> List[psutil.Process]:
+    """Return the live descendants of ``root`` that run node ``name`` (``__node:=name``)."""
+    found = []
+    for proc in root.children(recursive=True):
+        try:
+            if f'__node:={name}' in proc.cmdline() and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except psutil.Error:  # exited meanwhile
+            continue
+    return found
+
+
+def node_pid(root: psutil.Process, name: str) -> Optional[int]:
+    """Return the pid of ``root``'s process of node ``name``, or None."""
+    procs = node_processes(root, name)
+    return procs[0].pid if procs else None
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.2):
+    """Poll ``predicate`` until it is truthy or ``timeout`` passes; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def ros2(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
+    """Run the real ``ros2`` command line; return its result (output as text)."""
+    return subprocess.run(['ros2', *args], capture_output=True, text=True, timeout=timeout)
+
+
+def diagnostics_names(seconds: float) -> List[str]:
+    """Run ``ros2 topic echo /diagnostics`` for ``seconds``; return the status names it printed."""
+    proc = subprocess.Popen(
+        ['ros2', 'topic', 'echo', '/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray'],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    # Each status of the array: "- level: ...", then "  name: '<node>: <task>'".
+    return sorted({m.group(1) for m in re.finditer(r"^  name: '?(.*?)'?$", out, re.M)})
+
+
+class Launch:
+    """``ros2 launch face_tracker_ros tracker.launch.py ...`` as a user runs it.
+
+    Its console output goes to a file.
+    """
+
+    def __init__(self, directory: Path, *arguments: str, name: str = 'launch',
+                 ros_log_dir: Optional[Path] = None):
+        """Start the launch with ``arguments`` (``name:=value``)."""
+        self.log_path = directory / f'{name}.out'
+        self._log = open(self.log_path, 'w')
+        env = dict(os.environ, ROS_LOG_DIR=str(ros_log_dir or directory / f'{name}-ros-log'))
+        # start_new_session: a signal meant for the test never reaches the launch by accident.
+        self.proc = subprocess.Popen(
+            ['ros2', 'launch', PACKAGE, 'tracker.launch.py', *arguments],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.ps = psutil.Process(self.proc.pid)
+        self._descendants: Dict[int, psutil.Process] = {}
+
+    def output(self) -> str:
+        """Return everything the launch printed so far."""
+        self._log.flush()
+        return self.log_path.read_text(errors='replace')
+
+    def wait_for_output(self, pattern: str, timeout: float) -> bool:
+        """Wait until the output matches the regular expression ``pattern``."""
+        return bool(wait_until(lambda: re.search(pattern, self.output(), re.M), timeout))
+
+    def remember_descendants(self) -> List[psutil.Process]:
+        """Note the launch's live descendants (they outlive it only if something is wrong)."""
+        for proc in self.ps.children(recursive=True):
+            self._descendants[proc.pid] = proc
+        return list(self._descendants.values())
+
+    def survivors(self) -> List[str]:
+        """Return the remembered descendants still running (same pid and start time)."""
+        alive = []
+        for proc in self._descendants.values():
+            try:
+                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(' '.join(proc.cmdline()[:4]))
+            except psutil.Error:
+                continue
+        return alive
+
+    def stop(self, sig=signal.SIGINT, timeout: float = 30.0) -> Optional[int]:
+        """Send ``sig`` to the launch process and wait for it; return its exit status."""
+        if self.proc.poll() is None:
+            self.remember_descendants()
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def cleanup(self) -> None:
+        """Kill whatever is left of this launch (only its own processes)."""
+        if self.proc.poll() is None:
+            self.remember_descendants()
+            self.proc.kill()
+            self.proc.wait()
+        for proc in self._descendants.values():
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        self._log.close()
+
+
+def tracebacks_in(directory: Path) -> List[str]:
+    """Return the files under ``directory`` that contain a Python traceback."""
+    return [str(path) for path in directory.rglob('*')
+            if path.is_file() and path.suffix in ('.log', '.out', '')
+            and TRACEBACK in path.read_text(errors='replace')]
+
+
+def temp_dir(prefix: str) -> Path:
+    """Return a fresh temporary directory (kept for inspection when a test fails)."""
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def have_ros2_cli() -> bool:
+    """Return True where the ros2 command line is on PATH."""
+    return shutil.which('ros2') is not None
