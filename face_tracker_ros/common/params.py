@@ -366,6 +366,8 @@ def declare(node, table: Iterable[Param], rules: Iterable[Rule] = (),
     overrides = getattr(node, '_parameter_overrides', None) or {}
     for line in unknown_parameters((n for n in overrides if not node.has_parameter(n)), table):
         node.get_logger().warning(line)
+    node.get_logger().debug('parameters in use: ' + ', '.join(
+        f'{name}={value!r}' for name, value in values.items()))
     _connect(node, Tuner(table, values, rules, apply))
     return values
 
