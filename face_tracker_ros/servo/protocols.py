@@ -160,24 +160,31 @@ class AsciiLineSplitter:
         self._discarding = False
 
     def feed(self, data: bytes) -> List[Tuple[str, bytes]]:
-        """Consume ``data`` and return the events it completes."""
+        """Consume ``data`` and return the events it completes.
+
+        Works a line at a time (not a byte at a time): a controller flooding the
+        link with lines costs little to read.
+        """
         events: List[Tuple[str, bytes]] = []
-        for byte in bytes(data):
-            if byte == 0x0A:
-                if self._discarding:
-                    self._discarding = False
+        *complete, rest = bytes(data).split(b'\n')
+        limit = self._max + 1  # max chars plus one '\r'
+        for segment in complete:
+            if self._discarding:
+                self._discarding = False
+            else:
+                self._buf += segment
+                if len(self._buf) > limit:
+                    events.append(('overlong', bytes(self._buf[:limit + 1])))
                 else:
                     events.append(self._finish_line())
-                self._buf.clear()
-            elif self._discarding:
-                continue
-            elif len(self._buf) > self._max:
+            self._buf.clear()
+        if rest and not self._discarding:
+            self._buf += rest
+            if len(self._buf) > limit:
                 # Room for max chars plus one '\r' is used up: the line is too long.
-                events.append(('overlong', bytes(self._buf) + bytes((byte,))))
+                events.append(('overlong', bytes(self._buf[:limit + 1])))
                 self._buf.clear()
                 self._discarding = True
-            else:
-                self._buf.append(byte)
         return events
 
     def _finish_line(self) -> Tuple[str, bytes]:
