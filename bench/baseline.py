@@ -176,4 +176,3 @@ class RealtimeLoop:
             'cpu_percent_of_one_core': rounded(100.0 * cpu / elapsed, 1),
             'latencies_ms': [round(v, 3) for v in latencies],
         }
-

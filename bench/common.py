@@ -202,7 +202,6 @@ def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 
             time.sleep(interval)
 
 
-
 def log(message: str) -> None:
     """Print a progress line to stderr (the summary goes to stdout)."""
     print(f'[bench {time.strftime("%H:%M:%S")}] {message}', file=sys.stderr, flush=True)

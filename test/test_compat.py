@@ -44,11 +44,11 @@ def test_padded_rows_are_read_correctly():
 
 
 @pytest.mark.parametrize('fields, message', [
-    (dict(encoding='yuv422'), 'unsupported encoding'),
-    (dict(encoding='16UC1'), 'unsupported encoding'),
-    (dict(width=0), 'empty image'),
-    (dict(step=10), 'step 10 is smaller'),
-    (dict(height=5), 'data has'),
+    ({'encoding': 'yuv422'}, 'unsupported encoding'),
+    ({'encoding': '16UC1'}, 'unsupported encoding'),
+    ({'width': 0}, 'empty image'),
+    ({'step': 10}, 'step 10 is smaller'),
+    ({'height': 5}, 'data has'),
 ])
 def test_malformed_images_raise_a_clear_error(fields, message):
     msg = array_to_image(np.zeros((4, 8, 3), np.uint8), Time(), 'f')

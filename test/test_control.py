@@ -253,7 +253,7 @@ def test_high_gain_with_long_latency_stays_stable_only_with_compensation():
     from face_tracker_ros.sim.loop import ClosedLoop, LoopConfig
 
     def final_error(compensate):
-        gains = dict(kp=10.0)
+        gains = {'kp': 10.0}
         loop = ClosedLoop(LoopConfig(path='still', fps=15.0, latency=0.25,
                                      pan_gains=AxisGains(min_angle=-1.3, max_angle=1.3,
                                                          **gains),

@@ -42,8 +42,8 @@ def test_updater_contract_names_levels_hardware_id_pid_and_period(ros_node):
     health = NodeHealth(node, hardware_id='/dev/fake0', period=0.2)
     assert node.get_parameter('diagnostic_updater.period').value == pytest.approx(0.2)
     state = {'level': OK}
-    health.add('widget', lambda: (state['level'], 'all good', {'rate_hz': 29.97, 'on': True,
-                                                                'count': 3}))
+    figures = {'rate_hz': 29.97, 'on': True, 'count': 3}
+    health.add('widget', lambda: (state['level'], 'all good', figures))
     assert wait_for(lambda: len(_statuses(arrays, 'health_probe: widget')) >= 6, 10.0,
                     spin=ros_node.spin)
     statuses = _statuses(arrays, 'health_probe: widget')
@@ -121,6 +121,7 @@ def test_camera_status_follows_a_failing_and_recovering_source(node_process, ros
     assert wait_for(lambda: seen('reconnecting', DiagnosticStatus.ERROR), 15.0,
                     spin=ros_node.spin), camera.output()
     # Back to streaming once the fault is over.
+
     def recovered():
         states = _camera_states(arrays)
         first_bad = next(i for i, (_, st, _) in enumerate(states) if st == 'reconnecting')

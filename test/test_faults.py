@@ -61,10 +61,10 @@ def test_parse_faults_kinds_defaults_and_forms():
                            'disappear:40:4'])
     assert faults[0] == Fault('read_fail', 10.0, 3.0, 0.0)
     assert faults[1].kind == 'frozen' and faults[1].end_s == 25.0
-    assert [f.value for f in faults[2:6]] == [DEFAULT_VALUES['slow'], 0.9,
-                                            DEFAULT_VALUES['leak'], 2.5]
-    assert parse_faults('read_fail:1:2, hang:3:1') == [Fault('read_fail', 1.0, 2.0),
-                                                      Fault('hang', 3.0, 1.0)]
+    assert [f.value for f in faults[2:6]] == [
+        DEFAULT_VALUES['slow'], 0.9, DEFAULT_VALUES['leak'], 2.5]
+    assert parse_faults('read_fail:1:2, hang:3:1') == [
+        Fault('read_fail', 1.0, 2.0), Fault('hang', 3.0, 1.0)]
     assert set(FAULT_KINDS) == {'read_fail', 'frozen', 'black', 'slow', 'hang', 'disappear',
                                 'leak', 'future_stamp', 'past_stamp'}
 
@@ -286,9 +286,9 @@ class Run:
             self.schedule)
         self.frames = 0
         self.states = []
-        options = dict(max_consecutive_errors=3, reopen_backoff_s=0.01,
-                       reopen_backoff_max_s=0.04, frame_timeout_s=0.15, frozen_timeout_s=0.1,
-                       logger=_QuietLogger())
+        options = {'max_consecutive_errors': 3, 'reopen_backoff_s': 0.01,
+                   'reopen_backoff_max_s': 0.04, 'frame_timeout_s': 0.15,
+                   'frozen_timeout_s': 0.1, 'logger': _QuietLogger()}
         options.update(kwargs)
         self.capture = CaptureThread(self.factory, self._on_frame, **options)
         self.capture.start()

@@ -105,9 +105,9 @@ def test_a_future_stamp_and_bad_targets_are_refused_and_tracking_goes_on(node_pr
     after = rig.track(1.5)
     assert after >= 15, rig.servo.output()
     # Values and stamps that are not a target: refused, counted, nothing commanded.
-    for fields in (dict(z=1e30), dict(x=float('nan')), dict(z=-0.5), dict(x=4.0),
-                   dict(sec=0), dict(sec=-5), dict(sec=MAX_STAMP_SEC),
-                   dict(nanosec=2_000_000_000)):
+    for fields in ({'z': 1e30}, {'x': float('nan')}, {'z': -0.5}, {'x': 4.0},
+                   {'sec': 0}, {'sec': -5}, {'sec': MAX_STAMP_SEC},
+                   {'nanosec': 2_000_000_000}):
         before = len(rig.commands)
         rig.send(**fields)
         rig.spin(0.15)

@@ -48,8 +48,8 @@ def test_encoded_bytes_are_what_rclpy_serializes(shape, encoding, frame_id):
 
 
 @pytest.mark.parametrize('shape, encoding, frame_id', CASES)
-def test_decoding_rclpy_serialized_images_gives_a_view_of_the_pixels(shape, encoding,
-                                                                      frame_id):
+def test_decoding_rclpy_serialized_images_gives_a_view_of_the_pixels(
+        shape, encoding, frame_id):
     frame = _frame(shape)
     data = serialize_message(array_to_image(frame, Time(sec=42, nanosec=7), frame_id, encoding))
     image = decode_image(data)

@@ -111,8 +111,8 @@ def test_thresholds_come_from_parameters(ros_node, node_process, tmp_path):
         steady.wait()
 
 
-def test_missing_process_is_reported_and_logs_reach_the_file(ros_node, node_process,
-                                                                 tmp_path):
+def test_missing_process_is_reported_and_logs_reach_the_file(
+        ros_node, node_process, tmp_path):
     monitor, arrays = _watch(ros_node, node_process, ['ghost'], tmp_path,
                              resource_log_period_s=1.0)
     assert wait_for(lambda: any(s.level == DiagnosticStatus.ERROR and 'not running' in s.message

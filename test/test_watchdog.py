@@ -704,8 +704,8 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     for name in ('face-tracker.service', 'face-tracker-standalone.service'):
         text = (UNITS / name).read_text().replace('/home/tracker/face_tracker_ros', str(ROOT))
         (tmp_path / name).write_text(text)
-    result = subprocess.run(['systemd-analyze', 'verify', *sorted(map(str,
-                                                                     tmp_path.iterdir()))],
+    result = subprocess.run(['systemd-analyze', 'verify',
+                             *sorted(map(str, tmp_path.iterdir()))],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == '' and result.stderr.strip() == '', result.stderr

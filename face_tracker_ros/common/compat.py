@@ -109,7 +109,7 @@ except ImportError:  # the standalone path
         """A ``DiagnosticStatus`` with helpers to set its level, message and values."""
 
         def summary(self, *args) -> None:
-            """Set level and message: ``summary(level, message)`` or ``summary(status)``."""
+            """Set level and message, given as ``(level, message)`` or as one status."""
             if len(args) == 1:
                 self.level, self.message = args[0].level, args[0].message
             else:
@@ -165,7 +165,7 @@ except ImportError:  # the standalone path
             self.hwid = hwid
 
         def add(self, *args) -> None:
-            """Add a task: ``add(name, function)`` or ``add(task)`` (with getName/run)."""
+            """Add a task, given as ``(name, function)`` or as one task (with getName/run)."""
             if len(args) == 1:
                 name, function = args[0].getName(), args[0].run
             else:

@@ -178,7 +178,7 @@ class WindowStats:
 
 
 def percentile(values: Sequence[float], q: float) -> Optional[float]:
-    """Return the ``q``-th percentile (0-100) by linear interpolation; None when empty."""
+    """Return the ``q``-th percentile, 0-100, by linear interpolation; None when empty."""
     if not 0.0 <= q <= 100.0:
         raise ValueError(f'q must be in [0, 100], got {q!r}')
     if not values:

@@ -48,7 +48,7 @@ from face_tracker_ros.geometry import pixel_to_offset
 
 PARAMS = (
     Param('backend', 'auto', "Face detector: 'auto' = YuNet when a model is found "
-          "(yunet.model_path, else the per-user and system model directories), else Haar",
+          '(yunet.model_path, else the per-user and system model directories), else Haar',
           choices=DETECTOR_BACKENDS, why='the detector model is loaded at start'),
     Param('haar.cascade_path', '',
           "Haar cascade XML; empty = OpenCV's haarcascade_frontalface_alt2.xml (from cv2.data "

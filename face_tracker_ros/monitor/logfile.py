@@ -209,6 +209,7 @@ class LogFileWriter:
         if error is None:
             return ''
         return getattr(error, 'strerror', None) or str(error) or type(error).__name__
+
     @property
     def write_errors(self) -> int:
         """Return how many records the file system refused."""

@@ -222,7 +222,7 @@ def write_bag(path, records: Iterable, topics: Optional[Mapping[str, str]] = Non
             raise
         chosen = 'rosbags'  # pragma: no cover - only in a ROS 2 distribution
         channels, good, skipped = _write(path, chosen, records, topics, custom_data)
-    counts: Dict[str, int] = {topic: 0 for topic in channels}
+    counts: Dict[str, int] = dict.fromkeys(channels, 0)
     for record in good:
         counts[record.topic] += 1
     return BagResult(path=path, backend=chosen, messages=len(good), topics=counts,

@@ -710,7 +710,6 @@ def probe_kernel(commands: Optional[List[List[str]]] = None, timeout_s: float = 
     return data
 
 
-
 def log_candidates(log_path: Optional[str] = None) -> List[Path]:
     """Return where face_tracker.log is looked for: ``log_path`` if given, else the defaults."""
     if log_path:
@@ -1160,7 +1159,7 @@ def findings(sections: Dict[str, SectionResult]) -> List[dict]:
             if bad:
                 last = next((line for line in reversed(log.get('problems', []))
                              if re.search(r'\s(ERROR|FATAL)\s', line)), '')
-                out.append(_finding('WARN', 'log', f"{bad} ERROR/FATAL lines in the last "
+                out.append(_finding('WARN', 'log', f'{bad} ERROR/FATAL lines in the last '
                                     f"{log.get('lines_read')}; last: {last[:160]}"))
             age = log.get('age_s')
             if age is not None and age > 600 and tracker_pids:
@@ -1181,7 +1180,7 @@ def _device_findings(section: str, dev: dict, tracker_pids: set) -> List[dict]:
     if dev.get('exists') and dev.get('error'):
         out.append(_finding('WARN', section, f"{path}: {dev['error']}"))
     elif dev.get('readable') is False or dev.get('writable') is False:
-        out.append(_finding('WARN', section, f"{path} not readable/writable by this user "
+        out.append(_finding('WARN', section, f'{path} not readable/writable by this user '
                             f"({dev.get('mode')} {dev.get('owner')}:{dev.get('group')})"))
     holders = dev.get('holders') or []
     others = [h for h in holders if h['pid'] not in tracker_pids]
@@ -1362,8 +1361,8 @@ def _render_fds(d: dict) -> List[str]:
              f"  this tool's limit: {d.get('own_limit', {}).get('soft')} soft / "
              f"{d.get('own_limit', {}).get('hard')} hard"]
     lines.append('  tracker processes:')
-    rows = [dict(r, kinds=' '.join(f'{k}={v}' for k, v in sorted((r.get('by_kind') or {})
-                                                                  .items())))
+    rows = [dict(r, kinds=' '.join(f'{k}={v}' for k, v in
+                                   sorted((r.get('by_kind') or {}).items())))
             for r in d.get('tracker', [])]
     lines += _table(rows, (('pid', 'pid'), ('node', 'node'), ('num_fds', 'fds'),
                            ('limit_soft', 'limit'), ('percent_of_limit', '% of limit'),

@@ -555,10 +555,10 @@ def plot_target_error(data: BagData, path: Path, stats: dict) -> Path:
         bottom.set_ylim(bottom=0.0)
         bottom.set_ylabel('distance from centre\n(image half-widths)')
         if stats['truth_error_rms'] is not None:
-            title = (f"Distance of the face from the image centre: true rms "
+            title = (f'Distance of the face from the image centre: true rms '
                      f"{stats['truth_error_rms']:.3f}, max {stats['truth_error_max']:.3f}")
         elif stats['detector_offset_rms'] is not None:
-            title = (f"Distance of the face from the image centre: detected rms "
+            title = (f'Distance of the face from the image centre: detected rms '
                      f"{stats['detector_offset_rms']:.3f}")
         else:
             title = 'Distance of the face from the image centre'
