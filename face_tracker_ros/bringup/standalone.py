@@ -20,8 +20,8 @@ watchdog acts only on processes carrying it) and the runner's pid in
 dies, however it dies.
 
 Ctrl-C (SIGINT), SIGTERM or SIGHUP (a closed terminal, an ssh session ending)
-stops the nodes with SIGINT, then SIGTERM after 5 s and SIGKILL after 10 s,
-and the runner exits 0.
+stops the nodes with SIGTERM (each node's orderly stop, as on Ctrl-C), again
+after 5 s and SIGKILL after 10 s, and the runner exits 0.
 """
 
 import argparse
@@ -168,26 +168,30 @@ class Supervisor:
         return {name: proc.pid for name, proc in self.procs.items() if proc.poll() is None}
 
     def stop(self, grace_s: float = 5.0) -> None:
-        """Stop every node: SIGINT, then SIGTERM after ``grace_s``, then SIGKILL.
+        """Stop every node: SIGTERM, again after ``grace_s``, then SIGKILL.
 
-        SIGINT goes to the nodes in reverse start order, each given up to a second
+        SIGTERM goes to the nodes in reverse start order, each given up to a second
         to finish, so the servo node parks the head while its controller still
-        listens.
+        listens.  A node's runner stops in order on SIGTERM exactly as on Ctrl-C;
+        unlike SIGINT, it also ends a node still importing its modules (a node just
+        respawned) without a KeyboardInterrupt traceback.  The second SIGTERM, more
+        than a second after the first, makes a node that has not begun to stop stop
+        at once.
         """
         self._due.clear()
         for spec in reversed(self.specs):
             proc = self.procs.get(spec.name)
             if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signal.SIGTERM)
                 try:
                     proc.wait(timeout=1.0)
                 except subprocess.TimeoutExpired:
                     pass
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        for sig in (None, signal.SIGTERM, signal.SIGKILL):
             alive = [p for p in self.procs.values() if p.poll() is None]
             if not alive:
                 break
-            for proc in alive:
+            for proc in alive if sig is not None else ():
                 try:
                     proc.send_signal(sig)
                 except ProcessLookupError:
@@ -196,7 +200,7 @@ class Supervisor:
             while time.monotonic() < deadline and any(p.poll() is None for p in alive):
                 time.sleep(0.05)
         for name, proc in self.procs.items():
-            if proc.returncode not in (0, None, -signal.SIGINT):
+            if proc.returncode not in (0, None, -signal.SIGINT, -signal.SIGTERM):
                 LOG.info('%s ended with status %s', name, proc.returncode)
         self.procs.clear()
 

@@ -34,6 +34,12 @@ subscribed), volatile, depth 100 (5 for images).  Messages are stamped with the
 node clock's receive time, as ``ros2 bag record`` does.  The node reports on
 ``/diagnostics`` as ``flight_recorder: flight recorder`` (buffer seconds and
 MB, bags written, last bag and its write time, triggers, state).
+
+It also watches the watchdog: a :class:`~face_tracker_ros.monitor.peerwatch.PeerWatch`
+ends the run's diagnostics node when its statuses stop for
+``peer_watch.stale_timeout_s`` while its process lives (stopped, deadlocked),
+so that launch or the standalone runner restarts it; reported as
+``flight_recorder: peer watch diagnostics``.
 """
 
 from dataclasses import dataclass, field
@@ -54,7 +60,9 @@ from std_srvs.srv import Trigger
 from face_tracker_ros.common.health import ERROR, from_msg_level, NodeHealth, OK, WARN
 from face_tracker_ros.common.params import COMMON, declare, Param, ParameterError, Rule
 from face_tracker_ros.common.paths import default_log_dir
-from face_tracker_ros.common.runner import main_for
+from face_tracker_ros.common.runner import log_at, main_for
+from face_tracker_ros.monitor.peerwatch import PeerWatch
+from face_tracker_ros.monitor.resources import RunScope
 from face_tracker_ros.recorder.bagwriter import (
     BACKENDS,
     BagWriteError,
@@ -90,6 +98,10 @@ TICK_S = 0.1
 EVENT_QUEUE = 1000
 #: Longest wait at shutdown for a bag being written.
 SHUTDOWN_WRITE_TIMEOUT_S = 20.0
+#: How often the peer watch judges the diagnostics node.
+PEER_CHECK_S = 1.0
+#: Why the peer watch's timing parameters need a restart.
+PEER_WHY = 'the peer watch is built with it at start, with its clocks and budget'
 
 PARAMS = (
     Param('topics', DEFAULT_TOPICS, 'Topics recorded (relative names resolve in the node '
@@ -118,6 +130,19 @@ PARAMS = (
           unit='MB'),
     Param('backend', 'auto', "Bag writer: 'rosbag2_py' (in a ROS 2 distribution), "
           "'rosbags' (pure Python) or 'auto' (rosbag2_py when importable)", choices=BACKENDS),
+    Param('peer_watch.enabled', True, 'Watch the diagnostics node of this run (it holds the '
+          'watchdog): end it when its statuses stop while its process lives, so that launch '
+          '(or the standalone runner) restarts it; false = report only', live=True),
+    Param('peer_watch.stale_timeout_s', 20.0, 'The diagnostics node with no status for this '
+          'long, its process alive, is hung', min=2.0, max=3600.0, unit='s',
+          why=PEER_WHY),
+    Param('peer_watch.startup_grace_s', 30.0, 'Time a new diagnostics process gets before it '
+          'is judged', min=0.0, max=3600.0, unit='s', why=PEER_WHY),
+    Param('peer_watch.kill_grace_s', 3.0, 'Wait between SIGTERM and SIGKILL of a hung '
+          'diagnostics node', min=0.1, max=120.0, unit='s', why=PEER_WHY),
+    Param('peer_watch.max_restarts_per_hour', 3, 'Terminations of the diagnostics node per '
+          'sliding hour; beyond it the peer watch stays in ERROR and acts no more', min=0,
+          max=1000, why=PEER_WHY),
 ) + COMMON
 
 
@@ -228,7 +253,7 @@ class FlightRecorderNode(Node):
     def __init__(self, **kwargs):
         """Declare parameters, subscribe to the topics and start the writer thread."""
         super().__init__('flight_recorder', **kwargs)
-        self.params = p = declare(self, PARAMS, RULES)
+        self.params = p = declare(self, PARAMS, RULES, apply=self._apply_params)
         try:
             self.backend = resolve_backend(p['backend'])
         except ValueError as exc:
@@ -270,6 +295,13 @@ class FlightRecorderNode(Node):
         self.malformed_diagnostics = 0
         self.watch = StatusWatch(ignore_prefix=f'{self.get_name()}: ')
         self._events = p['trigger_on_error'] or p['trigger_on_restart']
+        # Nothing else would end a diagnostics node that hangs alive (its watchdog included).
+        self.peer = PeerWatch(stale_timeout_s=p['peer_watch.stale_timeout_s'],
+                              startup_grace_s=p['peer_watch.startup_grace_s'],
+                              kill_grace_s=p['peer_watch.kill_grace_s'],
+                              max_restarts_per_hour=p['peer_watch.max_restarts_per_hour'],
+                              enabled=p['peer_watch.enabled'],
+                              scope=RunScope(namespace=self.get_namespace()))
 
         for topic in dict.fromkeys(self._resolve(t) for t in p['topics']):
             type_name = self.known_types.get(topic)
@@ -291,7 +323,7 @@ class FlightRecorderNode(Node):
         self._diag_queue: queue.Queue = queue.Queue(maxsize=EVENT_QUEUE)
         self._stopping = threading.Event()
         self.diagnostics_dropped = 0
-        if self._events and '/diagnostics' not in self.recorded:
+        if '/diagnostics' not in self.recorded:
             self._recorder_subs.append(self.create_subscription(
                 DiagnosticArray, '/diagnostics', self._queue_diagnostics, 100, raw=True))
         self._events_thread = threading.Thread(target=self._watch_events,
@@ -299,6 +331,7 @@ class FlightRecorderNode(Node):
         self._events_thread.start()
         self.create_service(Trigger, '~/trigger', self._on_trigger)
         self.create_timer(TICK_S, self._tick)
+        self.create_timer(PEER_CHECK_S, self._check_peer)
 
         self._jobs: queue.Queue = queue.Queue()
         self._worker = threading.Thread(target=self._work, name='flight_recorder_writer',
@@ -307,8 +340,9 @@ class FlightRecorderNode(Node):
 
         self.health = NodeHealth(self, hardware_id='none')
         self.health.add('flight recorder', self._report)
+        self.health.add(f'peer watch {self.peer.node_name}', self.peer.report)
         self.get_logger().info(
-            f"flight recorder started: {len(self.recorded)} topics "
+            f'flight recorder started: {len(self.recorded)} topics '
             f"({', '.join(self.recorded)}), waiting for {len(self.waiting)}; "
             f"{p['buffer_s']:g} s / {p['max_buffer_mb']:g} MB in memory; bags "
             f'({self.backend}) in {self.output_dir}')
@@ -379,7 +413,7 @@ class FlightRecorderNode(Node):
                 return
             self._last_image_ns[topic] = now
         self.buffer.add(topic, type_name, now, data)
-        if self._events and topic == '/diagnostics':
+        if topic == '/diagnostics':
             self._queue_diagnostics(data)
 
     # ----------------------------------------------------------------- events
@@ -410,11 +444,21 @@ class FlightRecorderNode(Node):
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
+            self.peer.status(status.name, status.message, status.values)
             for kind, detail in self.watch.feed(status.name, status.level, status.values):
                 if kind == 'error' and self.params['trigger_on_error']:
                     self.trigger('error', f'{detail} is ERROR: {status.message}')
                 elif kind == 'restart' and self.params['trigger_on_restart']:
                     self.trigger('restart', f'restart seen ({detail})')
+
+    def _check_peer(self) -> None:
+        _actions, events = self.peer.check()
+        for event in events:
+            log_at(self.get_logger(), event.level, str(event))
+
+    def _apply_params(self, changed) -> None:
+        if 'peer_watch.enabled' in changed:
+            self.peer.enabled = changed['peer_watch.enabled']
 
     def _on_trigger(self, request, response):
         accepted, message = self.trigger('request', 'requested through ~/trigger', force=True)

@@ -123,6 +123,13 @@ CASES = (
     # The controller floods 'ERR MAESTRO 0x0001' lines, 3500 per second for 3 s.
     FaultCase('serial_error_storm', 'serial', 'error_storm', 3.0, node='servo',
               statuses=('servo: servo',)),
+    # The diagnostics node (the watchdog) stopped with SIGSTOP for good: the flight recorder's
+    # peer watch ends it (SIGTERM, then SIGKILL) and the runner restarts it; tracking goes on.
+    FaultCase('diagnostics_hung', 'process', 'sigstop', 0.0, node='diagnostics',
+              statuses=('flight_recorder: peer watch diagnostics',),
+              params={'flight_recorder': {'peer_watch.stale_timeout_s': 5.0,
+                                          'peer_watch.startup_grace_s': 10.0}},
+              expect_survival=False),
 )
 
 #: Size of the tmpfs a ``disk`` fault mounts as the log directory (then fills).
