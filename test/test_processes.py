@@ -472,3 +472,58 @@ def test_unknown_ownership_is_never_signalled_and_settings_are_checked():
         Watchdog(['detector'], stall_gap_s=0.0)
     with pytest.raises(ValueError, match='owned'):
         Watchdog(['detector'], owned=3)
+
+
+# ------------------------------------------------------------------ the park at a joint stop
+def test_sim_controller_serves_the_park_when_both_are_stopped_at_once(tmp_path, ros_node):
+    """Under ``ros2 launch`` SIGTERM reaches the simulated controller and the servo together.
+
+    The simulated controller goes on serving the connected servo node until it closes the
+    port: the park is answered and the simulated head's targets are home.
+    """
+    from geometry_msgs.msg import PointStamped
+    from sensor_msgs.msg import JointState
+
+    from face_tracker_ros.common.qos import TRACE_PUB
+    plan = [s for s in make_plan(BringupArgs(use_sim=True, sim_port=str(tmp_path / 'servo')))
+            if s.name in ('sim_servo', 'servo')]
+    log = open(tmp_path / 'nodes.log', 'w')
+    sup = Supervisor(plan, CONFIG, respawn_delay=60.0, env=transport_env(True), stdout=log)
+    node = ros_node('face_source')
+    targets = node.create_publisher(PointStamped, 'face/target', TRACE_PUB)
+    pans = []
+    node.create_subscription(JointState, 'sim/joint_states',
+                             lambda msg: pans.append(msg.position[0]), 10)
+    sup.start()
+    try:
+        nodes_log = tmp_path / 'nodes.log'
+        assert wait_for(lambda: '[servo]: servo controller' in nodes_log.read_text(), 30.0), \
+            nodes_log.read_text()
+
+        def face_right():
+            msg = PointStamped()
+            msg.header.stamp = node.get_clock().now().to_msg()
+            msg.point.x, msg.point.y, msg.point.z = 0.4, 0.0, 0.2
+            targets.publish(msg)
+            return pans and abs(pans[-1]) > 0.1
+        # The head turned away from home, following a face.
+        assert wait_for(face_right, 20.0, interval=0.03, spin=ros_node.spin), pans[-3:]
+        sim, servo = sup.procs['sim_servo'], sup.procs['servo']
+        # The harder order of the two: the controller is already stopping when the servo
+        # node's stop begins.
+        sim.send_signal(signal.SIGTERM)
+        assert wait_for(lambda: '[sim_servo]: SIGTERM received' in nodes_log.read_text(), 10.0)
+        servo.send_signal(signal.SIGTERM)
+        assert servo.wait(timeout=20) == 0
+        assert sim.wait(timeout=20) == 0
+    finally:
+        sup.stop()
+        log.close()
+    text = (tmp_path / 'nodes.log').read_text()
+    assert 'servos parked at pan' in text, text
+    served = [line for line in text.splitlines() if 'simulated controller served' in line]
+    assert len(served) == 1, text
+    assert '(client closed the port)' in served[0], served
+    assert 'targets pan 0.000 rad, tilt 0.000 rad' in served[0], served
+    assert 'Traceback' not in text
+    print(served[0])

@@ -6,7 +6,11 @@
 behind the master side of a pseudo-terminal.  Clients open :attr:`port_path`
 (a symlink to the pty's slave, or the slave's ``/dev/pts/N``) with pyserial
 exactly as they would open real hardware.  :meth:`stop` closes the master,
-which a connected client sees as an unplugged device.
+which a connected client sees as an unplugged device.  ``stop(linger_s=...)``
+first keeps serving a client that still has the port open until it closes it
+(a servo node parking the head as it stops: both get their stop signal at
+once under ``ros2 launch``), at most ``linger_s`` seconds, as a real
+controller would go on serving after its host's stop.
 
 Serial faults come from a schedule (entries
 ``"<kind>:<start_s>:<duration_s>[:<value>]"``, times in seconds from
@@ -221,6 +225,13 @@ class SimServoController:
         self._next_junk = 0.0
         self._next_storm = 0.0
         self.storm_lines_total = 0
+        self._linger_until: Optional[float] = None
+        #: Seconds served after the stop request and commands handled meanwhile (last stop).
+        self.lingered_s = 0.0
+        self.linger_commands = 0
+        #: Why the last linger ended: 'client closed the port', 'time limit', 'no client'.
+        #: ('no client': nobody had the port open, or the client sent nothing and closed it).
+        self.linger_end = ''
 
     @property
     def model(self) -> PanTiltModel:
@@ -249,16 +260,35 @@ class SimServoController:
         with self._fault_lock:
             self._t0 = time.monotonic()
         self._stopping.clear()
+        self._linger_until = None
         self._thread = threading.Thread(target=self._run, name='sim-servo-controller',
                                         daemon=True)
         self._thread.start()
         return self.port_path
 
-    def stop(self) -> None:
-        """Stop the thread, remove the link and close the pty (idempotent)."""
+    def stop(self, linger_s: float = 0.0) -> None:
+        """Stop the thread, remove the link and close the pty (idempotent).
+
+        With ``linger_s`` > 0, first go on serving while a client has the port
+        open, until it closes it or ``linger_s`` seconds have passed (the
+        controller drops its own hold of the port, so the client's close is
+        seen at once); with no client it stops at once.  :attr:`lingered_s`,
+        :attr:`linger_commands` and :attr:`linger_end` tell what happened.
+        """
         thread = self._thread
         if thread is None:
             return
+        self.lingered_s, self.linger_commands, self.linger_end = 0.0, 0, ''
+        if linger_s > 0.0 and math.isfinite(linger_s) and thread.is_alive():
+            began = time.monotonic()
+            commands = self.firmware.commands_total
+            self._linger_until = began + linger_s
+            self._wake()
+            thread.join(timeout=linger_s + 1.0)
+            self.lingered_s = time.monotonic() - began
+            self.linger_commands = self.firmware.commands_total - commands
+            if self.linger_end == 'client closed the port' and not self.linger_commands:
+                self.linger_end = 'no client'
         self._stopping.set()
         self._wake()
         thread.join(timeout=5.0)
@@ -397,6 +427,22 @@ class SimServoController:
             t = self.elapsed()
             active = self._active(t)
             wake_at = now + min(_IDLE_WAIT_S, self._next_change(t) - t)
+            linger = self._linger_until
+            if linger is not None:
+                if self._slave is not None:
+                    # Only the client holds the port now: its close reads as EIO here.
+                    try:
+                        os.close(self._slave)
+                    except OSError:
+                        pass
+                    self._slave = None
+                if now >= linger:
+                    self.linger_end = 'time limit'
+                    return
+                if 'disconnect' in active or self._master is None:
+                    self.linger_end = 'no client'
+                    return
+                wake_at = min(wake_at, linger)
             if 'disconnect' in active:
                 if self._master is not None:
                     self._unplug()
@@ -433,6 +479,10 @@ class SimServoController:
             except BlockingIOError:
                 continue
             except OSError as exc:
+                if exc.errno == errno.EIO and self._linger_until is not None:
+                    # The client closed the port after the stop request (a servo parked).
+                    self.linger_end = 'client closed the port'
+                    return
                 # EIO: no slave open; never expected since we hold one. Keep serving.
                 self.last_error = 'read: {}'.format(exc)
                 if exc.errno != errno.EIO:

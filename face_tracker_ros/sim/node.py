@@ -56,6 +56,10 @@ PARAMS = (
           '<kind>:<start_s>:<duration_s>[:<value>], kinds disconnect, garbage, silent, slow, '
           'stall, error_storm (e.g. "disconnect:20:3")'),
     Param('publish_rate_hz', 100.0, 'Rate of sim/joint_states', min=1.0, max=1000.0, unit='Hz'),
+    Param('stop_linger_s', 2.0, 'After its stop signal, go on serving a client that has the '
+          'port open until it closes it (the servo node parking the head: under ros2 launch '
+          'both stop at once), at most this long; 0 = close at once', min=0.0, max=10.0,
+          unit='s', live=True),
 ) + _axis_params('pan', 1.4) + _axis_params('tilt', 0.8) + COMMON
 
 #: Rules between the simulated controller's parameters, checked at start.
@@ -136,8 +140,18 @@ class SimServoNode(Node):
         return OK, f"simulated {self.params['protocol']} controller", figures
 
     def shutdown(self) -> None:
-        """Close the pseudo-terminal and remove its link."""
-        self.controller.stop()
+        """Serve a connected client until it closes the port (bounded), then close it."""
+        controller = self.controller
+        controller.stop(linger_s=self.params['stop_linger_s'])
+        if controller.linger_commands or controller.linger_end == 'time limit':
+            pan, tilt = controller.angles()
+            model = controller.model
+            self.get_logger().info(
+                f'simulated controller served {controller.linger_commands} command(s) in '
+                f'{controller.lingered_s:.2f} s after the stop request '
+                f'({controller.linger_end}); targets pan {model.pan.target:.3f} rad, tilt '
+                f'{model.tilt.target:.3f} rad; true angles pan {pan:.3f} rad, tilt '
+                f'{tilt:.3f} rad')
 
 
 def main(args=None):
