@@ -442,15 +442,35 @@ def test_native_stderr_lines_reach_the_logger_and_the_console():
 
 
 def test_ffmpeg_errors_reach_the_camera_log(node_process, tmp_path):
+    import cv2
+    import numpy as np
+
+    # A video whose middle is damaged: it opens, and FFmpeg's decoder complains while reading.
+    video = tmp_path / 'damaged.avi'
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 10.0, (320, 240))
+    for i in range(30):
+        frame = np.full((240, 320, 3), i * 8, np.uint8)
+        cv2.putText(frame, str(i), (50, 120), cv2.FONT_HERSHEY_SIMPLEX, 3, (255, 255, 255), 3)
+        writer.write(frame)
+    writer.release()
+    data = bytearray(video.read_bytes())
+    for k in range(len(data) // 3, 2 * len(data) // 3, 97):
+        data[k] ^= 0xFF
+    video.write_bytes(bytes(data))
+    camera = node_process('face_tracker_ros.camera.node', 'camera', {
+        'source': 'file', 'video_path': str(video), 'loop_video': True})
+    assert wait_for(lambda: 'native stderr: [mjpeg @' in camera.output(), 20.0), \
+        camera.output()
+    line = next(x for x in camera.output().splitlines() if 'native stderr: [mjpeg @' in x)
+    assert line.startswith('[WARN]') and '[camera]' in line, line
+    assert camera.stop() == 0
+    # Not a video at all: refused at start (exit 2), FFmpeg's reason on the console too.
     junk = tmp_path / 'junk.mp4'
     junk.write_bytes(bytes(range(256)) * 2000)
-    camera = node_process('face_tracker_ros.camera.node', 'camera', {
-        'source': 'file', 'video_path': str(junk), 'max_recovery_s': 3.0})
-    assert wait_for(lambda: 'native stderr: [mov,mp4' in camera.output(), 20.0), \
-        camera.output()
-    line = next(x for x in camera.output().splitlines() if 'native stderr: [mov,mp4' in x)
-    assert line.startswith('[WARN]') and '[camera]' in line, line
-    camera.stop()
+    refused = node_process('face_tracker_ros.camera.node', 'camera2', {
+        'source': 'file', 'video_path': str(junk)})
+    assert refused.wait(20.0) == 2, refused.output()
+    assert 'moov atom not found' in refused.output()
 
 
 @pytest.mark.parametrize('profile', [False, True])

@@ -38,6 +38,7 @@ The simulated camera also takes faults (``sim.faults``, or at run time from
 ``sim/inject_fault``, ``std_msgs/String`` ``"camera:<kind>:<duration_s>[:<value>]"``).
 """
 
+import atexit
 import math
 import threading
 import time
@@ -162,6 +163,11 @@ class CameraNode(Node):
     def __init__(self, **kwargs):
         """Declare parameters, open the source and start capturing."""
         super().__init__('camera', **kwargs)
+        # FFmpeg's and OpenCV's own messages (stderr, from C++) into the node's log, from the
+        # start: a video file refused while the parameters are checked shows why there too.
+        self._native = NativeStderr(self.get_logger().warning)
+        if self._native.start():
+            atexit.register(self._native.stop)  # drained also when the constructor fails
         # Live parameters (diag.*, preview_*) are read from self.params where used.
         self.params = p = declare(self, PARAMS, RULES)
         if len(p['fourcc']) != 4:
@@ -238,11 +244,6 @@ class CameraNode(Node):
             rclpy.get_rmw_implementation_identifier())
         self._frame_bytes = 0
         self._transport_problem = None
-        # FFmpeg's and OpenCV's own messages (stderr, from C++) into the node's log.
-        self._native = None
-        if kind != 'sim':
-            self._native = NativeStderr(self.get_logger().warning)
-            self._native.start()
         self.capture.start()
         self.get_logger().info(f"camera started: source '{p['source']}', publishing "
                                f'{self._image_pub.topic_name}')
@@ -402,8 +403,7 @@ class CameraNode(Node):
     def shutdown(self) -> None:
         """Stop the capture thread and release the source."""
         self.capture.stop()
-        if self._native is not None:
-            self._native.stop()
+        self._native.stop()
 
 
 def camera_info(width: int, height: int, hfov=None) -> CameraInfo:

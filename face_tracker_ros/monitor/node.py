@@ -199,6 +199,9 @@ ROSOUT_KEEP_S = 10.0
 #: After the log file took lines again, its status stays WARN this long (seconds).
 LOG_RECOVERED_WARN_S = 60.0
 
+#: Less free space than this where the log file is written is ERROR before a write fails.
+LOG_FREE_ERROR_BYTES = 256 * 1024
+
 #: Nodes whose output is judged from a counter in their own status rather than by
 #: subscribing to their output topic.  The detector's ``face/target`` is the hop between
 #: detection and the servo command: every subscriber adds to what each publish costs there
@@ -537,6 +540,12 @@ class DiagnosticsNode(Node):
             size = self.log_path.stat().st_size if self.log_path.exists() else 0
         except OSError:
             size = 0
+        try:
+            fs = os.statvfs(self.log_dir)
+            free = fs.f_bavail * fs.f_frsize
+        except OSError:
+            free = None
+        figures['free_mb'] = None if free is None else free / 1e6
         figures.update({'lines_written': writer.lines_written,
                         'size_mb': size / 1e6,
                         'repeats_collapsed': writer.records_dropped_repeats,
@@ -550,6 +559,10 @@ class DiagnosticsNode(Node):
         if writer.lines_held_back:
             return ERROR, (f'cannot write {self.log_path}: {writer.last_error}; '
                            f'{writer.lines_held_back} lines held back ({losses})'), figures
+        if free is not None and free < LOG_FREE_ERROR_BYTES:
+            # Full before a line fails: say so now, not at the next error.
+            return ERROR, (f'the disk of {self.log_path} is full: {free / 1024:.0f} KiB '
+                           f'free; lines will be held back in memory'), figures
         if writer.last_failure is not None and \
                 time.time() - writer.last_failure < LOG_RECOVERED_WARN_S:
             return WARN, f'writing {self.log_path} again after {losses}', figures
