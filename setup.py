@@ -43,6 +43,7 @@ setup(
             'face_tracker_diagnose = face_tracker_ros.tools.diagnose:main',
             'face_tracker_report = face_tracker_ros.tools.report:main',
             'face_tracker_record = face_tracker_ros.tools.record:main',
+            'face_tracker_get_model = face_tracker_ros.tools.get_model:main',
         ],
     },
 )

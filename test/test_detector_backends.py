@@ -122,7 +122,8 @@ def test_yunet_finds_the_astronaut(yunet, astronaut, offset_canvas):
 def test_yunet_checksum_known_model_is_verified(yunet):
     """The model zoo file is recognised by its sha256."""
     assert yunet.checksum_status.startswith('verified (')
-    assert 'face_detection_yunet_2023mar.onnx' in yunet.checksum_status
+    # The shared file is the zoo's 2026may release (same sha256 and size as published there).
+    assert 'face_detection_yunet_2026may.onnx' in yunet.checksum_status
     assert backends.sha256_of(MODEL_PATH) == MODEL_SHA256
 
 
@@ -282,4 +283,3 @@ def test_bad_frames_give_no_faces_and_no_exception(haar):
         for frame in BAD_FRAMES:
             assert detector.detect(frame) == [], (detector.name, getattr(frame, 'shape', frame))
             assert detector.detect(frame, min_size=2, max_size=40) == []
-

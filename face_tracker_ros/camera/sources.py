@@ -38,7 +38,12 @@ SOURCES = ('v4l2', 'file', 'sim')
 
 # File rate used when a video reports none (or nonsense).
 DEFAULT_FILE_FPS = 30.0
+# Rate asked of a camera (and the simulation) when the fps parameter is 0.
+DEFAULT_CAMERA_FPS = 30.0
 _MAX_FPS = 1000.0
+# FFmpeg's tty demuxer shows a text file as a "video" of rendered characters.
+_TEXT_CODECS = ('ansi', 'bint', 'xbin', 'idf')
+_SNIFF_BYTES = 8192
 
 
 class SourceError(RuntimeError):
@@ -84,6 +89,32 @@ def to_bgr(image: Any) -> Tuple[Optional[np.ndarray], str]:
     elif not (image.ndim == 3 and image.shape[2] == 3):
         return None, f'frame shape {image.shape} is not HxW, HxWx1, HxWx3 or HxWx4'
     return np.ascontiguousarray(image), ''
+
+
+def text_file_problem(path: str) -> str:
+    """Return why the file at ``path`` is text and not a video, or '' if it may be a video.
+
+    Every video container starts with binary data (NUL bytes within its first
+    few kilobytes); a file whose start is printable UTF-8 text is not a video,
+    although FFmpeg would render it as one.
+    """
+    try:
+        with open(path, 'rb') as stream:
+            head = stream.read(_SNIFF_BYTES)
+    except OSError:
+        return ''
+    if not head or b'\0' in head:
+        return ''
+    try:
+        text = head.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not merely a character cut at the end
+            return ''
+        text = head[:exc.start].decode('utf-8', 'replace')
+    printable = sum(1 for c in text if c.isprintable() or c in '\t\r\n\f')
+    if printable < 0.95 * max(1, len(text)):
+        return ''
+    return 'is a text file, not a video'
 
 
 def _fourcc_text(code: float) -> str:
@@ -150,7 +181,7 @@ class FrameSource(ABC):
 
     @abstractmethod
     def read(self) -> Optional[np.ndarray]:
-        """Return the next BGR uint8 frame, or None on a failed read (never raises)."""
+        """Return the next BGR uint8 frame, or None when reading fails; never raises."""
 
     @abstractmethod
     def close(self) -> None:
@@ -191,7 +222,7 @@ class V4L2Source(FrameSource):
         super().__init__()
         if not isinstance(device, str) or not device.strip():
             raise ValueError(
-                f"device must be a /dev/video* path, a /dev/v4l/by-id/ or by-path link, or an "
+                'device must be a /dev/video* path, a /dev/v4l/by-id/ or by-path link, or an '
                 f"index like '0', got {device!r}")
         if not isinstance(fourcc, str) or len(fourcc) != 4 or not fourcc.isascii() \
                 or not fourcc.isprintable():
@@ -348,6 +379,9 @@ class VideoFileSource(FrameSource):
             raise SourceError(f'video file {self.path!r} does not exist or is not a file')
         if not os.access(self.path, os.R_OK):
             raise SourceError(f'video file {self.path!r} is not readable (permission denied)')
+        problem = text_file_problem(self.path)
+        if problem:
+            raise SourceError(f'video file {self.path!r} {problem}')
         try:
             cap = cv2.VideoCapture(self.path)
             opened = cap.isOpened()
@@ -356,6 +390,11 @@ class VideoFileSource(FrameSource):
         if not opened:
             cap.release()
             raise SourceError(f'video file {self.path!r} could not be opened (not a video?)')
+        codec = _fourcc_text(cap.get(cv2.CAP_PROP_FOURCC)).strip().lower()
+        if codec in _TEXT_CODECS:
+            cap.release()
+            raise SourceError(f'video file {self.path!r} is text or character art '
+                              f'(codec {codec!r}), not a video')
         try:
             ok, image = cap.read()
         except cv2.error:
@@ -552,6 +591,20 @@ class SimSource(FrameSource):
         size = f'{self.width}x{self.height}' if self.width else 'size from the first frame'
         mode = 'realtime' if self.realtime else 'fast'
         return f'sim {type(self.scene).__name__}: {size}@{self.fps:g}, {mode}'
+
+
+def check_video_file(path: str) -> str:
+    """Return why ``path`` cannot be played as a video (one line), or '' if it can.
+
+    Opens the file, decodes its first frame and closes it again.
+    """
+    try:
+        source = VideoFileSource(path, loop=False, realtime=False)
+        source.open()
+    except (ValueError, SourceError) as exc:
+        return str(exc)
+    source.close()
+    return ''
 
 
 def make_source(kind: str, device: str = '', video_path: str = '', width: int = 640,

@@ -16,17 +16,21 @@ found with a box narrower than the face; YuNet runs as usual and drops the
 boxes outside the band.  ``None`` leaves that side unlimited (for Haar: its
 ``min_size_px`` below, no limit above).
 
-``haar`` needs no model file but is slow and misses turned faces; ``yunet``
-(``cv2.FaceDetectorYN``, OpenCV >= 4.8) needs the ONNX model
-``face_detection_yunet_2023mar.onnx`` from the OpenCV model zoo
-(https://github.com/opencv/opencv_zoo, ``models/face_detection_yunet``, MIT
-licence) and is both faster and far more accurate.  The project never ships
-the model; its path is a parameter.
+``haar`` needs no model file but is slow and misses turned faces (it can add
+OpenCV's profile cascade, searched in both directions, where the frontal one
+finds nothing); ``yunet`` (``cv2.FaceDetectorYN``) needs a YuNet ONNX model from
+the OpenCV model zoo (see :mod:`face_tracker_ros.detector.models`: the 2023mar
+model needs OpenCV >= 4.8, the 2022mar one runs on 4.5.4-4.7) and is both faster
+and far more accurate.  The project never ships the model; its path is a
+parameter, and ``face_tracker_get_model`` downloads it.
+
+Haar cascades are looked for in ``cv2.data.haarcascades`` (the pip wheels) and
+then where distributions install them (Debian and Ubuntu: package
+``opencv-data``, :data:`CASCADE_DIRS`).
 """
 
 import abc
 import dataclasses
-import hashlib
 import inspect
 import math
 import os
@@ -35,16 +39,30 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
+from face_tracker_ros.detector import models
+from face_tracker_ros.detector.models import sha256_of  # noqa: F401 - part of this API
+
 BACKENDS = ('haar', 'yunet')
 
 KNOWN_MODEL_SHA256: Dict[str, str] = {
-    'ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0':
-        'face_detection_yunet_2023mar.onnx (OpenCV model zoo)',
-}
+    release.sha256: f'{release.filename} (OpenCV model zoo)'
+    for release in models.RELEASES.values()}
 
-DEFAULT_HAAR_CASCADE = 'haarcascade_frontalface_default.xml'
+DEFAULT_HAAR_CASCADE = 'haarcascade_frontalface_alt2.xml'
+"""The frontal cascade used when none is given: on real footage it finds more faces
+than ``haarcascade_frontalface_default.xml`` with fewer false boxes."""
+
+PROFILE_HAAR_CASCADE = 'haarcascade_profileface.xml'
+
+CASCADE_DIRS = ('/usr/share/opencv4/haarcascades', '/usr/share/opencv/haarcascades',
+                '/usr/local/share/opencv4/haarcascades', '/usr/local/share/opencv/haarcascades')
+"""Where distributions install OpenCV's cascades (Debian/Ubuntu ``opencv-data``)."""
 
 _YUNET_MIN_INPUT_PX = 64
+
+REFIND_SCORE = 0.5
+"""YuNet confidence accepted when a face already followed is searched for where it was
+(``detect(..., min_score=REFIND_SCORE)``); new faces need ``score_threshold``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,15 +84,6 @@ class Face:
     def area(self) -> float:
         """Return the box area in square pixels."""
         return self.w * self.h
-
-
-def sha256_of(path: str) -> str:
-    """Return the hex sha256 digest of the file at ``path``."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as stream:
-        for block in iter(lambda: stream.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
@@ -171,6 +180,38 @@ class FaceDetectorBackend(abc.ABC):
         """
 
 
+def find_cascade(name: str) -> str:
+    """Return the path of OpenCV's cascade file ``name``, or '' where this OpenCV has none.
+
+    Looks in ``cv2.data.haarcascades`` (pip wheels), then in :data:`CASCADE_DIRS`
+    (distribution packages such as Debian's and Ubuntu's ``opencv-data``).
+    """
+    bundled = getattr(getattr(cv2, 'data', None), 'haarcascades', '') or ''
+    for directory in ([bundled] if bundled else []) + list(CASCADE_DIRS):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return path
+    return ''
+
+
+def _load_cascade(path: str, parameter: str) -> 'cv2.CascadeClassifier':
+    cascade = cv2.CascadeClassifier()
+    try:
+        loaded = cascade.load(path)
+    except cv2.error:
+        loaded = False
+    if not loaded or cascade.empty():
+        raise RuntimeError(f'{parameter}: {path!r} is not a loadable Haar cascade XML file')
+    return cascade
+
+
+def _overlaps(a: Face, b: Face, threshold: float = 0.3) -> bool:
+    ix = max(0.0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
+    iy = max(0.0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
+    inter = ix * iy
+    return inter > threshold * (a.area + b.area - inter)
+
+
 class HaarBackend(FaceDetectorBackend):
     """Viola-Jones detector with an OpenCV Haar cascade (``cv2.CascadeClassifier``).
 
@@ -179,17 +220,20 @@ class HaarBackend(FaceDetectorBackend):
     width searched for, in pixels of the image handed to :meth:`detect`, unless
     a call passes its own ``min_size`` (``min_size``/``max_size`` become the
     cascade's ``minSize``/``maxSize``; faces smaller than :attr:`window_px`, the
-    cascade's window, 24 px for the bundled one, are never found).  Haar
+    cascade's window, 20 px for the default one, are never found).  Haar
     gives no confidence, so every face has ``score`` 1.0.  ``cascade_path`` ''
-    means OpenCV's bundled ``haarcascade_frontalface_default.xml``.  Raises
-    RuntimeError when this OpenCV has no ``CascadeClassifier`` (OpenCV 5) or the
-    cascade file is missing or unusable.
+    means OpenCV's ``haarcascade_frontalface_alt2.xml``, found by
+    :func:`find_cascade`.  With ``profile`` true, where the frontal cascade finds
+    nothing, OpenCV's profile cascade searches the image and its mirror image
+    (it only knows faces turned one way).  Raises RuntimeError when this OpenCV
+    has no ``CascadeClassifier`` (OpenCV 5) or the cascade file is missing or
+    unusable, naming the package to install and the parameter to set.
     """
 
     name = 'haar'
 
     def __init__(self, cascade_path: str = '', scale_factor: float = 1.1,
-                 min_neighbors: int = 5, min_size_px: int = 30) -> None:
+                 min_neighbors: int = 5, min_size_px: int = 30, profile: bool = False) -> None:
         scale_factor = _check_float('scale_factor', scale_factor, 1.0, 2.0, low_open=True)
         min_neighbors = _check_int('min_neighbors', min_neighbors, 0)
         min_size_px = _check_int('min_size_px', min_size_px, 1)
@@ -200,30 +244,36 @@ class HaarBackend(FaceDetectorBackend):
                 "'opencv-python-headless<5' or 'opencv-contrib-python', or use the "
                 "'yunet' backend")
         if not cascade_path:
-            cascade_dir = getattr(getattr(cv2, 'data', None), 'haarcascades', '') or ''
-            cascade_path = os.path.join(cascade_dir, DEFAULT_HAAR_CASCADE)
-            if not cascade_dir or not os.path.isfile(cascade_path):
+            cascade_path = find_cascade(DEFAULT_HAAR_CASCADE)
+            if not cascade_path:
                 raise RuntimeError(
-                    f'this OpenCV ({cv2.__version__}) does not bundle {DEFAULT_HAAR_CASCADE}; '
-                    'set cascade_path to a Haar cascade XML file, install '
-                    "'opencv-python-headless<5' or 'opencv-contrib-python', or use the "
-                    "'yunet' backend")
+                    f'no Haar cascade {DEFAULT_HAAR_CASCADE} found for this OpenCV '
+                    f'({cv2.__version__}): install the opencv-data package (apt install '
+                    "opencv-data) or set the parameter 'haar.cascade_path' to a cascade XML "
+                    'file')
         if not isinstance(cascade_path, str) or not os.path.isfile(cascade_path):
             raise RuntimeError(f'cascade_path: no such file: {cascade_path!r}')
         self.cascade_path = cascade_path
-        self._cascade = cv2.CascadeClassifier()
-        try:
-            loaded = self._cascade.load(cascade_path)
-        except cv2.error:
-            loaded = False
-        if not loaded or self._cascade.empty():
-            raise RuntimeError(
-                f'cascade_path: {cascade_path!r} is not a loadable Haar cascade XML file')
+        self._cascade = _load_cascade(cascade_path, 'cascade_path')
+        self._profile = None
+        if profile:
+            profile_path = find_cascade(PROFILE_HAAR_CASCADE)
+            if not profile_path:
+                raise RuntimeError(
+                    f'no Haar cascade {PROFILE_HAAR_CASCADE} found for this OpenCV '
+                    f'({cv2.__version__}): install the opencv-data package (apt install '
+                    "opencv-data) or set the parameter 'haar.profile' to false")
+            self._profile = _load_cascade(profile_path, 'profile cascade')
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors
         self.min_size_px = min_size_px
         window = self._cascade.getOriginalWindowSize()
         self.window_px = max(1, int(window[0]), int(window[1]))
+
+    @property
+    def profile(self) -> bool:
+        """Whether the profile cascade searches where the frontal one finds nothing."""
+        return self._profile is not None
 
     def detect(self, image: np.ndarray, min_size: Optional[float] = None,
                max_size: Optional[float] = None) -> List[Face]:
@@ -237,7 +287,20 @@ class HaarBackend(FaceDetectorBackend):
         max_px = min(gray.shape) if high is None else min(min(gray.shape), math.floor(high))
         if max_px < min_px:
             return []
-        boxes = self._cascade.detectMultiScale(
+        faces = self._run(self._cascade, gray, min_px, max_px)
+        if faces or self._profile is None:
+            return faces
+        width = gray.shape[1]
+        found = self._run(self._profile, gray, min_px, max_px)
+        for face in self._run(self._profile, cv2.flip(gray, 1), min_px, max_px):
+            mirrored = Face(width - face.x - face.w, face.y, face.w, face.h)
+            if not any(_overlaps(mirrored, other) for other in found):
+                found.append(mirrored)
+        return found
+
+    def _run(self, cascade: 'cv2.CascadeClassifier', gray: np.ndarray, min_px: int,
+             max_px: int) -> List[Face]:
+        boxes = cascade.detectMultiScale(
             gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
             minSize=(min_px, min_px), maxSize=(max_px, max_px))
         return [Face(float(x), float(y), float(w), float(h)) for x, y, w, h in boxes]
@@ -276,12 +339,19 @@ class YuNetBackend(FaceDetectorBackend):
                 'https://github.com/opencv/opencv_zoo)')
         if not hasattr(cv2, 'FaceDetectorYN'):
             raise RuntimeError(
-                f'this OpenCV ({cv2.__version__}) has no cv2.FaceDetectorYN (needs >= 4.8)')
+                f'this OpenCV ({cv2.__version__}) has no cv2.FaceDetectorYN: YuNet needs '
+                'OpenCV >= 4.5.4 (the 2022mar model) or >= 4.8 (the 2023mar model)')
         actual = sha256_of(model_path)
         if expected and actual != expected:
             raise ValueError(
                 f'model_path: {model_path!r} has sha256 {actual}, but expected_sha256 '
                 f'is {expected}')
+        release = models.BY_SHA256.get(actual)
+        if release is not None:
+            problem = models.version_problem(release, models.parse_version(cv2.__version__),
+                                             cv2.__version__)
+            if problem:
+                raise RuntimeError(problem)
         if actual in KNOWN_MODEL_SHA256:
             self.checksum_status = f'verified ({KNOWN_MODEL_SHA256[actual]})'
         elif expected:
@@ -290,26 +360,41 @@ class YuNetBackend(FaceDetectorBackend):
             self.checksum_status = f'unknown checksum {actual}'
         self.model_path = model_path
         self.sha256 = actual
-        self._input_size: Tuple[int, int] = (320, 320)
+        self.score_threshold = score_threshold
+        self._input_size: Tuple[int, int] = (_YUNET_MIN_INPUT_PX, _YUNET_MIN_INPUT_PX)
         try:
             self._net = cv2.FaceDetectorYN.create(
-                model_path, '', self._input_size, score_threshold, nms_threshold, top_k)
+                model_path, '', self._input_size, min(score_threshold, REFIND_SCORE),
+                nms_threshold, top_k)
         except cv2.error as exc:
             raise ValueError(
                 f'model_path: {model_path!r} is not a loadable YuNet ONNX model: '
-                f'{str(exc).strip()}') from exc
+                f'{_first_line(exc)}') from exc
+        try:
+            # An OpenCV too old (or too new) for the model loads it but fails here.
+            self._net.detect(np.zeros((_YUNET_MIN_INPUT_PX, _YUNET_MIN_INPUT_PX, 3), np.uint8))
+        except cv2.error as exc:
+            raise RuntimeError(
+                f'this OpenCV ({cv2.__version__}) cannot run the YuNet model {model_path!r} '
+                f'({_first_line(exc)}): the 2023mar model needs OpenCV >= 4.8, the 2022mar '
+                f'one runs on 4.5.4-4.7; run {models.GET_MODEL_COMMAND} to get the one for '
+                'this OpenCV') from None
 
     def set_thresholds(self, score_threshold: float, nms_threshold: float) -> None:
         """Change the confidence and non-maximum suppression thresholds (live tuning)."""
-        self._net.setScoreThreshold(_check_float('score_threshold', score_threshold, 0.0, 1.0))
+        self.score_threshold = _check_float('score_threshold', score_threshold, 0.0, 1.0)
+        self._net.setScoreThreshold(min(self.score_threshold, REFIND_SCORE))
         self._net.setNMSThreshold(_check_float('nms_threshold', nms_threshold, 0.0, 1.0))
 
     def detect(self, image: np.ndarray, min_size: Optional[float] = None,
-               max_size: Optional[float] = None) -> List[Face]:
+               max_size: Optional[float] = None,
+               min_score: Optional[float] = None) -> List[Face]:
         """Return the faces in ``image``; see :class:`FaceDetectorBackend`.
 
         The network always searches every size; ``min_size`` and ``max_size``
-        filter its boxes by width.
+        filter its boxes by width.  ``min_score`` (default ``score_threshold``)
+        is the confidence a box needs; below :data:`REFIND_SCORE` it has no
+        effect.
         """
         low, high = _size_band(min_size, max_size)
         bgr = _as_bgr(image)
@@ -329,14 +414,20 @@ class YuNetBackend(FaceDetectorBackend):
         _, rows = self._net.detect(bgr)
         if rows is None:
             return []
+        threshold = self.score_threshold if min_score is None else float(min_score)
         faces = []
         for row in rows:
             x, y, w, h, score = (float(v) for v in row[[0, 1, 2, 3, 14]])
             if all(math.isfinite(v) for v in (x, y, w, h, score)) and w > 0.0 and h > 0.0 \
                     and x < width and y < height and x + w > 0.0 and y + h > 0.0 \
-                    and _in_band(w, low, high):
+                    and _in_band(w, low, high) and score >= threshold:
                 faces.append(Face(x, y, w, h, score))
         return faces
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 _CLASSES = {'haar': HaarBackend, 'yunet': YuNetBackend}

@@ -30,9 +30,19 @@ so is a face that changed size beyond the band in one frame.
 
 A full search uses the backend's own minimum face size, in pixels of the image
 it is handed: with ``detect_width`` 320 on a 640 px camera, a Haar
-``min_size_px`` of 30 means a face must be about 60 px wide in the camera image
-to be found by a full search.  A region search sets its own size band instead
-(Haar cannot go under its 24 px window, so ``roi_face_px`` is at least 24).
+``min_size_px`` of 20 means a face must be about 40 px wide in the camera image
+to be found by the downscaled search.  So that this does not hide small faces,
+``min_face_px`` (camera pixels, 0 = off) adds a second pass: when the downscaled
+search finds nothing, the frame is searched at native size for the faces the
+first pass could not see (from ``min_face_px`` up to a little above the
+smallest face the first pass finds), which is cheap next to a full native
+search because only small window sizes are scanned.  A region search sets its
+own size band instead (Haar cannot go under its 20-24 px window, so
+``roi_face_px`` is at least 24).
+
+:meth:`FaceFinder.find` takes an optional ``focus``, the face being followed:
+it always gets a region of its own, and :meth:`FaceFinder.search_full` lets the
+caller search the whole frame when a region search did not find it.
 """
 
 import inspect
@@ -42,7 +52,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from face_tracker_ros.detector.backends import Face, FaceDetectorBackend
+from face_tracker_ros.detector.backends import Face, FaceDetectorBackend, REFIND_SCORE
 
 MAX_ROIS = 4
 """How many faces of the previous frame get a region of interest."""
@@ -60,6 +70,15 @@ ROI_NATIVE_SLACK = 1.2
 """A region is searched at native size if its smallest face is <= this x ``roi_face_px``."""
 
 _EDGE_PX = 1.0
+
+SMALL_PASS_OVERLAP = 1.3
+"""The native-size pass looks for faces up to this times the smallest the first pass finds."""
+
+NEAR_FACE_PX = 128.0
+"""A search where the followed face was scales a larger face down to this width."""
+
+YUNET_MIN_INPUT_FACE_PX = 10.0
+"""About the smallest face YuNet finds, in pixels of its input."""
 
 _Rect = Tuple[int, int, int, int]
 
@@ -124,6 +143,23 @@ def _takes_size_band(backend: object) -> bool:
         for name in ('min_size', 'max_size'))
 
 
+def _box_overlap(a: Face, b: Face) -> bool:
+    """Return True if two face boxes overlap by more than a third of the smaller one."""
+    ix = max(0.0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
+    iy = max(0.0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
+    return ix * iy > min(a.area, b.area) / 3.0
+
+
+def _takes_keyword(backend: object, name: str) -> bool:
+    """Return True if ``backend.detect`` takes the keyword argument ``name``."""
+    try:
+        parameters = inspect.signature(backend.detect).parameters  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return False
+    return name in parameters and parameters[name].kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
 def _overlap(a: _Rect, b: _Rect) -> bool:
     """Return True if the ``(x0, y0, x1, y1)`` rectangles share any area."""
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
@@ -146,7 +182,8 @@ class FaceFinder:
     def __init__(self, backend: FaceDetectorBackend, detect_width: int = 320,
                  roi_search: bool = True, roi_scale: float = 2.5,
                  full_search_every: int = 15, roi_face_px: float = DEFAULT_ROI_FACE_PX,
-                 roi_size_band: Iterable[float] = DEFAULT_ROI_SIZE_BAND) -> None:
+                 roi_size_band: Iterable[float] = DEFAULT_ROI_SIZE_BAND,
+                 min_face_px: float = 0.0) -> None:
         if not callable(getattr(backend, 'detect', None)):
             raise ValueError(
                 f'backend must be a FaceDetectorBackend (an object with detect()), '
@@ -170,6 +207,12 @@ class FaceFinder:
             raise ValueError(
                 f'roi_face_px must be a number of pixels in [{low:g}, {high:g}], '
                 f'got {roi_face_px!r}')
+        if not _is_number(min_face_px) or not (float(min_face_px) == 0.0
+                                               or 8.0 <= float(min_face_px) <= 2000.0):
+            raise ValueError(
+                f'min_face_px must be 0 (off) or a number of pixels in [8, 2000], '
+                f'got {min_face_px!r}')
+        self.min_face_px = float(min_face_px)
         self.backend = backend
         self.detect_width = int(detect_width)
         self.roi_search = bool(roi_search)
@@ -181,6 +224,7 @@ class FaceFinder:
         self._previous: List[Face] = []
         self._roi_run = 0
         self._sized_detect = _takes_size_band(backend)
+        self._scored_detect = self._sized_detect and _takes_keyword(backend, 'min_score')
 
     def reset(self) -> None:
         """Forget the previous faces, so the next call searches the full frame."""
@@ -188,37 +232,110 @@ class FaceFinder:
         self._roi_run = 0
         self.last_mode = 'full'
 
-    def find(self, image: np.ndarray) -> List[Face]:
+    def find(self, image: np.ndarray, focus: Optional[Face] = None) -> List[Face]:
         """Return the faces in ``image`` in its pixel coordinates, largest first.
 
         ``image`` is a BGR (or mono8/BGRA) uint8 array; anything else yields an
         empty list, counts as a ``full`` search and forgets the previous faces.
+        ``focus`` (the face being followed, if any) always gets a search region.
         """
         if not _is_image(image):
             self.reset()
             return []
         faces: Optional[List[Face]] = None
-        if self.roi_search and self._previous and self._roi_run < self.full_search_every - 1:
-            faces = self._search_rois(image, self._previous)
+        seeds = list(self._previous)
+        if focus is not None and _is_box(focus):
+            seeds = [focus] + [f for f in seeds if f is not focus][:MAX_ROIS - 1]
+        if self.roi_search and seeds and self._roi_run < self.full_search_every - 1:
+            faces = self._search_rois(image, seeds)
             if faces:
                 self._roi_run += 1
                 self.last_mode = 'roi'
         if not faces:
-            faces = self._search_full(image)
-            self._roi_run = 0
-            self.last_mode = 'full'
+            return self.search_full(image)
+        return self._remember(faces)
+
+    def search_full(self, image: np.ndarray, also: Sequence[Face] = ()) -> List[Face]:
+        """Search the whole frame now; return its faces plus those of ``also`` it missed.
+
+        ``also`` are faces already found in this frame (by a region search): a
+        full search at reduced size may miss a small one, so each is kept unless
+        a full-search box overlaps it.
+        """
+        if not _is_image(image):
+            self.reset()
+            return []
+        faces = self._search_full(image)
+        for face in also:
+            if not any(_box_overlap(face, f) for f in faces):
+                faces.append(face)
+        self._roi_run = 0
+        self.last_mode = 'full'
+        return self._remember(faces)
+
+    def search_near(self, image: np.ndarray, face: Face) -> List[Face]:
+        """Search closely where ``face`` (the followed one) was, for a face it may have become.
+
+        The region around it is searched at native size (or with the face at
+        :data:`NEAR_FACE_PX` when larger), for faces of a wide size band, and a
+        backend that scores its faces accepts its lower re-find confidence
+        (``min_score`` :data:`~face_tracker_ros.detector.backends.REFIND_SCORE`).
+        Costlier than a region search; meant for a frame where the followed
+        face was not found otherwise.  The previous faces are left as they are.
+        """
+        if not _is_image(image) or not _is_box(face):
+            return []
+        height, width = image.shape[:2]
+        cu, cv = face.center
+        half_w = face.w * self.roi_scale / 2.0
+        half_h = face.h * self.roi_scale / 2.0
+        x0, y0 = max(0, int(cu - half_w)), max(0, int(cv - half_h))
+        x1 = min(width, int(np.ceil(cu + half_w)))
+        y1 = min(height, int(np.ceil(cv + half_h)))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return []
+        crop = image[y0:y1, x0:x1]
+        fx = fy = 1.0
+        if face.w > NEAR_FACE_PX:
+            crop, fx, fy = _resize(crop, NEAR_FACE_PX / face.w)
+        low, high = 0.5 * face.w / fx, 2.0 * face.w / fx
+        if self._scored_detect:
+            found = self.backend.detect(crop, min_size=low, max_size=high,
+                                        min_score=REFIND_SCORE)
+        else:
+            found = self._detect(crop, min_size=low, max_size=high)
+        return [Face(x0 + f.x * fx, y0 + f.y * fy, f.w * fx, f.h * fy, f.score)
+                for f in found if _is_box(f)]
+
+    def _remember(self, faces: List[Face]) -> List[Face]:
         faces.sort(key=lambda face: face.area, reverse=True)
         self._previous = faces[:MAX_ROIS]
         return faces
 
     def _search_full(self, image: np.ndarray) -> List[Face]:
-        """Search the whole frame, downscaled to ``detect_width``."""
+        """Search the whole frame, downscaled to ``detect_width``, then small faces natively."""
         width = image.shape[1]
-        if self.detect_width and width > self.detect_width:
-            small, fx, fy = _resize(image, self.detect_width / float(width))
-            return [Face(f.x * fx, f.y * fy, f.w * fx, f.h * fy, f.score)
-                    for f in self._detect(small)]
-        return self._detect(image)
+        if not (self.detect_width and width > self.detect_width):
+            return self._detect(image, min_size=self.min_face_px or None) \
+                if self.min_face_px else self._detect(image)
+        small, fx, fy = _resize(image, self.detect_width / float(width))
+        faces = [Face(f.x * fx, f.y * fy, f.w * fx, f.h * fy, f.score)
+                 for f in self._detect(small)]
+        if faces or not self.min_face_px:
+            return faces
+        # Nothing at reduced size: look natively for the faces it could not see.
+        smallest_seen = self._smallest_input_face() * fx
+        if smallest_seen <= self.min_face_px:
+            return faces
+        return self._detect(image, min_size=self.min_face_px,
+                            max_size=smallest_seen * SMALL_PASS_OVERLAP)
+
+    def _smallest_input_face(self) -> float:
+        """Return about the smallest face width the backend finds, in its input's pixels."""
+        window = getattr(self.backend, 'window_px', None)
+        if isinstance(window, (int, float)):
+            return float(max(window, getattr(self.backend, 'min_size_px', 0) or 0))
+        return YUNET_MIN_INPUT_FACE_PX
 
     def _detect(self, image: np.ndarray, min_size: Optional[float] = None,
                 max_size: Optional[float] = None) -> List[Face]:

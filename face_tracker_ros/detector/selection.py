@@ -1,28 +1,51 @@
 # Copyright 2026 The face_tracker_ros authors
 # SPDX-License-Identifier: Apache-2.0
-"""Which face the camera follows when several are visible.
+"""Which face the camera follows when several are visible: one person, followed.
 
-The policy of :class:`TargetSelector`, applied once per frame:
+:class:`TargetSelector` keeps every face it sees on a short-lived *track*
+(linked frame to frame by position and size) and follows one of them, the
+target.  Each frame (``choose(faces, t, image)``):
 
-1. No faces: there is no target, and the current target is forgotten.
-2. With a current target, take the detected face whose centre is nearest to
-   the current target's centre.  Keep following it if it is a plausible
-   continuation of the target: its centre moved at most ``max_jump`` times the
-   current target's width, and its width is within a factor ``size_ratio`` of
-   the current target's width (both ways).
-3. Otherwise (no current target, or the nearest face is implausible) the
-   largest face (by box area) becomes the target.
+1. The target's track is looked for among the faces: the nearest face whose
+   centre moved at most ``max_jump`` target widths per frame since the target
+   was last seen (the allowance grows with each frame it was missed, up to four
+   times), whose width is within a factor ``size_ratio`` of the target's, and,
+   after a gap, whose appearance (a hue/saturation histogram of the face,
+   when the image is given) is similar enough.  If found, it is the target.
+2. If not, the target is *missing*: nothing is returned for this frame, but the
+   person is kept.  A face that comes back within ``switch_after_s`` seconds
+   where the target could be is the target again.
+3. Only when the target has been missing for ``switch_after_s`` seconds (or
+   there is no target, or it was last seen cut by the image border: it left
+   the picture) does a new face become the target, chosen by
+   ``policy``: ``'largest'`` (box area), ``'centre'`` (nearest to the image
+   centre; needs the image) or ``'longest'`` (the face seen for the longest
+   time).  Every acquisition, switch and loss is recorded as an event with its
+   reason (:meth:`TargetSelector.pop_events`), for the node to log.
 
-So the camera stays on the person it follows even while a bigger face appears
-elsewhere, and moves on only when that person leaves the picture (or the
-detector loses them for a frame) or the box jumps further than a person moves
-between frames.
+A caller that searches only near the last faces should make sure the target
+was searched for in the whole frame before it reports it missing
+(:meth:`TargetSelector.match` tells whether a set of faces holds it).
 """
 
+import dataclasses
 import math
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 from face_tracker_ros.detector.backends import Face
+
+POLICIES = ('largest', 'centre', 'longest')
+"""How a new target is chosen among the faces in view."""
+
+NOMINAL_FPS = 30.0
+"""Frame rate assumed for the time of a frame when the caller gives none."""
+
+MAX_GATE_GROWTH = 4.0
+"""The distance allowance of a missing target grows per missed frame up to this factor."""
+
+_HIST_BINS = (16, 8)
 
 
 def _usable(face: object) -> bool:
@@ -36,62 +59,272 @@ def _usable(face: object) -> bool:
         return False
 
 
+def _finite_number(value: object) -> bool:
+    """Return True if ``value`` is a real, finite number (not a bool)."""
+    if isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def appearance(image: Optional[np.ndarray], face: Face) -> Optional[np.ndarray]:
+    """Return a normalised hue/saturation histogram of the face's inner box, or None."""
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 \
+            or image.dtype != np.uint8:
+        return None
+    import cv2
+    height, width = image.shape[:2]
+    # The inner half of the box: skin, not the background or hair around it.
+    x0 = int(max(0, face.x + face.w * 0.25))
+    y0 = int(max(0, face.y + face.h * 0.25))
+    x1 = int(min(width, face.x + face.w * 0.75))
+    y1 = int(min(height, face.y + face.h * 0.75))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    hsv = cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
+    hist = cv2.calcHist([hsv], [0, 1], None, list(_HIST_BINS), [0, 180, 0, 256])
+    total = float(hist.sum())
+    return hist / total if total > 0 else None
+
+
+def similarity(a: Optional[np.ndarray], b: Optional[np.ndarray]) -> float:
+    """Return how alike two appearance histograms are, in [0, 1] (1 when either is None)."""
+    if a is None or b is None:
+        return 1.0
+    return float(np.minimum(a, b).sum())
+
+
+@dataclasses.dataclass
+class _Track:
+    ident: int
+    face: Face
+    first_seen: float
+    last_seen: float
+    misses: int = 0
+    look: Optional[np.ndarray] = None
+    at_border: bool = False
+
+
 class TargetSelector:
     """Choose the face to follow from each frame's detections (policy above)."""
 
-    def __init__(self, max_jump: float = 1.0, size_ratio: float = 2.0) -> None:
-        if not self._finite_number(max_jump) or not max_jump > 0.0:
+    def __init__(self, max_jump: float = 1.0, size_ratio: float = 2.0,
+                 switch_after_s: float = 0.0, policy: str = 'largest',
+                 min_similarity: float = 0.4) -> None:
+        if not _finite_number(max_jump) or not max_jump > 0.0:
             raise ValueError(f'max_jump must be a finite number > 0, got {max_jump!r}')
-        if not self._finite_number(size_ratio) or not size_ratio >= 1.0:
+        if not _finite_number(size_ratio) or not size_ratio >= 1.0:
             raise ValueError(f'size_ratio must be a finite number >= 1.0, got {size_ratio!r}')
+        if not _finite_number(switch_after_s) or not switch_after_s >= 0.0:
+            raise ValueError(
+                f'switch_after_s must be a finite number of seconds >= 0, got {switch_after_s!r}')
+        if policy not in POLICIES:
+            raise ValueError(f'policy must be one of {", ".join(repr(p) for p in POLICIES)}, '
+                             f'got {policy!r}')
+        if not _finite_number(min_similarity) or not 0.0 <= min_similarity <= 1.0:
+            raise ValueError(f'min_similarity must be in [0, 1], got {min_similarity!r}')
         self.max_jump = float(max_jump)
         self.size_ratio = float(size_ratio)
+        self.switch_after_s = float(switch_after_s)
+        self.policy = policy
+        self.min_similarity = float(min_similarity)
+        self._tracks: List[_Track] = []
+        self._target: Optional[_Track] = None
         self._current: Optional[Face] = None
-
-    @staticmethod
-    def _finite_number(value: object) -> bool:
-        """Return True if ``value`` is a real, finite number (not a bool)."""
-        if isinstance(value, bool):
-            return False
-        try:
-            return math.isfinite(float(value))
-        except (TypeError, ValueError):
-            return False
+        self._next_id = 0
+        self._frames = 0
+        self._events: List[str] = []
+        self.switches = 0
 
     @property
     def current(self) -> Optional[Face]:
         """Return the face chosen by the last call, or None."""
         return self._current
 
+    @property
+    def target(self) -> Optional[Face]:
+        """Return the followed face as last seen (also while it is missing), or None."""
+        return self._target.face if self._target is not None else None
+
+    @property
+    def target_id(self) -> Optional[int]:
+        """Return the followed person's track number, or None."""
+        return self._target.ident if self._target is not None else None
+
+    @property
+    def missing_frames(self) -> int:
+        """Return for how many frames in a row the target has not been seen."""
+        return self._target.misses if self._target is not None else 0
+
+    def pop_events(self) -> List[str]:
+        """Return (and forget) the acquisitions, switches and losses since the last call."""
+        events, self._events = self._events, []
+        return events
+
     def reset(self) -> None:
-        """Forget the current target."""
+        """Forget the target and every track."""
+        self._tracks = []
+        self._target = None
         self._current = None
 
-    def choose(self, faces: Optional[Iterable[Face]]) -> Optional[Face]:
-        """Return the face to follow among ``faces`` and remember it as the target.
-
-        Entries that are not :class:`Face` boxes with finite, positive sizes are
-        ignored; ``None`` or anything not iterable counts as no faces.
-        """
-        candidates: List[Face] = []
-        if faces is not None:
-            try:
-                candidates = [f for f in faces if _usable(f)]
-            except TypeError:
-                candidates = []
-        if not candidates:
-            self._current = None
+    def _gate(self, track: _Track, face: Face) -> Optional[float]:
+        """Return the cost of ``face`` continuing ``track``, or None if it cannot."""
+        ref = track.face
+        ratio = face.w / ref.w
+        if not 1.0 / self.size_ratio <= ratio <= self.size_ratio:
             return None
-        current = self._current
-        if current is not None:
-            cu, cv = current.center
-            nearest = min(candidates,
-                          key=lambda f: math.hypot(f.center[0] - cu, f.center[1] - cv))
-            jump = math.hypot(nearest.center[0] - cu, nearest.center[1] - cv)
-            ratio = nearest.w / current.w
-            if jump <= self.max_jump * current.w \
-                    and 1.0 / self.size_ratio <= ratio <= self.size_ratio:
-                self._current = nearest
-                return nearest
-        self._current = max(candidates, key=lambda f: f.area)
-        return self._current
+        jump = math.hypot(face.center[0] - ref.center[0], face.center[1] - ref.center[1])
+        allowance = self.max_jump * ref.w * min(MAX_GATE_GROWTH, 1.0 + track.misses)
+        if jump > allowance:
+            return None
+        return jump / (ref.w * self.max_jump) + abs(math.log(ratio))
+
+    def _target_match(self, faces: Sequence[Face], image: Optional[np.ndarray]
+                      ) -> Tuple[Optional[Face], Optional[np.ndarray]]:
+        track = self._target
+        if track is None:
+            return None, None
+        best: Optional[Tuple[float, Face, Optional[np.ndarray]]] = None
+        for face in faces:
+            cost = self._gate(track, face)
+            if cost is None:
+                continue
+            look = None
+            if track.misses > 0 and track.look is not None:
+                look = appearance(image, face)
+                alike = similarity(track.look, look)
+                if alike < self.min_similarity:
+                    continue
+                cost += 1.0 - alike
+            if best is None or cost < best[0]:
+                best = (cost, face, look)
+        return (best[1], best[2]) if best is not None else (None, None)
+
+    def match(self, faces: Optional[Iterable[Face]], image: Optional[np.ndarray] = None
+              ) -> Optional[Face]:
+        """Return the face among ``faces`` that continues the target, or None (no change)."""
+        return self._target_match(self._candidates(faces), image)[0]
+
+    @staticmethod
+    def _candidates(faces: Optional[Iterable[Face]]) -> List[Face]:
+        if faces is None:
+            return []
+        try:
+            return [f for f in faces if _usable(f)]
+        except TypeError:
+            return []
+
+    def choose(self, faces: Optional[Iterable[Face]], t: Optional[float] = None,
+               image: Optional[np.ndarray] = None) -> Optional[Face]:
+        """Return the face to follow in this frame, or None, and update the tracks.
+
+        ``t`` is the frame's time in seconds (default: frames counted at
+        :data:`NOMINAL_FPS`); ``image`` (BGR) enables the appearance check and
+        the ``'centre'`` policy.  Entries that are not :class:`Face` boxes with
+        finite, positive sizes are ignored; ``None`` or anything not iterable
+        counts as no faces.
+        """
+        self._frames += 1
+        now = float(t) if _finite_number(t) else self._frames / NOMINAL_FPS
+        candidates = self._candidates(faces)
+        found, look = self._target_match(candidates, image)
+        rest = [f for f in candidates if f is not found]
+        self._update_tracks(rest, now, image)
+        target = self._target
+        if target is not None and found is not None:
+            target.face = found
+            target.last_seen = now
+            target.misses = 0
+            target.look = _blend(target.look, look if look is not None
+                                 else appearance(image, found))
+            target.at_border = at_border(found, image)
+            self._current = found
+            return found
+        self._current = None
+        if target is not None:
+            target.misses += 1
+            gone = now - target.last_seen
+            if gone < self.switch_after_s and not target.at_border:
+                return None
+            self._target = None
+            reason = ('the followed face left the picture at its border' if target.at_border
+                      else f'the followed face was not seen for {gone:.1f} s '
+                      f'(switch_after_s {self.switch_after_s:g})')
+            if not rest:
+                self._events.append(f'target lost: {reason}')
+                return None
+        else:
+            reason = 'no face was followed'
+        if not rest:
+            return None
+        chosen = self._pick(rest, image)
+        track = next(tr for tr in self._tracks if tr.face is chosen)
+        if track.look is None:
+            track.look = appearance(image, chosen)
+        verb = 'switched to' if target is not None else 'acquired'
+        if target is not None:
+            self.switches += 1
+        self._events.append(
+            f'target {verb} the face at ({chosen.center[0]:.0f}, {chosen.center[1]:.0f}) '
+            f'{chosen.w:.0f} px wide, by policy {self.policy!r}: {reason}')
+        track.at_border = at_border(chosen, image)
+        self._target = track
+        self._current = chosen
+        return chosen
+
+    def _update_tracks(self, faces: List[Face], now: float,
+                       image: Optional[np.ndarray]) -> None:
+        """Link ``faces`` (the target's excluded) to the other tracks; start new ones."""
+        others = [tr for tr in self._tracks if tr is not self._target]
+        pairs = sorted((cost, i, j) for i, face in enumerate(faces)
+                       for j, tr in enumerate(others)
+                       if (cost := self._gate(tr, face)) is not None)
+        used_faces, used_tracks = set(), set()
+        for _, i, j in pairs:
+            if i in used_faces or j in used_tracks:
+                continue
+            used_faces.add(i)
+            used_tracks.add(j)
+            track = others[j]
+            track.face, track.last_seen, track.misses = faces[i], now, 0
+        for j, track in enumerate(others):
+            if j not in used_tracks:
+                track.misses += 1
+        keep_s = max(self.switch_after_s, 0.5)
+        self._tracks = [tr for tr in self._tracks
+                        if tr is self._target or now - tr.last_seen <= keep_s]
+        for i, face in enumerate(faces):
+            if i not in used_faces:
+                self._tracks.append(_Track(self._next_id, face, now, now))
+                self._next_id += 1
+
+    def _pick(self, faces: List[Face], image: Optional[np.ndarray]) -> Face:
+        if self.policy == 'centre' and isinstance(image, np.ndarray) and image.ndim >= 2:
+            cu, cv = image.shape[1] / 2.0, image.shape[0] / 2.0
+            return min(faces, key=lambda f: (math.hypot(f.center[0] - cu, f.center[1] - cv),
+                                             -f.area))
+        if self.policy == 'longest':
+            seen = {id(tr.face): tr.first_seen for tr in self._tracks}
+            return min(faces, key=lambda f: (seen.get(id(f), math.inf), -f.area))
+        return max(faces, key=lambda f: f.area)
+
+
+def at_border(face: Face, image: Optional[np.ndarray]) -> bool:
+    """Return True if ``face`` is cut by the border of ``image`` (a face leaving the picture)."""
+    if not isinstance(image, np.ndarray) or image.ndim < 2:
+        return False
+    height, width = image.shape[:2]
+    margin = 0.05 * face.w
+    return face.x <= margin or face.y <= margin or face.x + face.w >= width - margin \
+        or face.y + face.h >= height - margin
+
+
+def _blend(old: Optional[np.ndarray], new: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    """Return a slowly updated appearance (new one weighted 0.2)."""
+    if old is None:
+        return new
+    if new is None:
+        return old
+    return 0.8 * old + 0.2 * new
