@@ -52,7 +52,12 @@ from std_msgs.msg import String
 
 from face_tracker_ros.camera.capture import CaptureThread
 from face_tracker_ros.camera.native_log import NativeStderr
-from face_tracker_ros.camera.sources import make_source, SOURCES
+from face_tracker_ros.camera.sources import (
+    check_video_file,
+    DEFAULT_CAMERA_FPS,
+    make_source,
+    SOURCES,
+)
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.health import ERROR, NodeHealth, OK, STARTUP_GRACE_S, WARN
 from face_tracker_ros.common.image_wire import encode_image
@@ -89,7 +94,8 @@ PARAMS = (
     Param('loop_video', True, 'Start the video file again at its end (source file)'),
     Param('width', 640, 'Requested frame width', min=16, max=7680, unit='px'),
     Param('height', 480, 'Requested frame height', min=16, max=4320, unit='px'),
-    Param('fps', 30.0, "Requested frame rate (file: 0 plays at the file's own rate)",
+    Param('fps', 0.0, "Frame rate: 0 = the source's own (a video file plays at its own rate; "
+          'v4l2 and sim are asked for 30 Hz); > 0 requests it (a file plays at it)',
           min=0.0, max=240.0, unit='Hz'),
     Param('fourcc', 'MJPG', 'Requested V4L2 pixel format, four characters (MJPG, YUYV)'),
     Param('frame_id', 'camera_optical_frame', 'frame_id of the published images'),
@@ -132,12 +138,6 @@ PARAMS = (
 ) + COMMON
 
 
-def _fps_problem(v):
-    if v['source'] == 'file' or v['fps'] > 0.0:
-        return None
-    return f"parameter 'fps' must be > 0 when 'source' is {v['source']!r} (0 is for files)"
-
-
 def _face_size_problem(v):
     if v['source'] != 'sim' or v['sim.face_size'] < v['sim.hfov']:
         return None
@@ -149,7 +149,6 @@ def _face_size_problem(v):
 RULES = (
     required_when('video_path', 'source', ('file',)),
     required_when('device', 'source', ('v4l2',)),
-    Rule(('fps', 'source'), _fps_problem),
     Rule(('sim.face_size', 'sim.hfov', 'source'), _face_size_problem),
     at_most('reopen_backoff_s', 'reopen_backoff_max_s'),
     at_most('diag.fps_error_ratio', 'diag.fps_warn_ratio',
@@ -172,6 +171,12 @@ class CameraNode(Node):
         self.params = p = declare(self, PARAMS, RULES)
         if len(p['fourcc']) != 4:
             raise ParameterError(f"parameter 'fourcc' = {p['fourcc']!r} must be 4 characters")
+        if p['source'] == 'file':
+            # A missing or unplayable file is a configuration error (exit 2, not restarted),
+            # not a camera to wait for.
+            problem = check_video_file(p['video_path'])
+            if problem:
+                raise ParameterError(f"parameter 'video_path': {problem}")
         self._frame_id = p['frame_id']
         self._pose = (0.0, 0.0)
         self._pose_received = p['source'] != 'sim' or not p['sim.wait_for_pose']
@@ -206,7 +211,9 @@ class CameraNode(Node):
         def make():
             return make_source(
                 p['source'], device=p['device'], video_path=p['video_path'],
-                width=p['width'], height=p['height'], fps=p['fps'], fourcc=p['fourcc'],
+                width=p['width'], height=p['height'],
+                fps=p['fps'] or (0.0 if p['source'] == 'file' else DEFAULT_CAMERA_FPS),
+                fourcc=p['fourcc'],
                 loop=p['loop_video'], scene=scene, pose=self._current_pose,
                 start_time=start_time)
         try:
