@@ -290,7 +290,9 @@ def test_camera_plays_a_video_file_at_its_rate(node_process, ros_node, tmp_path)
 
 @pytest.mark.parametrize('module, params, expected', [
     ('face_tracker_ros.camera.node', {'source': 'usb'}, "parameter 'source'"),
-    ('face_tracker_ros.camera.node', {'source': 'v4l2', 'fps': 0.0}, "'fps'"),
+    ('face_tracker_ros.camera.node', {'source': 'v4l2', 'fps': -1.0}, "'fps'"),
+    ('face_tracker_ros.camera.node', {'source': 'file', 'video_path': '/nonexistent/clip.mp4'},
+     "'video_path'"),
     ('face_tracker_ros.camera.node', {'source': 'file'}, "'video_path'"),
     ('face_tracker_ros.servo.node', {'protocol': 'pwm'}, "parameter 'protocol'"),
     ('face_tracker_ros.servo.node', {'port': ''}, "parameter 'port'"),
