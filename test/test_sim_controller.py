@@ -552,3 +552,45 @@ def test_firmware_reset_input_drops_a_partial_command():
     firmware.reset_input()
     assert firmware.handle(b'PING\n') == b'PONG\r\n'
     assert firmware.errors_total == 0
+
+
+# Stopping while a client is connected ---------------------------------------------------
+
+
+@pytest.mark.parametrize('protocol', ['ascii', 'maestro'])
+def test_stop_serves_a_connected_client_until_it_closes_the_port(tmp_path, protocol):
+    """The servo node's park, sent just after the controller's own stop began, is handled."""
+    ctrl = SimServoController(protocol=protocol, link_path=str(tmp_path / 'servo'))
+    ctrl.start()
+    client = Client(ctrl.port_path, protocol)
+    client.move(1800, 1200)
+    stopper = threading.Thread(target=ctrl.stop, kwargs={'linger_s': 5.0})
+    stopper.start()
+    time.sleep(0.3)  # the controller is stopping; the client parks and closes the port
+    client.move(1500, 1500)
+    client.link.close()
+    stopper.join(timeout=10.0)
+    assert not stopper.is_alive()
+    assert ctrl.linger_end == 'client closed the port'
+    assert ctrl.linger_commands >= 1 and 0.3 <= ctrl.lingered_s < 4.0
+    assert ctrl.model.pan.target == pytest.approx(0.0) and ctrl.model.tilt.target == \
+        pytest.approx(0.0)
+    assert not os.path.lexists(tmp_path / 'servo')
+
+
+def test_stop_is_immediate_without_a_client_and_bounded_with_a_silent_one(tmp_path):
+    ctrl = SimServoController(link_path=str(tmp_path / 'servo'))
+    ctrl.start()
+    started = time.monotonic()
+    ctrl.stop(linger_s=5.0)
+    assert time.monotonic() - started < 2.0 and ctrl.linger_end == 'no client'
+    ctrl = SimServoController(link_path=str(tmp_path / 'servo'))
+    ctrl.start()
+    client = Client(ctrl.port_path, 'ascii')
+    try:
+        client.sync()
+        ctrl.stop(linger_s=0.5)  # the client keeps the port open and sends nothing
+        assert ctrl.linger_end == 'time limit' and ctrl.linger_commands == 0
+        assert 0.4 <= ctrl.lingered_s < 2.0
+    finally:
+        client.link.close()
