@@ -27,6 +27,8 @@ PACKAGE = 'face_tracker_ros'
 #: installed in the lane).
 SIM_NODES = ('sim_servo', 'camera', 'detector', 'servo', 'flight_recorder', 'diagnostics')
 TRACEBACK = 'Traceback (most recent call last)'
+#: The watchdog's start-up grace in the tests' parameters file (30 s by default).
+STARTUP_GRACE_S = 15.0
 
 
 def launch_file() -> str:
@@ -46,8 +48,8 @@ def fast_watchdog_params(directory: Path) -> str:
     source = Path(get_package_share_directory(PACKAGE)) / 'config' / 'tracker.yaml'
     params = yaml.safe_load(source.read_text())
     params['diagnostics']['ros__parameters'].update({
-        'watchdog.startup_grace_s': 8.0, 'watchdog.stale_timeout_s': 4.0,
-        'watchdog.kill_grace_s': 1.0})
+        'watchdog.startup_grace_s': STARTUP_GRACE_S, 'watchdog.stale_timeout_s': 5.0,
+        'watchdog.kill_grace_s': 2.0})
     path = directory / 'tracker.yaml'
     path.write_text(yaml.safe_dump(params))
     return str(path)
@@ -137,6 +139,10 @@ class Launch:
         for proc in self.ps.children(recursive=True):
             self._descendants[proc.pid] = proc
         return list(self._descendants.values())
+
+    def remembered_pids(self) -> set:
+        """Return the pids of the remembered descendants."""
+        return set(self._descendants)
 
     def survivors(self) -> List[str]:
         """Return the remembered descendants still running (same pid and start time)."""

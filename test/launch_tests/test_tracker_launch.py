@@ -143,7 +143,7 @@ class TestRunningTracker(unittest.TestCase):
         old = node_pid(self.me, 'detector')
         os.kill(old, signal.SIGSTOP)
         try:
-            # Startup grace 8 s, stale after 4 s, SIGKILL 1 s after SIGTERM (test parameters).
+            # Startup grace 15 s, stale after 5 s, SIGKILL 2 s after SIGTERM (test parameters).
             new = self._wait_for_new_detector(old, 60.0)
         finally:
             if psutil.pid_exists(old):
