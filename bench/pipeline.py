@@ -23,7 +23,7 @@ from pathlib import Path
 import tempfile
 import threading
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from bench.common import log, percentile, ros_env, rounded, summarize, target
 
@@ -135,6 +135,8 @@ class Monitor:
         self.commands: List[Tuple[float, float]] = []  # (capture stamp, latency ms)
         self.truths: List[Tuple[float, float]] = []  # (stamp, error or -1)
         self._detector = {'frames_processed': [0, 0], 'detections_total': [0, 0]}
+        #: The last status of the servo node, as {key: value} (the budget section reports it).
+        self.servo_status: Dict[str, str] = {}
 
     def on_command(self, capture: float, written: float) -> None:
         """Record a command written at ``written`` for a frame captured at ``capture``."""
@@ -211,15 +213,19 @@ def _make_monitor_node(context, monitor: Monitor):
     # face/target in this process would make every publish on the measured hop slower.
     # Only the arrays that hold the detector's status are deserialized.
     wanted = 'detector: detector'.encode()
+    servo = 'servo: servo'.encode()
 
     def on_diagnostics(data: bytes) -> None:
-        if wanted not in data:
+        if wanted not in data and servo not in data:
             return
         for status in deserialize_message(data, DiagnosticArray).status:
             if status.name == 'detector: detector':
                 values = {kv.key: kv.value for kv in status.values}
                 monitor.on_detector_status(values.get('frames_processed', ''),
                                            values.get('detections_total', ''))
+            elif status.name == 'servo: servo':
+                with monitor.lock:
+                    monitor.servo_status = {kv.key: kv.value for kv in status.values}
 
     node.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, 50, raw=True)
     return node
@@ -244,14 +250,22 @@ def _observe_in_the_background() -> None:
 
 def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps: float = 30.0,
                  sample_period: float = 1.0, log_path: Optional[str] = None,
-                 profile: Optional[str] = None, progress_every: float = 0.0) -> Dict[str, object]:
+                 profile: Optional[str] = None, progress_every: float = 0.0,
+                 on_poll: Optional[Callable[[Dict[str, int]], None]] = None,
+                 settle_from_command: bool = False) -> Dict[str, object]:
     """Run the node pipeline in simulation for ``duration`` seconds and measure it.
 
     Returns the monitor's counts and latency samples, the nodes' resource
     samples ``{node: [(t, cpu %, rss MB), ...]}`` (``t`` from the start) and
     the runner's restart counts.  ``sim_port`` is the simulated controller's
     link path (a private temporary one when empty); ``camera_fps`` sets the
-    camera's rate; ``log_path`` receives the nodes' output.
+    camera's rate; ``log_path`` receives the nodes' output.  ``on_poll`` is
+    called with the runner's ``{node: pid}`` right after the start and every
+    0.1 s (the budget section moves the processes into a CPU quota with it).
+    ``settle_from_command`` counts the settling time of the error and latency
+    figures from the capture of the first frame that gave a servo command
+    instead of from the first frame (on a small CPU the start-up alone takes
+    seconds; ``start_to_first_command_s`` says how long).
     """
     import rclpy
 
@@ -288,13 +302,18 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
     executor.add_node(node)
     stop_spinning = spin_in_thread(executor)
     started = time.monotonic()
+    wall_start = time.time()
     next_progress = started + progress_every if progress_every > 0 else None
     try:
         supervisor.start()
+        if on_poll is not None:
+            on_poll(supervisor.pids())
         sampler.start()
         _observe_in_the_background()
         while time.monotonic() - started < duration and supervisor.fatal_status is None:
             supervisor.poll()
+            if on_poll is not None:
+                on_poll(supervisor.pids())
             if next_progress is not None and time.monotonic() >= next_progress:
                 next_progress += progress_every
                 log(f'  t={time.monotonic() - started:.0f}s frames {len(monitor.truths)} '
@@ -316,7 +335,12 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
                if supervisor.fatal_status is not None else 'no servo command was seen')
         raise RuntimeError(f"the node pipeline failed: {why}; end of the nodes' output:\n{tail}")
     first = min((s for s, _ in monitor.truths), default=0.0)
+    first_command = min(c for c, _ in monitor.commands)
+    if settle_from_command:
+        first = first_command
     errors = [e for s, e in monitor.truths if e >= 0.0 and s - first >= SETTLE_S]
+    latencies = [lat for cap, lat in monitor.commands if cap - first >= SETTLE_S] \
+        if settle_from_command else monitor.latencies(SETTLE_S)
     return {
         'duration_s': round(elapsed, 2),
         'camera_fps': camera_fps,
@@ -324,12 +348,15 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
         'frames_processed': monitor.targets,
         'detections': monitor.detections,
         'servo_commands': len(monitor.commands),
-        'latencies_ms': monitor.latencies(SETTLE_S),
+        'latencies_ms': latencies,
+        'start_to_first_command_s': rounded(first_command - wall_start, 2),
         'target_error_rms': rounded((sum(e * e for e in errors) / len(errors)) ** 0.5, 4)
         if errors else None,
+        'target_error_max': rounded(max(errors), 4) if errors else None,
         'samples': sampler.samples,
         'pids': {n: sorted(p) for n, p in sampler.pids_seen.items()},
         'restarts': dict(supervisor.restarts),
+        'servo_status': dict(monitor.servo_status),
         'fatal_status': supervisor.fatal_status,
     }
 

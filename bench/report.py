@@ -4,7 +4,7 @@
 
 from typing import Dict, List, Optional
 
-SECTIONS = ('transport', 'detector', 'pipeline', 'resources', 'soak')
+SECTIONS = ('transport', 'detector', 'pipeline', 'resources', 'budget', 'soak')
 
 
 def _fmt(value: object, digits: int = 1, suffix: str = '') -> str:
@@ -133,7 +133,34 @@ def markdown(results: Dict[str, object]) -> str:
                   'applies to private memory)', '']
         lines += _table(['node', 'CPU %', 'RSS MB', 'private MB', 'RSS slope MB/h',
                          'private slope MB/h'], rows)
+    lines += budget_lines(results.get('budget'))
     return '\n'.join(lines) + '\n'
+
+
+def budget_lines(budget: object) -> List[str]:
+    """Return the budget section's table (one row per CPU quota or load), or nothing."""
+    if not isinstance(budget, dict) or 'rows' not in budget:
+        return []
+    rows = []
+    for name, row in budget['rows'].items():
+        rows.append([name, _fmt(row.get('frames_published')), _fmt(row.get('frames_processed')),
+                     _fmt(row.get('servo_commands')),
+                     _fmt(row.get('commands_per_processed_frame'), 3),
+                     _fmt(row.get('target_error_rms'), 3), _fmt(row.get('target_error_max'), 3),
+                     _fmt(_get(row, 'latency_ms', 'p50')), _fmt(_get(row, 'latency_ms', 'p99')),
+                     _fmt(row.get('throttled_s')),
+                     _fmt(row.get('watchdog_actions')), _fmt(row.get('restarts'))])
+    setup = budget.get('setup', {})
+    lines = ['', f"**Budget** (closed loop, {_fmt(setup.get('seconds_per_row'), 0)} s per row at "
+             '30 fps; camera, detector, servo, diagnostics and flight recorder in a cgroup with '
+             'the CPU quota, the simulated controller outside; hogs: two busy loops, no quota)',
+             '']
+    if budget.get('skipped'):
+        lines += [f"Quota rows skipped: {budget['skipped']}", '']
+    lines += _table(['row', 'frames', 'processed', 'commands', 'commands/processed', 'rms',
+                     'max', 'p50 ms', 'p99 ms', 'throttled s', 'watchdog actions',
+                     'restarts'], rows)
+    return lines
 
 
 def _slope(entry: Dict[str, object], prefix: str) -> str:

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Run the benchmarks side by side and write bench-results.json and a markdown table.
 
-``python -m bench.run [--sections transport,detector,pipeline,resources,soak]
+``python -m bench.run [--sections transport,detector,pipeline,resources,budget,soak]
 [--soak-minutes N] [--output bench-results.json] [--markdown bench-results.md]``
 
 Sections run in the order given above, in one process, one after the other
@@ -61,6 +61,11 @@ def _positive(kind):
     return check
 
 
+def _budget_rows():
+    from bench.budget import ROWS
+    return ROWS
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(prog='python -m bench.run',
@@ -79,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
                         'section (default 60)')
     parser.add_argument('--pipeline-rounds', type=_positive(int), default=2,
                         help='alternate the two designs this many times (default 2)')
+    parser.add_argument('--budget-seconds', type=_positive(float), default=30.0,
+                        help='seconds of each row of the budget section (default 30)')
+    parser.add_argument('--budget-rows', default='',
+                        help='comma-separated rows of the budget section (default: all): '
+                        + ', '.join(name for name, _, _ in _budget_rows()))
     parser.add_argument('--transport-frames', type=_positive(int), default=300,
                         help='frames per transport measurement (default 300)')
     parser.add_argument('--detector-frames', type=_positive(int), default=150,
@@ -152,6 +162,12 @@ def run_sections(args: argparse.Namespace, sections: List[str],
                 for key in ('section_seconds', 'load_average_1min'):
                     section.setdefault(key, both.get(key))
                 results[name] = section
+    if 'budget' in sections:
+        from bench import budget
+        rows = [r.strip() for r in args.budget_rows.split(',') if r.strip()]
+        results['budget'] = guarded('budget', lambda: budget.run(
+            args.budget_seconds, domain_id, sim_port=args.sim_port, rows=rows,
+            log_dir=log_dir))
     if 'soak' in sections:
         from bench import soak
         log_path = str(Path(log_dir) / 'bench-soak-nodes.log') if log_dir else None
@@ -176,6 +192,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         sections = parse_sections(args.sections)
+        known = [name for name, _, _ in _budget_rows()]
+        unknown = [r.strip() for r in args.budget_rows.split(',')
+                   if r.strip() and r.strip() not in known]
+        if unknown:
+            raise ValueError(f'--budget-rows takes a comma-separated list of '
+                             f'{", ".join(known)}; got {", ".join(unknown)}')
         domain_id = args.domain_id if args.domain_id is not None else choose_domain_id()
         if not 0 <= domain_id <= 232:
             raise ValueError(f'--domain-id must be in [0, 232], got {domain_id}')

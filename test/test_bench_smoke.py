@@ -67,7 +67,7 @@ def test_domain_id_from_environment_or_a_free_one():
 def test_section_names_are_checked():
     """--sections keeps the run order and names the allowed sections on a typo."""
     assert run.parse_sections('soak, transport') == ['transport', 'soak']
-    with pytest.raises(ValueError, match='transport, detector, pipeline, resources, soak'):
+    with pytest.raises(ValueError, match='transport, detector, pipeline, resources, budget, soak'):
         run.parse_sections('transport,speed')
 
 

@@ -124,3 +124,93 @@ def test_a_cpu_quota_is_created_and_removed_on_this_machine():
         budget.stop_hogs(hog)
         quota.remove()
     assert not Path(quota.directory).exists()
+
+
+def test_a_serial_write_delayed_by_a_busy_cpu_is_not_a_timeout(monkeypatch):
+    """Bytes written after the process waited for the CPU past the write timeout are a success.
+
+    pyserial checks its write deadline after the bytes went out; under a CPU
+    quota (70 ms without CPU in every 100 ms at 30 % of one core) that gave
+    "Write timeout" for complete writes, and the servo node dropped commands
+    while it reconnected.  The wait is made here by delaying the write itself.
+    """
+    import tty
+
+    from face_tracker_ros.servo.link import SerialLink
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    real_write = os.write
+
+    def late_write(fd, data):
+        time.sleep(0.12)  # descheduled: longer than the 50 ms write timeout
+        return real_write(fd, data)
+
+    try:
+        link = SerialLink(os.ttyname(slave), write_timeout_s=0.05)
+        assert link.open()
+        monkeypatch.setattr(os, 'write', late_write)
+        assert link.write(b'MOVE 1500 1500\n'), link.last_error
+        monkeypatch.setattr(os, 'write', real_write)
+        assert link.write_errors_total == 0 and link.is_open
+        os.set_blocking(master, False)
+        assert os.read(master, 100) == b'MOVE 1500 1500\n'
+        link.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_servo_that_waited_for_the_cpu_acts_on_every_target(node_process, ros_node, tmp_path):
+    """Targets that arrive while the servo node cannot run are each acted on, in order.
+
+    The servo node is stopped (as a CPU quota or a busy machine stops it) while
+    the detector publishes five targets; when it runs again, each gives a servo
+    command (a latency trace with its stamp), not only the newest.
+    """
+    import signal
+
+    from geometry_msgs.msg import PointStamped
+    from rclpy.qos import DurabilityPolicy
+    from sensor_msgs.msg import TimeReference
+
+    link = str(tmp_path / 'sim_servo')
+    node_process('face_tracker_ros.sim.node', 'sim_servo', {'link_path': link})
+    servo = node_process('face_tracker_ros.servo.node', 'servo', {'port': link})
+    node = ros_node('test_detector_stand_in')
+    reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
+                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    pub = node.create_publisher(PointStamped, 'face/target', reliable)
+    traces = []
+    node.create_subscription(TimeReference, 'servo/command_latency', traces.append, reliable)
+    assert wait_for(lambda: pub.get_subscription_count() > 0, 20.0, spin=ros_node.spin), \
+        servo.output()
+    assert wait_for(lambda: 'servo controller connected' in servo.output(), 15.0), \
+        servo.output()
+
+    def publish_target():
+        msg = PointStamped()
+        msg.header.stamp = node.get_clock().now().to_msg()
+        msg.header.frame_id = 'camera_optical_frame'
+        msg.point.x, msg.point.y, msg.point.z = 0.2, -0.1, 0.15
+        pub.publish(msg)
+        return msg.header.stamp
+
+    def warm():
+        publish_target()
+        ros_node.spin(0.1)
+        return traces
+    assert wait_for(warm, 15.0), servo.output()
+    os.kill(servo.proc.pid, signal.SIGSTOP)
+    try:
+        stamps = []
+        for _ in range(5):
+            stamps.append(publish_target())
+            ros_node.spin(0.02)
+    finally:
+        os.kill(servo.proc.pid, signal.SIGCONT)
+
+    def acted():
+        seen = {(t.time_ref.sec, t.time_ref.nanosec) for t in traces}
+        return all((s.sec, s.nanosec) in seen for s in stamps)
+    assert wait_for(acted, 10.0, spin=ros_node.spin), (len(traces), servo.output())

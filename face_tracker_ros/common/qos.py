@@ -24,6 +24,15 @@ LATEST_ONLY = QoSProfile(depth=1, reliability=qos_profile_sensor_data.reliabilit
                          history=HistoryPolicy.KEEP_LAST,
                          durability=qos_profile_sensor_data.durability)
 
+#: The servo node's subscriber to ``face/target``: every target in order, not only the
+#: newest.  A target is a few dozen bytes and each is one observation for the control law
+#: (whose latency compensation places it in time), so a servo node that waited for the CPU
+#: (a small or busy computer) acts on every frame the detector processed meanwhile instead
+#: of dropping all but the last (5 % of the targets at 30 % of one core).
+EVERY_TARGET = QoSProfile(depth=10, reliability=qos_profile_sensor_data.reliability,
+                          history=HistoryPolicy.KEEP_LAST,
+                          durability=qos_profile_sensor_data.durability)
+
 #: Publishers of small per-frame results (targets, joint states, traces).
 STREAM_PUB = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
                         history=HistoryPolicy.KEEP_LAST)

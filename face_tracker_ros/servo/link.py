@@ -16,10 +16,21 @@ Arduino IDE) is not stopped.
 """
 
 import math
+import os
+import select
 import time
 from typing import Optional
 
 import serial
+
+
+def _posix_fd(port) -> Optional[int]:
+    """Return the descriptor of a pyserial port opened on a device (POSIX), else None (URLs)."""
+    posix = getattr(serial, 'serialposix', None)
+    if posix is None or not isinstance(port, posix.Serial):
+        return None
+    fd = getattr(port, 'fd', None)
+    return fd if isinstance(fd, int) else None
 
 
 def _positive(name: str, value: float) -> float:
@@ -136,7 +147,8 @@ class SerialLink:
             self.last_error = 'write: port {} is not open'.format(self.port)
             return False
         try:
-            written = port.write(data)
+            fd = _posix_fd(port)
+            written = port.write(data) if fd is None else self._write_fd(fd, data)
         except Exception as exc:  # unplugged, timed out, driver error
             self._fail('write', exc)
             self.write_errors_total += 1
@@ -148,6 +160,34 @@ class SerialLink:
             return False
         self.bytes_written_total += len(data)
         return True
+
+    def _write_fd(self, fd: int, data: bytes) -> int:
+        """Write every byte to the port's descriptor; time out only when bytes are left.
+
+        pyserial's own write checks its deadline after ``os.write`` even when
+        every byte went out, so a process that waited for the CPU longer than
+        the write timeout at that moment (a CPU quota, a busy machine) got
+        "Write timeout" for bytes that were written, and the servo node took the
+        controller for disconnected and dropped commands while it reconnected.
+        Here the timeout runs while no byte can be written.
+        """
+        view = memoryview(data)
+        deadline = time.monotonic() + self.write_timeout_s
+        while view:
+            try:
+                count = os.write(fd, view)
+            except BlockingIOError:
+                count = 0
+            if count:
+                view = view[count:]
+                deadline = time.monotonic() + self.write_timeout_s
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0.0 or not select.select([], [fd], [], remaining)[1]:
+                raise serial.SerialTimeoutException(
+                    'Write timeout ({} of {} bytes written)'.format(
+                        len(data) - len(view), len(data)))
+        return len(data)
 
     def read_available(self, max_bytes: int = 4096) -> bytes:
         """Return the bytes that have arrived (at most ``max_bytes``), b'' when none; never blocks.

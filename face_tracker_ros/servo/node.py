@@ -276,7 +276,7 @@ class ServoNode(Node):
                                                   qos.TRACE_PUB)
         # Taken serialized and read without building a message object (image_wire).
         self.create_subscription(PointStamped, 'face/target', self._on_target,
-                                 qos.LATEST_ONLY, raw=True)
+                                 qos.EVERY_TARGET, raw=True)
         self.create_timer(1.0 / p['tick_rate_hz'], self._on_tick)
         self.conn.poll(time.monotonic())
         self._log_events()

@@ -9,7 +9,8 @@ status line every second, and at the end writes ``demo-summary.json``:
 * ``frames_published`` / ``frames_processed`` / ``detections`` /
   ``servo_commands``: counted on ``sim/true_target``, ``face/target`` (all,
   and those with a face) and ``servo/command_latency``;
-* ``target_error_rms`` / ``target_error_max``: the face's true distance from
+* ``target_error_rms`` / ``target_error_max`` / ``target_error_p50``: the face's true
+  distance from
   the image centre over the half-width (from the simulation), over the frames
   after the first ``--settle`` seconds in which the face is in view;
 * ``latency_capture_to_command_ms_p50`` / ``_p99``: image capture to the
@@ -135,6 +136,7 @@ class DemoStats:
                 'servo_commands': self.servo_commands,
                 'target_error_rms': _round(rms, 4),
                 'target_error_max': _round(max(errors) if errors else None, 4),
+                'target_error_p50': _round(percentile(errors, 50), 4),
                 'target_error_samples': len(errors),
                 'latency_capture_to_command_ms_p50': _round(
                     percentile(self.latencies_ms, 50), 2),
