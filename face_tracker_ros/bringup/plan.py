@@ -157,6 +157,12 @@ def instance_log_dir(args: BringupArgs) -> str:
     return str(default_log_dir() / instance_dir_name(args.namespace))
 
 
+def _no_face_model() -> bool:
+    """Return True if the detector's 'auto' backend would find no YuNet model."""
+    from face_tracker_ros.detector.models import find_model
+    return find_model() is None
+
+
 def make_plan(args: BringupArgs) -> List[NodeSpec]:
     """Return the node processes to run, in start order."""
     camera: Dict[str, Any] = {}
@@ -171,6 +177,10 @@ def make_plan(args: BringupArgs) -> List[NodeSpec]:
             sim['protocol'] = args.protocol
         specs.append(NodeSpec('sim_servo', 'sim_servo_node', f'{PACKAGE}.sim.node', sim))
         camera['source'] = 'sim'
+        if _no_face_model():
+            # The simulated face (a frontal photograph) suits Haar: said explicitly, the
+            # detector does not warn about the missing YuNet model as it does for a camera.
+            detector['backend'] = 'haar'
         camera['sim.wait_for_pose'] = True
         if args.sim_path:
             camera['sim.path'] = args.sim_path

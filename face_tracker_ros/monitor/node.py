@@ -55,6 +55,7 @@ each node's memory over time.
 import math
 import os
 from pathlib import Path
+import re
 import socket
 import time
 from typing import Dict, Optional
@@ -78,7 +79,7 @@ from face_tracker_ros.common.paths import default_log_dir
 from face_tracker_ros.common.runner import log_at, main_for
 from face_tracker_ros.common.stats import RateMeter, WindowStats
 from face_tracker_ros.monitor.levels import Band, worst
-from face_tracker_ros.monitor.logfile import LogFileWriter
+from face_tracker_ros.monitor.logfile import LogFileWriter, read_node_log
 from face_tracker_ros.monitor.resources import (
     process_summary_line,
     ProcessWatcher,
@@ -202,6 +203,9 @@ LOG_RECOVERED_WARN_S = 60.0
 #: Less free space than this where the log file is written is ERROR before a write fails.
 LOG_FREE_ERROR_BYTES = 256 * 1024
 
+#: The name of a process's own ROS log file: ``<executable>_<pid>_<milliseconds>.log``.
+NODE_LOG_NAME = re.compile(r'^.+_(\d+)_\d+\.log$')
+
 #: Nodes whose output is judged from a counter in their own status rather than by
 #: subscribing to their output topic.  The detector's ``face/target`` is the hop between
 #: detection and the servo command: every subscriber adds to what each publish costs there
@@ -292,6 +296,7 @@ class DiagnosticsNode(Node):
         self.create_timer(p['resource_log_period_s'], self._log_resources)
         self.create_timer(check_period, self._check_watchdog)
         self.writer_gaps = 0
+        self._run_pids = set()  # every pid seen in a status of this run's nodes
         self._writer_alive = time.monotonic()
         self.create_timer(1.0, self._watch_writer)
         self.get_logger().info(f"diagnostics started: watching {', '.join(self.watchers)} "
@@ -312,11 +317,42 @@ class DiagnosticsNode(Node):
         if gap > ROSOUT_KEEP_S and self.writer is not None:
             self.writer_gaps += 1
             wall = time.time()
+            # The lines /rosout no longer has, with a margin (duplicates are skipped).
+            start, end = wall - gap - 1.0, wall - ROSOUT_KEEP_S + 0.5
+            directory, files, recovered = self._recover_lines(start, end)
             self.get_logger().warning(
                 f'log file: this node did not run for {gap:.1f} s (stopped or starved); '
-                f'/rosout keeps lines only {ROSOUT_KEEP_S:.0f} s for a late reader, so lines '
-                f'logged from {_utc(wall - gap)} to {_utc(wall - ROSOUT_KEEP_S)} may be '
-                'missing from this file')
+                f'/rosout keeps lines only {ROSOUT_KEEP_S:.0f} s for a late reader: '
+                f'{recovered} lines of {_utc(start)} to {_utc(end)} were read back from '
+                f'{files} node log file(s) in {directory}; lines of a process that wrote '
+                'none there may be missing')
+
+    def _recover_lines(self, start: float, end: float):
+        """Write the lines of this run's nodes stamped in [start, end] from their own log files.
+
+        Returns the directory, the files read and the lines written.
+        """
+        directory = _ros_log_dir()
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return directory, 0, 0
+        records, files = [], 0
+        for name in names:
+            match = NODE_LOG_NAME.match(name)
+            path = os.path.join(directory, name)
+            try:
+                if match is None or os.path.getmtime(path) < start:
+                    continue
+            except OSError:
+                continue
+            pid = int(match.group(1))
+            if pid != os.getpid() and pid not in self._run_pids and not self.scope.owns(pid):
+                continue  # another run's (or another tracker's) process
+            files += 1
+            records += [r for r in read_node_log(path, start, end)
+                        if not self._log_prefix or r[2].startswith(self._log_prefix)]
+        return directory, files, self.writer.recover(records, start, end)
 
     def _apply_params(self, changed) -> None:
         # Live tuning of the thresholds and the log file's level (checked, in self.params).
@@ -340,6 +376,7 @@ class DiagnosticsNode(Node):
             if status.message != 'Node starting up':
                 self.watchdog.heartbeat(node)
             self.watchers[node].set_pid(int(pid))
+            self._run_pids.add(int(pid))
             figure = PROGRESS_FIGURES.get(node)
             if figure is not None and values.get(figure, '').isdigit():
                 count = int(values[figure])
@@ -572,6 +609,18 @@ class DiagnosticsNode(Node):
         """Flush and close the log file."""
         if self.writer is not None:
             self.writer.close()
+
+
+def _ros_log_dir() -> str:
+    """Return the directory rcl writes each process's own log file to."""
+    try:
+        from rclpy.logging import get_logging_directory
+        return str(get_logging_directory())
+    except Exception:  # noqa: BLE001 - an rclpy without it: the same rule by hand
+        if os.environ.get('ROS_LOG_DIR'):
+            return os.path.expanduser(os.environ['ROS_LOG_DIR'])
+        home = os.environ.get('ROS_HOME') or os.path.join(os.path.expanduser('~'), '.ros')
+        return os.path.join(home, 'log')
 
 
 def _utc(stamp_s: float) -> str:
