@@ -7,11 +7,12 @@
 target.  Each frame (``choose(faces, t, image)``):
 
 1. The target's track is looked for among the faces: the nearest face whose
-   centre moved at most ``max_jump`` target widths per frame since the target
-   was last seen (the allowance grows with each frame it was missed, up to four
-   times), whose width is within a factor ``size_ratio`` of the target's, and,
-   after a gap, whose appearance (a hue/saturation histogram of the face,
-   when the image is given) is similar enough.  If found, it is the target.
+   centre moved at most ``max_jump`` target widths per frame (at 30 frames per
+   second) since the target was last seen (so the allowance grows with each
+   frame missed or the time between frames, up to four times), whose width
+   is within a factor ``size_ratio`` of the target's, and, after a gap, whose
+   appearance (a hue/saturation histogram of the face, when the image is
+   given) is similar enough.  If found, it is the target.
 2. If not, the target is *missing*: nothing is returned for this frame, but the
    person is kept.  A face that comes back within ``switch_after_s`` seconds
    where the target could be is the target again.
@@ -169,26 +170,29 @@ class TargetSelector:
         self._target = None
         self._current = None
 
-    def _gate(self, track: _Track, face: Face) -> Optional[float]:
+    def _gate(self, track: _Track, face: Face, now: float) -> Optional[float]:
         """Return the cost of ``face`` continuing ``track``, or None if it cannot."""
         ref = track.face
         ratio = face.w / ref.w
         if not 1.0 / self.size_ratio <= ratio <= self.size_ratio:
             return None
         jump = math.hypot(face.center[0] - ref.center[0], face.center[1] - ref.center[1])
-        allowance = self.max_jump * ref.w * min(MAX_GATE_GROWTH, 1.0 + track.misses)
+        # max_jump is per frame at the nominal rate: frames missed, or processed further
+        # apart (a busy computer), allow more, up to MAX_GATE_GROWTH times.
+        frames = max(1.0 + track.misses, (now - track.last_seen) * NOMINAL_FPS)
+        allowance = self.max_jump * ref.w * min(MAX_GATE_GROWTH, frames)
         if jump > allowance:
             return None
         return jump / (ref.w * self.max_jump) + abs(math.log(ratio))
 
-    def _target_match(self, faces: Sequence[Face], image: Optional[np.ndarray]
+    def _target_match(self, faces: Sequence[Face], image: Optional[np.ndarray], now: float
                       ) -> Tuple[Optional[Face], Optional[np.ndarray]]:
         track = self._target
         if track is None:
             return None, None
         best: Optional[Tuple[float, Face, Optional[np.ndarray]]] = None
         for face in faces:
-            cost = self._gate(track, face)
+            cost = self._gate(track, face, now)
             if cost is None:
                 continue
             look = None
@@ -202,10 +206,11 @@ class TargetSelector:
                 best = (cost, face, look)
         return (best[1], best[2]) if best is not None else (None, None)
 
-    def match(self, faces: Optional[Iterable[Face]], image: Optional[np.ndarray] = None
-              ) -> Optional[Face]:
+    def match(self, faces: Optional[Iterable[Face]], image: Optional[np.ndarray] = None,
+              t: Optional[float] = None) -> Optional[Face]:
         """Return the face among ``faces`` that continues the target, or None (no change)."""
-        return self._target_match(self._candidates(faces), image)[0]
+        now = float(t) if _finite_number(t) else (self._frames + 1) / NOMINAL_FPS
+        return self._target_match(self._candidates(faces), image, now)[0]
 
     @staticmethod
     def _candidates(faces: Optional[Iterable[Face]]) -> List[Face]:
@@ -229,7 +234,7 @@ class TargetSelector:
         self._frames += 1
         now = float(t) if _finite_number(t) else self._frames / NOMINAL_FPS
         candidates = self._candidates(faces)
-        found, look = self._target_match(candidates, image)
+        found, look = self._target_match(candidates, image, now)
         rest = [f for f in candidates if f is not found]
         self._update_tracks(rest, now, image)
         target = self._target
@@ -280,7 +285,7 @@ class TargetSelector:
         others = [tr for tr in self._tracks if tr is not self._target]
         pairs = sorted((cost, i, j) for i, face in enumerate(faces)
                        for j, tr in enumerate(others)
-                       if (cost := self._gate(tr, face)) is not None)
+                       if (cost := self._gate(tr, face, now)) is not None)
         used_faces, used_tracks = set(), set()
         for _, i, j in pairs:
             if i in used_faces or j in used_tracks:

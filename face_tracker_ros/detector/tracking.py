@@ -170,10 +170,10 @@ class FaceTracker:
         faces = self.finder.find(image, focus=target)
         if self.finder.last_mode == 'full':
             self.full_searches += 1
-        elif target is not None and selector.match(faces, image) is None:
+        elif target is not None and selector.match(faces, image, now) is None:
             faces = self.finder.search_full(image, also=faces)
             self.full_searches += 1
-        if target is not None and selector.match(faces, image) is None:
+        if target is not None and selector.match(faces, image, now) is None:
             near = [f for f in self.finder.search_near(image, target)
                     if not any(_same(f, g) for g in faces)]
             faces = faces + near
@@ -183,7 +183,7 @@ class FaceTracker:
                 and not at_border(target, image) \
                 and now - self._last_detected <= self.bridge_s \
                 and isinstance(image, np.ndarray) and image.size \
-                and selector.match(faces, image) is None:
+                and selector.match(faces, image, now) is None:
             bridged = self._bridge.follow(_gray(image), target)
             if bridged is not None:
                 faces = faces + [bridged]
