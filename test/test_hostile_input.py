@@ -354,26 +354,58 @@ def test_a_restarted_log_writer_writes_no_line_twice(node_process, ros_node, tmp
     assert writer.stop() == 0
 
 
-def test_a_stalled_log_writer_says_what_may_be_missing(node_process, ros_node, tmp_path):
+CHATTER = r"""
+import sys, time
+import rclpy
+rclpy.init(args=sys.argv)
+node = rclpy.create_node('chatter')
+for i in range(int(sys.argv[1])):
+    node.get_logger().info(f'numbered line {i:03d}')
+    time.sleep(0.1)
+node.destroy_node()
+rclpy.shutdown()
+"""
+
+
+def test_a_stalled_log_writer_recovers_the_lines_it_missed(node_process, ros_node, tmp_path):
+    """Lines /rosout no longer has when the writer resumes are read back from the node's file."""
     import os
     import signal
+    import subprocess
+    import sys
 
     log_dir = tmp_path / 'logs'
     arrays = []
-    node = _chatter(ros_node, arrays)
+    ros_node('log_listener').create_subscription(DiagnosticArray, '/diagnostics',
+                                                 arrays.append, 100)
     writer = _start_writer(node_process, log_dir)
     assert wait_for(lambda: _log_status(arrays), 20.0, spin=ros_node.spin), writer.output()
-    os.kill(writer.proc.pid, signal.SIGSTOP)
+    # A sibling of the writer (same parent, like the nodes of one run): 250 lines in 25 s.
+    chatter = subprocess.Popen([sys.executable, '-c', CHATTER, '250', '--ros-args', '-r',
+                                '__node:=chatter'], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     try:
-        _say(node, ros_node, 'while stopped', 3)
-        ros_node.spin(12.0)
+        assert wait_for(lambda: any('numbered line 010' in x for x in _file_lines(log_dir)),
+                        20.0, spin=ros_node.spin), writer.output()
+        os.kill(writer.proc.pid, signal.SIGSTOP)
+        try:
+            ros_node.spin(14.0)
+        finally:
+            os.kill(writer.proc.pid, signal.SIGCONT)
+        assert chatter.wait(60.0) == 0
     finally:
-        os.kill(writer.proc.pid, signal.SIGCONT)
-    _say(node, ros_node, 'after', 3)
-    assert wait_for(lambda: any('did not run for' in x for x in _file_lines(log_dir)), 10.0,
+        if chatter.poll() is None:
+            chatter.kill()
+    assert wait_for(lambda: any('numbered line 249' in x for x in _file_lines(log_dir)), 20.0,
                     spin=ros_node.spin), writer.output()
-    note = [x for x in _file_lines(log_dir) if 'did not run for' in x][0]
-    assert ' WARN [diagnostics] ' in note and 'may be missing' in note
+    lines = _file_lines(log_dir)
+    numbers = [int(x.rsplit(' ', 1)[1]) for x in lines if 'numbered line' in x]
+    first = numbers[0]
+    assert sorted(numbers) == list(range(first, 250)), numbers  # none missing, none twice
+    note = [x for x in lines if 'did not run for' in x][0]
+    assert ' WARN [diagnostics] ' in note and 'were read back from' in note, note
+    recovered = int(note.split(': ')[-1].split(' lines of ')[0].split()[-1])
+    assert recovered >= 20, note  # about 4 s of lines had expired
     assert wait_for(lambda: any(int(_figures(s).get('writer_gaps', 0)) == 1
                                 for s in _log_status(arrays)), 5.0, spin=ros_node.spin)
     assert writer.stop() == 0

@@ -187,7 +187,7 @@ def test_bad_parameters_are_clear_errors(tmp_path, kwargs, name):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 256 KiB tmpfs (needs root and mount); skipped with the reason where it cannot be made."""
+    """Mount a 256 KiB tmpfs (needs root); skipped with the reason where it cannot be made."""
     import subprocess
 
     where = tmp_path / 'disk'
@@ -297,3 +297,38 @@ def test_a_restarted_writer_skips_records_already_in_the_file(tmp_path):
         '2026-03-01T12:00:35.123+00:00 INFO [servo] new after the restart',
         '2026-03-01T12:00:36.123+00:00 INFO [node1] message 1']
     assert writer.duplicates_skipped == 31
+
+
+def test_node_log_files_are_read_back_and_recovered_once(tmp_path):
+    from face_tracker_ros.monitor.logfile import read_node_log
+
+    node_log = tmp_path / 'python_4242_1700000000000.log'
+    node_log.write_text(
+        '[INFO] [1700000000.100000000] [chatter]: line 0\n'
+        '[WARN] [1700000001.250000123] [chatter]: line 1\n'
+        '[ERROR] [1700000002.000000000] [chatter]: failed:\n'
+        'Traceback (most recent call last):\n'
+        '  File "x.py", line 1\n'
+        '[INFO] [1700000003.000000000] [chatter]: line 3\n')
+    records = read_node_log(str(node_log), 1700000001.0, 1700000002.5)
+    assert records == [(1700000001.250000123, 30, 'chatter', 'line 1'),
+                       (1700000002.0, 40, 'chatter',
+                        'failed:\nTraceback (most recent call last):\n  File "x.py", line 1')]
+    assert len(read_node_log(str(node_log))) == 4
+    assert read_node_log(str(tmp_path / 'missing.log')) == []
+
+    path = tmp_path / 'face_tracker.log'
+    writer = LogFileWriter(str(path), repeat_window_s=0)
+    # /rosout delivered line 0 and line 3; line 1 and the traceback expired unread.
+    writer.write(1700000000.1, 20, 'chatter', 'line 0')
+    writer.write(1700000003.0, 20, 'chatter', 'line 3')
+    writer.write(1700000005.0, 20, 'chatter', 'line 5')
+    assert writer.recover(read_node_log(str(node_log)), 1699999999.0, 1700000004.0) == 2
+    # A late copy from /rosout after the recovery is skipped too.
+    writer.write(1700000001.250000123, 30, 'chatter', 'line 1')
+    writer.close()
+    lines = read_lines(path)
+    assert [line.split('] ', 1)[1] for line in lines] == [
+        'line 0', 'line 3', 'line 5', 'line 1', 'failed:', 'Traceback (most recent call last):',
+        '  File "x.py", line 1']
+    assert writer.lines_recovered == 2 and writer.duplicates_skipped == 3

@@ -30,7 +30,12 @@ found elsewhere (the node's own gaps).
 for a while (transient local) and replayed to a new subscriber, so a writer
 that starts on an existing file reads the file's tail first and skips records
 already in it (same time to the millisecond, level, node and message):
-``duplicates_skipped``.
+``duplicates_skipped``.  A record that arrives more than :data:`LATE_S`
+behind the newest one written is also checked against the last
+:data:`RECENT_RECORDS` written (same time to the microsecond), so lines
+delivered twice, or once by ``/rosout`` and once by :meth:`LogFileWriter.recover`
+(lines a stalled writer missed, read back from the nodes' own log files with
+:func:`read_node_log`), are written once.
 """
 
 import collections
@@ -39,10 +44,11 @@ import logging
 import logging.handlers
 import math
 import os
+import re
 import sys
 import threading
 import time
-from typing import Callable, Deque, List, Optional, Set, Tuple
+from typing import Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 #: Severity names of rcl_interfaces/Log levels.
 LEVEL_NAMES = {10: 'DEBUG', 20: 'INFO', 30: 'WARN', 40: 'ERROR', 50: 'FATAL'}
@@ -56,6 +62,19 @@ TAIL_BYTES = 256 * 1024
 
 #: Held-back lines are offered to the file again at most this often (seconds).
 RETRY_S = 0.5
+
+#: A record this much older than the newest written (seconds) is checked for a duplicate.
+LATE_S = 1.0
+
+#: How many of the latest records are remembered for that check.
+RECENT_RECORDS = 10000
+
+#: A line of a node's own ROS log file (rcl's file logger: the console's default format).
+_NODE_LOG_LINE = re.compile(r'^\[(DEBUG|INFO|WARN|ERROR|FATAL)\] \[(\d+(?:\.\d+)?)\] '
+                            r'\[([^\]]*)\]: ?(.*)$')
+
+#: How much of the end of a node's own log file :func:`read_node_log` reads.
+NODE_LOG_TAIL_BYTES = 4 * 1024 * 1024
 
 
 class _Handler(logging.handlers.RotatingFileHandler):
@@ -195,7 +214,13 @@ class LogFileWriter:
         self.failing_since: Optional[float] = None  # wall time of the first failed write
         self.last_failure: Optional[float] = None  # wall time of the latest failed write
         self.duplicates_skipped = 0
+        self.lines_recovered = 0
         self._seen, self.tail_newest = _read_tail(self.path)
+        self._newest = self.tail_newest
+        self._recent: Dict[Tuple[int, int, str, str], None] = {}
+        # Records up to this stamp are always checked (recover() wrote lines up to there).
+        self._checked_until = -math.inf
+        self._recovering = False
 
     @property
     def lines_held_back(self) -> int:
@@ -239,6 +264,9 @@ class LogFileWriter:
             if self._seen and self._already_written(stamp_s, level, node, message):
                 self.duplicates_skipped += 1
                 return
+            if self._written_recently(stamp_s, level, node, message):
+                self.duplicates_skipped += 1
+                return
             key = (node, level, message)
             now = self._clock()
             if key == self._last_key and now - self._last_written < self.repeat_window_s:
@@ -253,6 +281,49 @@ class LogFileWriter:
             self._last_key = key
             self._last_stamp = stamp_s
             self._last_written = now
+
+    def recover(self, records: Iterable[Tuple[float, int, str, str]], start_s: float,
+                end_s: float) -> int:
+        """Write the ``(stamp_s, level, node, message)`` records stamped in ``[start_s, end_s]``.
+
+        For lines the writer missed (it was stopped, ``/rosout`` no longer had
+        them); records already written are skipped.  Returns how many were written.
+        """
+        chosen = sorted(r for r in records if start_s <= r[0] <= end_s)
+        with self._lock:
+            before = (self.duplicates_skipped, self.records_dropped_level)
+            # Every one of these is checked, and so are later copies from /rosout of any.
+            self._checked_until = max(self._checked_until, end_s)
+            self._recovering = True
+        try:
+            for stamp_s, level, node, message in chosen:
+                self.write(stamp_s, level, node, message)
+        finally:
+            self._recovering = False
+        with self._lock:
+            skipped = (self.duplicates_skipped - before[0]) + \
+                (self.records_dropped_level - before[1])
+            written = max(0, len(chosen) - skipped)
+            self.lines_recovered += written
+        return written
+
+    def _written_recently(self, stamp_s: float, level: int, node: str, message: str) -> bool:
+        """Remember this record; return True when it was written already (a late copy)."""
+        try:
+            stamp = float(stamp_s)
+            key = (int(round(stamp * 1e6)), level, node, message)
+        except (TypeError, ValueError, OverflowError):
+            return False
+        late = self._recovering or stamp < self._newest - LATE_S or \
+            stamp <= self._checked_until
+        if late and key in self._recent:
+            return True
+        self._recent[key] = None
+        if len(self._recent) > RECENT_RECORDS:
+            del self._recent[next(iter(self._recent))]
+        if stamp > self._newest and math.isfinite(stamp):
+            self._newest = stamp
+        return False
 
     def note(self, level: int, message: str) -> None:
         """Write a line of the writer's own (as ``own_name``), stamped now; never raises."""
@@ -359,6 +430,41 @@ class LogFileWriter:
             self._backlog.popleft()
             self._backlog_dropped += 1
             self.lines_lost += 1
+
+
+def read_node_log(path: str, start_s: float = 0.0,
+                  end_s: float = math.inf) -> List[Tuple[float, int, str, str]]:
+    """Return the ``(stamp_s, level, node, message)`` records of a node's own ROS log file.
+
+    That file (``<ros log dir>/<exe>_<pid>_<ms>.log``, written by rcl's file
+    logger) holds what the process logged, in the console's format
+    (``[INFO] [1700000000.123456789] [camera]: message``); a line without
+    that prefix continues the record before it.  Only the last
+    :data:`NODE_LOG_TAIL_BYTES` are read; records outside ``[start_s, end_s]``
+    are left out.  An unreadable file gives no records.
+    """
+    try:
+        with open(path, 'rb') as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - NODE_LOG_TAIL_BYTES))
+            data = handle.read()
+    except OSError:
+        return []
+    records: List[Tuple[float, int, str, str]] = []
+    current: Optional[List] = None
+    for line in data.decode('utf-8', 'replace').splitlines():
+        match = _NODE_LOG_LINE.match(line)
+        if match is None:
+            if current is not None:
+                current[3] += '\n' + line
+            continue
+        if current is not None:
+            records.append(tuple(current))
+        level, stamp, node, message = match.groups()
+        current = [float(stamp), _LEVEL_NUMBERS[level], node, message]
+    if current is not None:
+        records.append(tuple(current))
+    return [r for r in records if start_s <= r[0] <= end_s]
 
 
 def _read_tail(path: str) -> Tuple[Set[Tuple[str, str, str, str]], float]:

@@ -43,9 +43,11 @@ rotating file, ``<log_dir>/face_tracker.log`` (10 MB x 5 generations by
 default).  Lines the file system refuses (a full disk) are held back and
 written late with a note, or counted lost (``diagnostics: log file`` is ERROR
 meanwhile, WARN for :data:`LOG_RECOVERED_WARN_S` after); records ``/rosout``
-replays to a restarted writer are not written twice; a stretch of more than
-:data:`ROSOUT_KEEP_S` in which this node did not run (stopped, starved),
-longer than ``/rosout`` keeps lines for a late reader, is said in the log.
+replays to a restarted writer are not written twice; after a stretch of more
+than :data:`ROSOUT_KEEP_S` in which this node did not run (stopped, starved),
+longer than ``/rosout`` keeps lines for a late reader, the lines of that time
+are read back from this run's processes' own ROS log files (rcl's
+``<exe>_<pid>_<ms>.log``) and written once, and the log says how many.
 Every ``resource_log_period_s`` it writes one grep-able
 ``resource monitor:`` line per process into the log, so
 ``grep 'resource monitor' face_tracker.log | grep -o 'rss_mb=[0-9.]*'`` shows
@@ -590,7 +592,8 @@ class DiagnosticsNode(Node):
                         'lines_held_back': writer.lines_held_back,
                         'lines_late': writer.lines_late, 'lines_lost': writer.lines_lost,
                         'duplicates_skipped': writer.duplicates_skipped,
-                        'writer_gaps': self.writer_gaps})
+                        'writer_gaps': self.writer_gaps,
+                        'lines_recovered': writer.lines_recovered})
         losses = (f'{writer.write_errors} write errors, {writer.lines_late} lines written '
                   f'late, {writer.lines_lost} lost')
         if writer.lines_held_back:
