@@ -163,8 +163,15 @@ def _namespaced(params_file: str, namespace: str) -> str:
     """
     if not namespace:
         return params_file
-    with open(params_file) as stream:
-        sections = yaml.safe_load(stream) or {}
+    try:
+        with open(params_file) as stream:
+            sections = yaml.safe_load(stream) or {}
+        if not isinstance(sections, dict):
+            raise yaml.YAMLError('not a mapping of node names')
+    except (OSError, yaml.YAMLError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ArgumentError(f"invalid argument params_file:='{params_file}' (a ROS 2 "
+                            f'parameters file: {reason})') from None
     nested = {key: value for key, value in sections.items() if not str(key).startswith('/')}
     for part in reversed([part for part in namespace.split('/') if part]):
         nested = {part: nested}
@@ -199,9 +206,10 @@ def _arguments(context) -> dict:
         node: parse_log_level(f'node_log_levels ({node})', level)
         for node, level in levels.items()}
     try:
-        values['respawn_delay'] = float(values['respawn_delay'])
-        if values['respawn_delay'] < 0.0:
+        delay = float(values['respawn_delay'])
+        if not 0.0 <= delay < float('inf'):
             raise ValueError
+        values['respawn_delay'] = delay
     except ValueError:
         raise ArgumentError(f"invalid argument respawn_delay:='{values['respawn_delay']}' "
                             '(allowed: seconds, 0 or more)') from None

@@ -15,6 +15,8 @@ PACKAGE = 'face_tracker_ros'
 
 #: Log levels a node's ``--log-level`` takes (rcutils severities, lower case).
 LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
+#: Python logging's names for two of them, accepted too.
+LOG_LEVEL_ALIASES = {'warning': 'warn', 'critical': 'fatal'}
 
 #: A ROS namespace of the tracker's nodes: names of letters, digits and ``_`` joined by ``/``.
 _NAMESPACE_RE = re.compile(r'^/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*$')
@@ -92,7 +94,8 @@ def check_choice(argument: str, value: str, allowed: Sequence[str], empty_ok: bo
 
 def parse_log_level(argument: str, text: str) -> str:
     """Return the log level ``text`` names (case-insensitive); raise :class:`ArgumentError`."""
-    return check_choice(argument, str(text).strip().lower(), LOG_LEVELS)
+    level = str(text).strip().lower()
+    return check_choice(argument, LOG_LEVEL_ALIASES.get(level, level), LOG_LEVELS)
 
 
 def parse_namespace(text: str) -> str:
@@ -103,7 +106,7 @@ def parse_namespace(text: str) -> str:
     if not _NAMESPACE_RE.match(text):
         raise ArgumentError(
             f"invalid argument namespace:='{text}' (allowed: names of letters, digits and _, "
-            "each starting with a letter, separated by /, e.g. left or robot1/head)")
+            'each starting with a letter, separated by /, e.g. left or robot1/head)')
     return '/' + text.lstrip('/')
 
 
