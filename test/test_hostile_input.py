@@ -509,7 +509,12 @@ def test_ffmpeg_errors_reach_the_camera_log(node_process, tmp_path):
 def test_the_camera_warns_when_its_frames_cannot_fit_the_transport(node_process, ros_node,
                                                                    monkeypatch, profile):
     from conftest import ROOT
+    import rclpy
 
+    from face_tracker_ros.common.transport import FASTDDS_RMWS
+
+    if rclpy.get_rmw_implementation_identifier() not in FASTDDS_RMWS:
+        pytest.skip('the shared-memory segment is judged for Fast DDS only')
     monkeypatch.delenv('FASTDDS_DEFAULT_PROFILES_FILE', raising=False)
     monkeypatch.delenv('FASTRTPS_DEFAULT_PROFILES_FILE', raising=False)
     if profile:
