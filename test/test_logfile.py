@@ -332,3 +332,20 @@ def test_node_log_files_are_read_back_and_recovered_once(tmp_path):
         'line 0', 'line 3', 'line 5', 'line 1', 'failed:', 'Traceback (most recent call last):',
         '  File "x.py", line 1']
     assert writer.lines_recovered == 2 and writer.duplicates_skipped == 3
+
+
+def test_a_removed_log_file_is_reopened_and_said(tmp_path):
+    import shutil
+
+    path = tmp_path / 'logs' / 'face_tracker.log'
+    writer = LogFileWriter(str(path))
+    writer.write(STAMP, 20, 'camera', 'before')
+    shutil.rmtree(path.parent)  # someone cleans up the log directory
+    writer.write(STAMP + 1, 20, 'camera', 'into the removed file')
+    writer.flush()  # the diagnostics node flushes once a second
+    writer.write(STAMP + 2, 20, 'camera', 'after')
+    writer.close()
+    lines = read_lines(path)
+    assert 'was removed or replaced while it was written; reopened' in lines[0]
+    assert lines[1].endswith('[camera] after') and len(lines) == 2
+    assert writer.reopened == 1

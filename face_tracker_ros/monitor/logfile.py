@@ -215,6 +215,7 @@ class LogFileWriter:
         self.last_failure: Optional[float] = None  # wall time of the latest failed write
         self.duplicates_skipped = 0
         self.lines_recovered = 0
+        self.reopened = 0
         self._seen, self.tail_newest = _read_tail(self.path)
         self._newest = self.tail_newest
         self._recent: Dict[Tuple[int, int, str, str], None] = {}
@@ -334,6 +335,7 @@ class LogFileWriter:
         with self._lock:
             if self._closed:
                 return
+            self._reopen_if_gone()
             self._write_repeats()
             if self._backlog:
                 self._emit([])
@@ -341,6 +343,32 @@ class LogFileWriter:
                 self._handler.flush()
             except (OSError, ValueError):
                 self._handler.errors_count += 1
+
+    def _reopen_if_gone(self) -> None:
+        """Reopen the file when it was removed or replaced (lines would go to a lost inode)."""
+        stream = self._handler.stream
+        if stream is None:
+            return
+        try:
+            current = os.fstat(stream.fileno())
+            named = os.stat(self.path)
+            if (current.st_dev, current.st_ino) == (named.st_dev, named.st_ino):
+                return
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError):
+            return
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            self._handler.close()
+            self._handler.stream = self._handler._open()
+            self._handler._closed = False
+        except OSError:
+            return  # the next write fails, is counted and held back
+        self.reopened += 1
+        self._emit([f'{_timestamp(time.time())} WARN [{self.own_name}] log file: {self.path} was '
+                    'removed or replaced while it was written; reopened (lines written since '
+                    'went to the removed file)'])
 
     def close(self) -> None:
         """Flush and close the file; later writes are ignored (held-back lines count as lost)."""

@@ -593,7 +593,8 @@ class DiagnosticsNode(Node):
                         'lines_late': writer.lines_late, 'lines_lost': writer.lines_lost,
                         'duplicates_skipped': writer.duplicates_skipped,
                         'writer_gaps': self.writer_gaps,
-                        'lines_recovered': writer.lines_recovered})
+                        'lines_recovered': writer.lines_recovered,
+                        'reopened': writer.reopened})
         losses = (f'{writer.write_errors} write errors, {writer.lines_late} lines written '
                   f'late, {writer.lines_lost} lost')
         if writer.lines_held_back:
