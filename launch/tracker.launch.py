@@ -95,6 +95,13 @@ ARGUMENTS = (
 
 
 LOG = launch.logging.get_logger('tracker.launch.py')
+#: Each node starts with SIGINT ignored, until its runner installs its own handler: a Ctrl-C
+#: in the first seconds, while the interpreter starts and imports, would otherwise end it with
+#: a KeyboardInterrupt traceback (or "Fatal Python error" inside the site import).  An ignored
+#: signal stays ignored across exec, and Python installs its KeyboardInterrupt handler only
+#: where SIGINT is at its default; common/runner.py then sets its own.  A SIGINT lost that way
+#: is followed by launch's SIGTERM (sigterm_timeout), which ends the node without a traceback.
+IGNORE_SIGINT_UNTIL_READY = 'sh -c \'trap "" INT; exec "$0" "$@"\''
 BOOL_ARGUMENTS = ('use_sim', 'debug_image', 'aggregator', 'flight_recorder', 'record',
                   'record_images', 'shm_transport')
 
@@ -249,6 +256,9 @@ def _nodes(context):
     env = {RUN_ID_ENV: uuid.uuid4().hex, PARENT_PID_ENV: str(os.getpid())}
     middleware = (['--log-level', args['middleware_log_level']]
                   if args['middleware_log_level'] else [])
+    # A user's launch-prefix (gdb, valgrind) still applies, after the shell's exec.
+    prefix = ' '.join(filter(None, (IGNORE_SIGINT_UNTIL_READY, LaunchConfiguration(
+        'launch-prefix', default='').perform(context))))
     entities = []
 
     def supervise(label, make_action):
@@ -263,7 +273,8 @@ def _nodes(context):
         supervise(spec.name, lambda spec=spec, ros_args=ros_args: Node(
             package=PACKAGE, executable=spec.executable, name=spec.name, namespace=namespace,
             parameters=[params_file, spec.parameters], ros_arguments=ros_args,
-            additional_env=env, output='screen', emulate_tty=True))
+            additional_env=env, prefix=prefix, exec_name=spec.executable, output='screen',
+            emulate_tty=True))
     if args['aggregator']:
         if _installed('diagnostic_aggregator'):
             # No name override: the aggregator's node is called 'analyzers', the root key of

@@ -76,6 +76,17 @@ def test_an_invalid_argument_fails_fast(tmp_path, launches, argument, name, allo
     assert 'process started' not in out
 
 
+def test_ctrl_c_while_the_nodes_start(tmp_path, launches):
+    """A Ctrl-C during the nodes' first second (interpreter start, imports): no traceback."""
+    launch = launches(tmp_path, 'use_sim:=true')
+    assert wait_until(lambda: launch.output().count('process started') >= 6, 60.0), \
+        launch.output()
+    assert launch.stop(signal.SIGINT, timeout=60.0) == 0, launch.output()
+    out = launch.output()
+    assert TRACEBACK not in out and 'Fatal Python error' not in out, out
+    assert wait_until(lambda: not launch.survivors(), 15.0), launch.survivors()
+
+
 def test_configuration_errors_are_not_respawned(tmp_path, launches):
     """A node exiting 2 says why once and is not restarted; the launch says so; others run."""
     from ament_index_python.packages import get_package_share_directory
