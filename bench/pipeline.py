@@ -321,6 +321,9 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
             time.sleep(0.1)
     finally:
         elapsed = time.monotonic() - started
+        # Frames captured from here on show the nodes stopping (the servo parks the head
+        # while the camera still publishes): they are not counted.
+        stopping = time.time()
         sampler.stop()
         supervisor.stop()
         stop_spinning()
@@ -338,7 +341,7 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
     first_command = min(c for c, _ in monitor.commands)
     if settle_from_command:
         first = first_command
-    errors = [e for s, e in monitor.truths if e >= 0.0 and s - first >= SETTLE_S]
+    errors = [e for s, e in monitor.truths if e >= 0.0 and s - first >= SETTLE_S and s < stopping]
     latencies = [lat for cap, lat in monitor.commands if cap - first >= SETTLE_S] \
         if settle_from_command else monitor.latencies(SETTLE_S)
     return {

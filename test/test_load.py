@@ -214,3 +214,28 @@ def test_a_servo_that_waited_for_the_cpu_acts_on_every_target(node_process, ros_
         seen = {(t.time_ref.sec, t.time_ref.nanosec) for t in traces}
         return all((s.sec, s.nanosec) in seen for s in stamps)
     assert wait_for(acted, 10.0, spin=ros_node.spin), (len(traces), servo.output())
+
+
+def test_the_demo_does_not_count_the_frames_of_its_own_stop():
+    """Frames published while the nodes stop (the head parked, far off the face) are not counted.
+
+    The longer a busy machine takes to stop the nodes, the more of those frames there
+    were, and they raised the demo's RMS error.
+    """
+    from face_tracker_ros.tools.demo import DemoStats
+
+    stats = DemoStats(settle_s=0.0)
+    for i in range(10):
+        stats.on_truth(100.0 + i / 30.0, 0.02)
+        stats.on_target(True)
+        stats.on_command(8.0)
+    stats.freeze()
+    for i in range(10):
+        stats.on_truth(101.0 + i / 30.0, 0.5)  # parked
+        stats.on_target(False)
+        stats.on_command(8.0)
+    summary = stats.summary(2.0)
+    assert summary['frames_published'] == summary['frames_processed'] == 10
+    assert summary['servo_commands'] == 10
+    assert summary['target_error_max'] == pytest.approx(0.02)
+    assert summary['target_error_p50'] == pytest.approx(0.02)

@@ -76,6 +76,16 @@ class DemoStats:
         self.expected = dict(EXPECTED_STATUSES)
         self.status_first_seen = {}
         self.not_ok = {}
+        self.frozen = False
+
+    def freeze(self) -> None:
+        """Stop counting frames, targets and commands (the nodes are being stopped).
+
+        While the nodes stop, the servo node parks the head and the camera still
+        publishes: those frames show the stop, not the tracking.
+        """
+        with self.lock:
+            self.frozen = True
 
     def expect_processes(self, nodes: List[str]) -> None:
         """Also expect a process status for each of ``nodes``."""
@@ -97,6 +107,8 @@ class DemoStats:
     def on_truth(self, stamp: float, error: float) -> None:
         """Record one published frame and the face's true error in it (-1: not in view)."""
         with self.lock:
+            if self.frozen:
+                return
             self.frames_published += 1
             if self.first_stamp is None:
                 self.first_stamp = stamp
@@ -108,12 +120,16 @@ class DemoStats:
     def on_target(self, has_face: bool) -> None:
         """Record one processed frame."""
         with self.lock:
+            if self.frozen:
+                return
             self.frames_processed += 1
             self.detections += int(has_face)
 
     def on_command(self, latency_ms: float) -> None:
         """Record one servo command and its capture-to-command latency."""
         with self.lock:
+            if self.frozen:
+                return
             self.servo_commands += 1
             self.latencies_ms.append(latency_ms)
 
@@ -254,6 +270,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         elapsed = time.monotonic() - started
         if interactive:
             print()
+        stats.freeze()
         supervisor.stop()
         stop_spinning()
         executor.shutdown()
