@@ -5,10 +5,10 @@
 With ament_flake8 installed (a ROS 2 distribution) it runs with this
 package's configuration (``setup.cfg [flake8]``: ament's settings plus the
 package's own import names).  ament_flake8 is not on PyPI; without it flake8
-and the plugins ament_flake8 relies on (from PyPI, installed by the
-distribution lane) run with the same configuration.  The lane sets
+and the plugins ament_flake8 relies on (from PyPI: requirements-dev.txt, and
+the distribution lane) run with the same configuration.  The lane sets
 FACE_TRACKER_LINT_REQUIRED=1, so there a missing linter fails instead of
-skipping; the main suite's own style check is ruff (``make lint``).
+skipping.
 """
 
 import importlib.util
@@ -26,7 +26,7 @@ PATHS = ('face_tracker_ros', 'launch', 'test', 'bench', 'setup.py')
 def _missing(what: str):
     if os.environ.get('FACE_TRACKER_LINT_REQUIRED') == '1':
         pytest.fail(f'{what} is not installed (the distribution lane installs it)')
-    pytest.skip(f'{what} is not installed; make lint (ruff) checks the style here')
+    pytest.skip(f'{what} is not installed (pip install -r requirements-dev.txt)')
 
 
 @pytest.mark.flake8

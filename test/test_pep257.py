@@ -35,8 +35,8 @@ def test_pep257():
         if os.environ.get('FACE_TRACKER_LINT_REQUIRED') == '1':
             pytest.fail('ament_pep257 or pydocstyle is not installed (the distribution lane '
                         'installs pydocstyle)')
-        pytest.skip('ament_pep257 or pydocstyle is not installed; make lint (ruff) checks the '
-                    'docstrings here')
+        pytest.skip('ament_pep257 or pydocstyle is not installed (pip install -r '
+                    'requirements-dev.txt)')
     done = subprocess.run([sys.executable, '-m', 'pydocstyle', '--convention=pep257',
                            f'--add-ignore={IGNORE}', *PATHS],
                           cwd=str(ROOT), capture_output=True, text=True)
