@@ -43,9 +43,11 @@ faults: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run
 
-## Style checks approximating ament_flake8 / ament_pep257
+## Style checks: ruff, and flake8 and pydocstyle with ament_flake8's and ament_pep257's settings (setup.cfg)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(PY) -m flake8 --config setup.cfg face_tracker_ros launch test bench setup.py
+	$(PY) -m pydocstyle --config setup.cfg face_tracker_ros launch test bench setup.py
 
 ## Regenerate config/tracker.yaml and the README's parameter tables from the nodes' tables
 config: $(STAMP)

@@ -18,7 +18,7 @@ from conftest import ROOT
 import pytest
 
 PATHS = ('face_tracker_ros', 'launch', 'test', 'bench', 'setup.py')
-IGNORE = 'D100,D101,D102,D103,D104,D105,D106,D107,D203,D212,D404'
+CONFIG = ROOT / 'setup.cfg'  # [pydocstyle]: ament_pep257's convention and ignores
 
 
 @pytest.mark.pep257
@@ -37,7 +37,6 @@ def test_pep257():
                         'installs pydocstyle)')
         pytest.skip('ament_pep257 or pydocstyle is not installed (pip install -r '
                     'requirements-dev.txt)')
-    done = subprocess.run([sys.executable, '-m', 'pydocstyle', '--convention=pep257',
-                           f'--add-ignore={IGNORE}', *PATHS],
+    done = subprocess.run([sys.executable, '-m', 'pydocstyle', f'--config={CONFIG}', *PATHS],
                           cwd=str(ROOT), capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
