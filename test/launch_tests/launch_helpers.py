@@ -113,11 +113,12 @@ class Launch:
     """
 
     def __init__(self, directory: Path, *arguments: str, name: str = 'launch',
-                 ros_log_dir: Optional[Path] = None):
+                 ros_log_dir: Optional[Path] = None, env: Optional[Dict[str, str]] = None):
         """Start the launch with ``arguments`` (``name:=value``)."""
         self.log_path = directory / f'{name}.out'
         self._log = open(self.log_path, 'w')
-        env = dict(os.environ, ROS_LOG_DIR=str(ros_log_dir or directory / f'{name}-ros-log'))
+        env = dict(os.environ if env is None else env,
+                   ROS_LOG_DIR=str(ros_log_dir or directory / f'{name}-ros-log'))
         # start_new_session: a signal meant for the test never reaches the launch by accident.
         self.proc = subprocess.Popen(
             ['ros2', 'launch', PACKAGE, 'tracker.launch.py', *arguments],
@@ -177,6 +178,23 @@ class Launch:
             except psutil.Error:
                 pass
         self._log.close()
+
+
+def stub_package(prefix: Path, package: str, executable: str) -> Path:
+    """Register ``package`` in an ament prefix with one executable that waits for a signal.
+
+    A stand-in for a C++ package the lane cannot install (diagnostic_aggregator), to see
+    that the launch file starts it where it is installed.
+    """
+    index = prefix / 'share' / 'ament_index' / 'resource_index' / 'packages'
+    index.mkdir(parents=True, exist_ok=True)
+    (index / package).write_text('')
+    (prefix / 'share' / package).mkdir(parents=True, exist_ok=True)
+    path = prefix / 'lib' / package / executable
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('#!/bin/sh\necho "stand-in $0 running"\nexec sleep 600\n')
+    path.chmod(0o755)
+    return path
 
 
 def tracebacks_in(directory: Path) -> List[str]:

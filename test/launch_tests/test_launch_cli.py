@@ -30,6 +30,7 @@ from launch_helpers import (
     node_processes,
     ros2,
     STARTUP_GRACE_S,
+    stub_package,
     TRACEBACK,
     tracebacks_in,
     wait_until,
@@ -96,8 +97,13 @@ def test_configuration_errors_are_not_respawned(tmp_path, launches):
     params['detector']['ros__parameters'].update({'backend': 'yunet', 'yunet.model_path': ''})
     path = tmp_path / 'bad.yaml'
     path.write_text(yaml.safe_dump(params))
+    # Here diagnostic_aggregator is "installed" (a stand-in): the launch starts it, no WARN.
+    prefix = tmp_path / 'prefix'
+    stub_package(prefix, 'diagnostic_aggregator', 'aggregator_node')
+    env = dict(os.environ, AMENT_PREFIX_PATH=f"{prefix}:{os.environ['AMENT_PREFIX_PATH']}")
     launch = launches(tmp_path, f'params_file:={path}', 'respawn_delay:=0.5',
-                      'camera_source:=/nonexistent/clip.mp4', 'serial_port:=/nonexistent/tty')
+                      'camera_source:=/nonexistent/clip.mp4', 'serial_port:=/nonexistent/tty',
+                      env=env)
     nodes = ('camera', 'detector', 'servo')
     said = wait_until(lambda: all(re.search(
         rf'^\[ERROR\] \[tracker.launch.py\]: {node} exited with status 2', launch.output(), re.M)
@@ -114,9 +120,11 @@ def test_configuration_errors_are_not_respawned(tmp_path, launches):
     assert 'bogus' in fatal and 'protocol' in fatal
     assert 'clip.mp4' in fatal
     assert 'model' in fatal
-    # The nodes without a configuration error run on.
+    # The nodes without a configuration error run on, and the aggregator where installed.
     for node in ('flight_recorder', 'diagnostics'):
         assert node_pid(launch.ps, node) is not None, node
+    assert 'stand-in' in out and re.search(r'\[aggregator_node-\d+\]: process started', out)
+    assert AGGREGATOR_WARNING not in out
     assert TRACEBACK not in out
     launch.stop(signal.SIGINT)
 
