@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DURATION ?= 30
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-distro lint config faults bench clean
+.PHONY: setup demo test test-distro lint config faults bench eval clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -c 'import sys, platform; \
@@ -43,6 +43,10 @@ faults: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run
 
+## Detector and target selector on the labelled real footage of ../shared -> eval-results.json/.md
+eval: $(STAMP)
+	$(PY) -m bench.eval
+
 ## Style checks: ruff, and flake8 and pydocstyle with ament_flake8's and ament_pep257's settings (setup.cfg)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -56,4 +60,5 @@ config: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .venv-distro build install log *.egg-info demo-summary.json demo-nodes.log \
-	  fault-results.json fault-results.md bench-results.json bench-results.md
+	  fault-results.json fault-results.md bench-results.json bench-results.md \
+	  eval-results.json eval-results.md

@@ -54,6 +54,10 @@ than ``haarcascade_frontalface_default.xml`` with fewer false boxes."""
 
 PROFILE_HAAR_CASCADE = 'haarcascade_profileface.xml'
 
+PROFILE_MAX_PIXELS = 320 * 240
+"""The profile cascade runs on searched images up to this many pixels (regions around
+faces, downscaled full searches), not on native-size full frames, where it is too slow."""
+
 CASCADE_DIRS = ('/usr/share/opencv4/haarcascades', '/usr/share/opencv/haarcascades',
                 '/usr/local/share/opencv4/haarcascades', '/usr/local/share/opencv/haarcascades')
 """Where distributions install OpenCV's cascades (Debian/Ubuntu ``opencv-data``)."""
@@ -225,7 +229,8 @@ class HaarBackend(FaceDetectorBackend):
     means OpenCV's ``haarcascade_frontalface_alt2.xml``, found by
     :func:`find_cascade`.  With ``profile`` true, where the frontal cascade finds
     nothing, OpenCV's profile cascade searches the image and its mirror image
-    (it only knows faces turned one way).  Raises RuntimeError when this OpenCV
+    (it only knows faces turned one way), in images up to
+    :data:`PROFILE_MAX_PIXELS`.  Raises RuntimeError when this OpenCV
     has no ``CascadeClassifier`` (OpenCV 5) or the cascade file is missing or
     unusable, naming the package to install and the parameter to set.
     """
@@ -288,7 +293,7 @@ class HaarBackend(FaceDetectorBackend):
         if max_px < min_px:
             return []
         faces = self._run(self._cascade, gray, min_px, max_px)
-        if faces or self._profile is None:
+        if faces or self._profile is None or gray.size > PROFILE_MAX_PIXELS:
             return faces
         width = gray.shape[1]
         found = self._run(self._profile, gray, min_px, max_px)

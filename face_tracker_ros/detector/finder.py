@@ -273,6 +273,31 @@ class FaceFinder:
         self.last_mode = 'full'
         return self._remember(faces)
 
+    def search_small(self, image: np.ndarray, also: Sequence[Face] = ()) -> List[Face]:
+        """Search the whole frame at native size for the faces too small for a full search.
+
+        Only faces from ``min_face_px`` up to a little above the smallest face the
+        downscaled full search finds are looked for (nothing when ``min_face_px``
+        is 0 or the full search is not downscaled).  Returns ``also`` plus the
+        faces found that do not overlap one of them.  For a frame where no face
+        is followed: small faces are then found even when the downscaled search
+        found something else (a false box, or only larger faces).
+        """
+        faces = list(also)
+        if not _is_image(image) or not self.min_face_px:
+            return faces
+        width = image.shape[1]
+        if not (self.detect_width and width > self.detect_width):
+            return faces
+        smallest_seen = self._smallest_input_face() * width / float(self.detect_width)
+        if smallest_seen <= self.min_face_px:
+            return faces
+        for face in self._detect(image, min_size=self.min_face_px,
+                                 max_size=smallest_seen * SMALL_PASS_OVERLAP):
+            if not any(_box_overlap(face, f) for f in faces):
+                faces.append(face)
+        return self._remember(faces)
+
     def search_near(self, image: np.ndarray, face: Face) -> List[Face]:
         """Search closely where ``face`` (the followed one) was, for a face it may have become.
 

@@ -106,6 +106,7 @@ class _Track:
     misses: int = 0
     look: Optional[np.ndarray] = None
     at_border: bool = False
+    hits: int = 1
 
 
 class TargetSelector:
@@ -153,6 +154,11 @@ class TargetSelector:
     def target_id(self) -> Optional[int]:
         """Return the followed person's track number, or None."""
         return self._target.ident if self._target is not None else None
+
+    @property
+    def target_hits(self) -> int:
+        """Return in how many frames the followed face has been seen."""
+        return self._target.hits if self._target is not None else 0
 
     @property
     def missing_frames(self) -> int:
@@ -242,6 +248,7 @@ class TargetSelector:
             target.face = found
             target.last_seen = now
             target.misses = 0
+            target.hits += 1
             target.look = _blend(target.look, look if look is not None
                                  else appearance(image, found))
             target.at_border = at_border(found, image)
@@ -294,6 +301,7 @@ class TargetSelector:
             used_tracks.add(j)
             track = others[j]
             track.face, track.last_seen, track.misses = faces[i], now, 0
+            track.hits += 1
         for j, track in enumerate(others):
             if j not in used_tracks:
                 track.misses += 1

@@ -9,12 +9,15 @@ and a :class:`~face_tracker_ros.detector.selection.TargetSelector` together:
 2. if that search did not find the followed face, the whole frame is searched
    before anything else is decided (so a face elsewhere never replaces it just
    because the region search missed), and then the region where it was, at
-   native size and with the detector's lower re-find confidence;
+   native size and with the detector's lower re-find confidence; while no face
+   is followed, small faces are searched for at native size too
+   (:meth:`FaceFinder.search_small`);
 3. if the detector still misses it, a short-term tracker bridges the gap: the
    face's appearance at its last detection (a grey template) is matched near
    its last position at three scales, accepted above ``bridge_min_score``
    (normalised correlation) and for at most ``bridge_s`` seconds after the
-   last detection (so it cannot drift onto the background for long);
+   last detection (so it cannot drift onto the background for long), for a
+   face detected in at least :data:`BRIDGE_MIN_HITS` frames;
 4. the selector decides (it keeps the person through gaps up to
    ``switch_after_s`` and logs every switch with its reason).
 
@@ -44,6 +47,9 @@ TEMPLATE_PX = 32
 """Width, in pixels, the bridging template is matched at."""
 
 BRIDGE_SCALES = (0.92, 1.0, 1.08)
+
+BRIDGE_MIN_HITS = 3
+"""Only a face detected in at least this many frames is bridged (not a passing false box)."""
 
 _INSIDE = 0.6
 
@@ -177,9 +183,13 @@ class FaceTracker:
             near = [f for f in self.finder.search_near(image, target)
                     if not any(_same(f, g) for g in faces)]
             faces = faces + near
+        if target is None or selector.match(faces, image, now) is None:
+            # No face followed here: look for the small ones too before choosing.
+            faces = self.finder.search_small(image, also=faces)
         bridged = None
         self.last_bridged = False
         if target is not None and self.bridge_s > 0.0 and self._last_detected is not None \
+                and selector.target_hits >= BRIDGE_MIN_HITS \
                 and not at_border(target, image) \
                 and now - self._last_detected <= self.bridge_s \
                 and isinstance(image, np.ndarray) and image.size \
