@@ -37,7 +37,7 @@ class _NoData:
 
 @pytest.fixture
 def distro_opencv(monkeypatch, tmp_path):
-    """An OpenCV without cv2.data whose cascades are in a distribution directory."""
+    """Simulate an OpenCV without cv2.data whose cascades are in a distribution directory."""
     bundled = backends.find_cascade(backends.DEFAULT_HAAR_CASCADE)
     if not bundled:
         pytest.skip('no cascade file to copy')
