@@ -88,6 +88,20 @@ def ros2(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
     return subprocess.run(['ros2', *args], capture_output=True, text=True, timeout=timeout)
 
 
+def ros2_on_node(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
+    """Run ``ros2 <args>`` against a node, again while the CLI does not see the node yet.
+
+    The ros2 CLI finds nodes through discovery (and its daemon's cached graph): a node
+    that has just started, or been respawned, can be "not found" for a few seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        done = ros2(*args)
+        if 'Node not found' not in done.stdout + done.stderr or time.monotonic() > deadline:
+            return done
+        time.sleep(1.0)
+
+
 def diagnostics_names(seconds: float) -> List[str]:
     """Run ``ros2 topic echo /diagnostics`` for ``seconds``; return the status names it printed."""
     proc = subprocess.Popen(

@@ -28,7 +28,7 @@ from launch_helpers import (
     Launch,
     node_pid,
     node_processes,
-    ros2,
+    ros2_on_node,
     STARTUP_GRACE_S,
     stub_package,
     TRACEBACK,
@@ -203,7 +203,7 @@ def test_two_trackers_side_by_side(tmp_path, launches):
             assert wait_until(lambda folder=folder: (folder / 'face_tracker.log').is_file() and
                               (folder / 'flight_recorder').is_dir(), 30.0), folder
         # The parameters file applies to the namespaced nodes too.
-        got = ros2('param', 'get', '/left/diagnostics', 'watchdog.startup_grace_s')
+        got = ros2_on_node('param', 'get', '/left/diagnostics', 'watchdog.startup_grace_s')
         assert str(STARTUP_GRACE_S) in got.stdout, got.stdout + got.stderr
         # log_level:=debug: the tracker's own debug lines, and none from rcl or rmw.
         out = left.output()
