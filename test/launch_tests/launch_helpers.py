@@ -91,13 +91,16 @@ def ros2(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
 def ros2_on_node(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
     """Run ``ros2 <args>`` against a node, again while the CLI does not see the node yet.
 
-    The ros2 CLI finds nodes through discovery (and its daemon's cached graph): a node
-    that has just started, or been respawned, can be "not found" for a few seconds.
+    The ros2 CLI finds nodes and their parameter services through discovery (and its
+    daemon's cached graph): on a busy machine a node that has just started, or been
+    respawned, can be "not found", or its services not seen within 5 s, for a while.
     """
     deadline = time.monotonic() + timeout
     while True:
         done = ros2(*args)
-        if 'Node not found' not in done.stdout + done.stderr or time.monotonic() > deadline:
+        text = done.stdout + done.stderr
+        unseen = 'Node not found' in text or 'timed out waiting for' in text
+        if not unseen or time.monotonic() > deadline:
             return done
         time.sleep(1.0)
 
