@@ -34,7 +34,7 @@ it is handed: with ``detect_width`` 320 on a 640 px camera, a Haar
 to be found by the downscaled search.  So that this does not hide small faces,
 ``min_face_px`` (camera pixels, 0 = off) adds a second pass: when the downscaled
 search finds nothing, the frame is searched at native size for the faces the
-first pass could not see (from ``min_face_px`` up to a little above the
+first pass could not see (from ``min_face_px`` up to twice the
 smallest face the first pass finds), which is cheap next to a full native
 search because only small window sizes are scanned.  A region search sets its
 own size band instead (Haar cannot go under its 20-24 px window, so
@@ -71,7 +71,7 @@ ROI_NATIVE_SLACK = 1.2
 
 _EDGE_PX = 1.0
 
-SMALL_PASS_OVERLAP = 1.3
+SMALL_PASS_OVERLAP = 2.0
 """The native-size pass looks for faces up to this times the smallest the first pass finds."""
 
 NEAR_FACE_PX = 128.0
