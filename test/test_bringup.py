@@ -70,7 +70,12 @@ def test_sim_plan_links_the_servo_node_to_the_simulated_controller(tmp_path):
     assert plan['servo'].parameters['port'] == link
     assert plan['camera'].parameters == {'source': 'sim', 'sim.path': 'steps',
                                          'sim.wait_for_pose': True}
-    assert plan['detector'].parameters == {'publish_debug_image': True}
+    # Where no YuNet model is found, the simulation asks for Haar explicitly (no model warning).
+    from face_tracker_ros.detector.models import find_model
+    expected = {'publish_debug_image': True}
+    if find_model() is None:
+        expected['backend'] = 'haar'
+    assert plan['detector'].parameters == expected
 
 
 def test_log_levels_accept_python_names():
