@@ -48,6 +48,9 @@ TEMPLATE_PX = 32
 
 BRIDGE_SCALES = (0.92, 1.0, 1.08)
 
+BRIDGE_SIZE_RANGE = (0.85, 1.2)
+"""A bridged box stays within these multiples of the width of the last detection."""
+
 BRIDGE_MIN_HITS = 3
 """Only a face detected in at least this many frames is bridged (not a passing false box)."""
 
@@ -74,6 +77,7 @@ class _Bridge:
     def __init__(self, min_score: float) -> None:
         self.min_score = min_score
         self._template: Optional[np.ndarray] = None
+        self._width = 0.0
 
     def forget(self) -> None:
         self._template = None
@@ -84,6 +88,7 @@ class _Bridge:
             self._template = None
             return
         scale = TEMPLATE_PX / float(face.w)
+        self._width = float(face.w)
         self._template = cv2.resize(
             patch, (TEMPLATE_PX, max(4, int(round(face.h * scale)))),
             interpolation=cv2.INTER_AREA)
@@ -105,6 +110,8 @@ class _Bridge:
                             interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         best: Optional[Tuple[float, float, int, int, int, int]] = None
         for factor in BRIDGE_SCALES:
+            if not BRIDGE_SIZE_RANGE[0] <= last.w * factor / self._width <= BRIDGE_SIZE_RANGE[1]:
+                continue  # the box may not drift in size away from the detected face
             tw = max(4, int(round(self._template.shape[1] * factor)))
             th = max(4, int(round(self._template.shape[0] * factor)))
             if tw >= region.shape[1] or th >= region.shape[0]:
