@@ -20,8 +20,9 @@ runner has started them (within 0.1 s, so before their imports are done).
 Per row: the time from the start to the first servo command (on a small CPU
 the start-up alone takes seconds: every node imports its libraries on the
 quota), frames published and processed, servo commands (and commands per
-processed frame), RMS and largest error and latency p50/p99 from 3 s after
-the first command, the time the quota throttled the processes, the watchdog's
+processed frame), RMS and largest error and latency p50/p99 from the first
+frame after the first command in which the face was within 0.1 of the
+centre (``start_to_tracked_s``), the time the quota throttled the processes, the watchdog's
 actions (SIGTERM/SIGKILL lines in the nodes' output) and node restarts, each
 node's median CPU and the servo node's link and refusal counters (why a
 processed frame gave no command).
@@ -278,6 +279,7 @@ def run_row(name: str, percent: Optional[int], hogs: int, quota: Optional[CpuQuo
         'cpu_hogs_beside': hogs,
         'duration_s': raw['duration_s'],
         'start_to_first_command_s': raw['start_to_first_command_s'],
+        'start_to_tracked_s': raw['start_to_tracked_s'],
         'frames_published': raw['frames_published'],
         'frames_processed': processed,
         'detections': raw['detections'],

@@ -143,7 +143,8 @@ def budget_lines(budget: object) -> List[str]:
         return []
     rows = []
     for name, row in budget['rows'].items():
-        rows.append([name, _fmt(row.get('frames_published')), _fmt(row.get('frames_processed')),
+        rows.append([name, _fmt(row.get('start_to_tracked_s')),
+                     _fmt(row.get('frames_published')), _fmt(row.get('frames_processed')),
                      _fmt(row.get('servo_commands')),
                      _fmt(row.get('commands_per_processed_frame'), 3),
                      _fmt(row.get('target_error_rms'), 3), _fmt(row.get('target_error_max'), 3),
@@ -153,11 +154,13 @@ def budget_lines(budget: object) -> List[str]:
     setup = budget.get('setup', {})
     lines = ['', f"**Budget** (closed loop, {_fmt(setup.get('seconds_per_row'), 0)} s per row at "
              '30 fps; camera, detector, servo, diagnostics and flight recorder in a cgroup with '
-             'the CPU quota, the simulated controller outside; hogs: two busy loops, no quota)',
+             'the CPU quota, the simulated controller outside; hogs: two busy loops, no quota; '
+             'errors and latencies from the first frame with the face tracked)',
              '']
     if budget.get('skipped'):
         lines += [f"Quota rows skipped: {budget['skipped']}", '']
-    lines += _table(['row', 'frames', 'processed', 'commands', 'commands/processed', 'rms',
+    lines += _table(['row', 'tracked after s', 'frames', 'processed', 'commands',
+                     'commands/processed', 'rms',
                      'max', 'p50 ms', 'p99 ms', 'throttled s', 'watchdog actions',
                      'restarts'], rows)
     return lines
