@@ -291,10 +291,12 @@ def _nodes(context):
     if args['record']:
         missing = [p for p in ('ros2bag', 'rosbag2_storage_mcap') if not _installed(p)]
         if missing:
-            LOG.warning(f"record:=true needs 'ros2 bag record' with MCAP storage, but package "
-                        f"{' and '.join(missing)} is not installed: no bag is recorded (the "
-                        'flight recorder still writes its own). Install ros-<distro>-rosbag2 '
-                        'and ros-<distro>-rosbag2-storage-mcap')
+            what = (f'package {missing[0]} is' if len(missing) == 1 else
+                    f"packages {' and '.join(missing)} are")
+            LOG.warning(f"record:=true needs 'ros2 bag record' with MCAP storage, but {what} "
+                        'not installed: no bag is recorded (the flight recorder still writes '
+                        'its own). Install ros-<distro>-rosbag2 and '
+                        'ros-<distro>-rosbag2-storage-mcap')
         else:
             recorder = os.path.join(get_package_prefix(PACKAGE), 'lib', PACKAGE,
                                     'face_tracker_record')
