@@ -63,7 +63,6 @@ def _rules():
     ('camera', {'diag.fps_error_ratio': 0.9},
      "parameter 'diag.fps_error_ratio' = 0.9 must be <= 'diag.fps_warn_ratio' = 0.8"),
     ('camera', {'source': 'file'}, "parameter 'video_path' is required when 'source' is 'file'"),
-    ('camera', {'source': 'sim', 'fps': 0.0}, "parameter 'fps' must be > 0 when 'source'"),
     ('camera', {'source': 'sim', 'sim.hfov': 0.5, 'sim.face_size': 0.6},
      "parameter 'sim.face_size' = 0.6 must be < 'sim.hfov' = 0.5"),
     ('flight_recorder', {'pre_event_s': 30.0},
