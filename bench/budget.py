@@ -41,6 +41,8 @@ from bench.common import log, percentile, rounded, summarize, target
 
 #: Processes confined to the quota (everything but the simulated hardware).
 CONFINED = ('camera', 'detector', 'servo', 'diagnostics', 'flight_recorder')
+#: The simulated hardware: outside the quota, and at normal priority.
+SIMULATED_HARDWARE = ('sim_servo',)
 #: (row name, quota in % of one core or None for no quota, CPU-bound processes beside it).
 ROWS: Tuple[Tuple[str, Optional[int], int], ...] = (
     ('quota 100 %', 100, 0),
@@ -205,8 +207,43 @@ class CpuQuota:
                 time.sleep(0.1)
 
 
+def restore_priority(pid: int) -> int:
+    """Put every thread of ``pid`` back to niceness 0 and SCHED_OTHER; return how many moved.
+
+    The simulated controller lowers itself like a background node (niceness 10,
+    ``SCHED_BATCH``, its session's autogroup too) so that in a demo it does not
+    compete with the tracker.  Here it stands for hardware, which the host's
+    load does not slow: lowered, beside other work it answered the servo node
+    so late that the servo node took it for unresponsive ("no reply for 1.0 s")
+    and dropped targets while it reconnected.
+    """
+    restored = 0
+    try:
+        tids = [int(t) for t in os.listdir(f'/proc/{pid}/task')]
+    except (OSError, ValueError):
+        return 0
+    for tid in tids:
+        try:
+            if os.sched_getscheduler(tid) != os.SCHED_BATCH:
+                continue
+            os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+            os.setpriority(os.PRIO_PROCESS, tid, 0)
+            restored += 1
+        except OSError:
+            continue
+    if restored:
+        try:
+            Path(f'/proc/{pid}/autogroup').write_text('0')
+        except OSError:
+            pass
+    return restored
+
+
 class Confiner:
-    """Moves the confined nodes' processes (and their restarts) into a quota as they appear."""
+    """Moves the confined nodes' processes (and their restarts) into a quota as they appear.
+
+    The simulated hardware (:data:`SIMULATED_HARDWARE`) runs at normal priority.
+    """
 
     def __init__(self, quota: Optional[CpuQuota], names: Sequence[str] = CONFINED) -> None:
         """``quota`` None confines nothing."""
@@ -216,6 +253,9 @@ class Confiner:
 
     def __call__(self, pids: Dict[str, int]) -> None:
         """Move the processes of ``pids`` ({node: pid}) not moved yet."""
+        for name in SIMULATED_HARDWARE:
+            if name in pids:
+                restore_priority(pids[name])
         if self.quota is None:
             return
         for name, pid in pids.items():
