@@ -36,7 +36,9 @@ to be found by the downscaled search.  So that this does not hide small faces,
 search finds nothing, the frame is searched at native size for the faces the
 first pass could not see (from ``min_face_px`` up to twice the
 smallest face the first pass finds), which is cheap next to a full native
-search because only small window sizes are scanned.  A region search sets its
+search because only small window sizes are scanned; it runs on at most one
+frame in :data:`SMALL_SEARCH_EVERY` (a costly search while nothing is followed
+would otherwise take every frame).  A region search sets its
 own size band instead (Haar cannot go under its 20-24 px window, so
 ``roi_face_px`` is at least 24).
 
@@ -70,6 +72,9 @@ ROI_NATIVE_SLACK = 1.2
 """A region is searched at native size if its smallest face is <= this x ``roi_face_px``."""
 
 _EDGE_PX = 1.0
+
+SMALL_SEARCH_EVERY = 5
+"""The native-size search for small faces runs on at most one frame in this many."""
 
 SMALL_PASS_OVERLAP = 2.0
 """The native-size pass looks for faces up to this times the smallest the first pass finds."""
@@ -223,6 +228,7 @@ class FaceFinder:
         self.last_mode = 'full'
         self._previous: List[Face] = []
         self._roi_run = 0
+        self._since_small = SMALL_SEARCH_EVERY
         self._sized_detect = _takes_size_band(backend)
         self._scored_detect = self._sized_detect and _takes_keyword(backend, 'min_score')
 
@@ -242,6 +248,7 @@ class FaceFinder:
         if not _is_image(image):
             self.reset()
             return []
+        self._since_small += 1
         faces: Optional[List[Face]] = None
         seeds = list(self._previous)
         if focus is not None and _is_box(focus):
@@ -284,7 +291,8 @@ class FaceFinder:
         found something else (a false box, or only larger faces).
         """
         faces = list(also)
-        if not _is_image(image) or not self.min_face_px:
+        if not _is_image(image) or not self.min_face_px \
+                or self._since_small < SMALL_SEARCH_EVERY:
             return faces
         width = image.shape[1]
         if not (self.detect_width and width > self.detect_width):
@@ -292,6 +300,7 @@ class FaceFinder:
         smallest_seen = self._smallest_input_face() * width / float(self.detect_width)
         if smallest_seen <= self.min_face_px:
             return faces
+        self._since_small = 0
         for face in self._detect(image, min_size=self.min_face_px,
                                  max_size=smallest_seen * SMALL_PASS_OVERLAP):
             if not any(_box_overlap(face, f) for f in faces):
@@ -346,12 +355,13 @@ class FaceFinder:
         small, fx, fy = _resize(image, self.detect_width / float(width))
         faces = [Face(f.x * fx, f.y * fy, f.w * fx, f.h * fy, f.score)
                  for f in self._detect(small)]
-        if faces or not self.min_face_px:
+        if faces or not self.min_face_px or self._since_small < SMALL_SEARCH_EVERY:
             return faces
         # Nothing at reduced size: look natively for the faces it could not see.
         smallest_seen = self._smallest_input_face() * fx
         if smallest_seen <= self.min_face_px:
             return faces
+        self._since_small = 0
         return self._detect(image, min_size=self.min_face_px,
                             max_size=smallest_seen * SMALL_PASS_OVERLAP)
 
