@@ -348,7 +348,7 @@ def test_detector_survives_a_flood_of_malformed_images(node_process, ros_node):
     assert wait_for(lambda: pub.get_subscription_count() > 0, 20.0, spin=ros_node.spin)
     frame, _ = SimScene(path='still').render(5.0, 0.0, 0.0)
     good = array_to_image(frame, Time(nanoseconds=1).to_msg(), 'camera_optical_frame')
-    kinds = [dict(step=7), dict(encoding='32FC1'), dict(height=0), dict(width=100000)]
+    kinds = [{'step': 7}, {'encoding': '32FC1'}, {'height': 0}, {'width': 100000}]
     for i in range(300):
         bad = Image()
         bad.header.stamp = Time(nanoseconds=10 + i).to_msg()

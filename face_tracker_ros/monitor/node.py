@@ -190,7 +190,6 @@ def _bands(p) -> Dict[str, Band]:
 HEARTBEAT_ONLY = ('camera',)
 
 
-
 #: A gap this long between two watchdog checks (1 s apart) means the diagnostics node itself
 #: was not running (stopped, or starved of CPU): that time is unknown, not silence.
 STALL_GAP_S = 3.0

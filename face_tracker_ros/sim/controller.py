@@ -108,9 +108,8 @@ def _fault_value(kind: str, value: Optional[float], entry: str, name: str) -> fl
                              '1..{:g}'.format(name, entry, _MAX_STORM_PER_S))
         return value
     if value is not None:
-        raise ValueError("{}: '{}': {} takes no value (only garbage, slow and error_storm "
-                         'do)'.format(
-            name, entry, kind))
+        raise ValueError(f"{name}: '{entry}': {kind} takes no value (only garbage, slow and "
+                         'error_storm do)')
     return 0.0
 
 
@@ -235,7 +234,7 @@ class SimServoController:
 
     @property
     def model(self) -> PanTiltModel:
-        """Return the servo model (hold no reference across threads without :meth:`angles`)."""
+        """Return the servo model; hold no reference across threads without :meth:`angles`."""
         return self.firmware.model
 
     def start(self) -> str:
