@@ -82,11 +82,13 @@ class _Bridge:
     def forget(self) -> None:
         self._template = None
 
-    def learn(self, gray: np.ndarray, face: Face) -> None:
-        patch = _crop(gray, face.x, face.y, face.w, face.h)
+    def learn(self, image: np.ndarray, face: Face) -> None:
+        # Only the face's box is converted to grey (the whole frame cost ~0.4 ms a frame).
+        patch = _crop(image, face.x, face.y, face.w, face.h)
         if patch is None:
             self._template = None
             return
+        patch = _gray(patch)
         scale = TEMPLATE_PX / float(face.w)
         self._width = float(face.w)
         self._template = cv2.resize(
@@ -208,7 +210,7 @@ class FaceTracker:
         if chosen is not None and chosen is bridged:
             self.last_bridged = True
         elif chosen is not None:
-            self._bridge.learn(_gray(image), chosen)
+            self._bridge.learn(image, chosen)
             self._last_detected = now
         elif selector.target is None:
             self._bridge.forget()
