@@ -3,11 +3,14 @@
 """The single-script design in real time: the pipeline's parts in one process, no ROS.
 
 :class:`RealtimeLoop` composes the parts of
-:class:`face_tracker_ros.sim.loop.ClosedLoop` (the same scene, FaceFinder with
-the detector node's defaults, target selection, control law, protocol and
-calibration) but runs them on the wall clock against the real simulated
-controller: a :class:`~face_tracker_ros.sim.controller.SimServoController` on
-a pseudo-terminal, written to through the servo node's
+:class:`face_tracker_ros.sim.loop.ClosedLoop` (the same scene, control law,
+protocol and calibration) with the detector node's own per-frame logic
+(:class:`~face_tracker_ros.detector.tracking.FaceTracker` built by
+:func:`detector_tracker` from the node's parameter defaults and the simulation
+plan's detector settings, the very configuration the node pipeline runs),
+but runs them on the wall clock against the real simulated controller: a
+:class:`~face_tracker_ros.sim.controller.SimServoController` on a pseudo-terminal,
+written to through the servo node's
 :class:`~face_tracker_ros.servo.link.SerialLink` (pyserial).  Frames are
 paced at ``fps`` like the camera node's simulated source; each one is
 stamped before it is rendered (the camera node's capture stamp), searched,
@@ -24,43 +27,59 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 from bench.common import percentile, rounded, summarize
-from face_tracker_ros.detector.backends import HaarBackend
-from face_tracker_ros.detector.finder import FaceFinder
+from face_tracker_ros.detector.tracking import build_tracker, FaceTracker
 from face_tracker_ros.geometry import pixel_to_offset
 from face_tracker_ros.servo.link import SerialLink
 from face_tracker_ros.sim.controller import SimServoController
 from face_tracker_ros.sim.loop import ClosedLoop, LoopConfig
 from face_tracker_ros.sim.scene import SimScene
 
-#: The detector node's FaceFinder defaults (config/tracker.yaml).
-FINDER_DEFAULTS = {'detect_width': 320, 'roi_search': True, 'roi_scale': 2.5,
-                   'full_search_every': 15}
 #: How often the port's replies are drained and the lost-face timer runs (servo tick_rate).
 TICK_S = 0.05
 
 
+def detector_tracker() -> FaceTracker:
+    """Return the detector node's per-frame logic as the simulated node pipeline runs it.
+
+    The parameters are the detector node's defaults (what config/tracker.yaml
+    holds) with the simulation plan's detector overrides (the backend: Haar
+    where no YuNet model is found), so both sides of the pipeline benchmark
+    detect with one configuration defined once.
+    """
+    from face_tracker_ros.bringup.plan import BringupArgs, make_plan
+    from face_tracker_ros.common.params import defaults
+    from face_tracker_ros.detector.node import PARAMS
+
+    p = defaults(PARAMS)
+    for spec in make_plan(BringupArgs(use_sim=True)):
+        if spec.name == 'detector':
+            p.update(spec.parameters)
+    return build_tracker(p)[0]
+
+
 class RealtimeLoop:
-    """Scene -> FaceFinder -> control law -> serial bytes -> simulated controller, on one thread.
+    """Scene -> FaceTracker -> control law -> serial bytes -> simulated controller, one thread.
 
     ``link_path`` is where the simulated controller's pty is linked (a
-    private temporary path when empty).  ``finder`` defaults to Haar in
-    FaceFinder with the detector node's defaults.
+    private temporary path when empty).  ``tracker`` defaults to
+    :func:`detector_tracker` (the detector node's configuration).
     """
 
     def __init__(self, fps: float = 30.0, path: str = 'drift', seed: int = 0,
                  protocol: str = 'ascii', link_path: str = '',
-                 finder: Optional[FaceFinder] = None) -> None:
+                 tracker: Optional[FaceTracker] = None) -> None:
         """Build the parts (nothing runs until :meth:`run`); ValueError names a bad setting."""
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 240:
             raise ValueError(f'fps must be a number in (0, 240], got {fps!r}')
         self.fps = float(fps)
         config = LoopConfig(path=path, seed=seed, fps=self.fps, protocol=protocol)
-        parts = ClosedLoop(config, finder=finder or FaceFinder(HaarBackend(), **FINDER_DEFAULTS))
+        self.tracker = tracker or detector_tracker()
+        parts = ClosedLoop(config, finder=self.tracker.finder)
         # The camera node's scene (its defaults: face 0.15 rad, noise 2 grey levels).
         self.scene = SimScene(width=config.width, height=config.height, hfov=config.hfov,
                               path=path, seed=seed, noise_sigma=config.noise_sigma)
         self.finder = parts.finder
-        self.selector = parts.selector
+        self.selector = self.tracker.selector
         self.controller = parts.controller
         self.protocol = parts.protocol
         self.pan_cal = parts.host_pan_cal
@@ -131,7 +150,7 @@ class RealtimeLoop:
             if truth.visible and capture - start >= settle:
                 errors.append(truth.error)
             rendered = time.time()
-            chosen = self.selector.choose(self.finder.find(image))
+            chosen = self.tracker.step(image, capture)[1]
             detected = time.time()
             if chosen is not None:
                 detections += 1

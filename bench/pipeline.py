@@ -476,7 +476,8 @@ def run(duration: float, domain_id: int, sim_port: str = '', rounds: int = 2,
     base_summary['cpu_percent_of_one_core'] = rounded(base_cpu, 1)
     pipeline: Dict[str, object] = {
         'setup': {'seconds_per_side': duration, 'rounds': rounds, 'camera_fps': 30.0,
-                  'path': 'drift', 'detector': 'FaceFinder(Haar), node defaults',
+                  'path': 'drift',
+                  'detector': 'FaceTracker: detector node defaults and sim plan settings',
                   'settle_s': SETTLE_S,
                   'latency': 'capture stamp -> end of the serial write of the command',
                   'load_average_1min_at_each_start': [round(v, 2) for v in loads]},
