@@ -283,3 +283,26 @@ def test_bad_frames_give_no_faces_and_no_exception(haar):
         for frame in BAD_FRAMES:
             assert detector.detect(frame) == [], (detector.name, getattr(frame, 'shape', frame))
             assert detector.detect(frame, min_size=2, max_size=40) == []
+
+
+@pytest.mark.parametrize('roll', [-25.0, 25.0])
+def test_haar_near_search_finds_a_rolled_head(astronaut, roll):
+    """A head rolled 25 degrees: the upright cascade misses it, detect_near finds it in place."""
+    haar = backends.HaarBackend(min_neighbors=3)
+    x, y, w, h = ASTRONAUT_FACE
+    cu, cv = x + w / 2.0, y + h / 2.0
+    crop = astronaut[max(0, int(cv - 1.25 * h)):int(cv + 1.25 * h),
+                     int(cu - 1.25 * w):int(cu + 1.25 * w)]
+    height, width = crop.shape[:2]
+    turn = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), roll, 1.0)
+    rolled = cv2.warpAffine(crop, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    assert haar.detect(rolled, min_size=0.5 * w, max_size=2.0 * w) == []
+    found = haar.detect_near(rolled, min_size=0.5 * w, max_size=2.0 * w)
+    assert len(found) == 1
+    # The face's centre, turned with the image.
+    fu = turn[0, 0] * (cu - int(cu - 1.25 * w)) + turn[0, 1] * (cv - max(0, int(cv - 1.25 * h))) \
+        + turn[0, 2]
+    fv = turn[1, 0] * (cu - int(cu - 1.25 * w)) + turn[1, 1] * (cv - max(0, int(cv - 1.25 * h))) \
+        + turn[1, 2]
+    assert np.hypot(found[0].center[0] - fu, found[0].center[1] - fv) < 0.2 * w
+    assert 0.7 * w < found[0].w < 1.4 * w

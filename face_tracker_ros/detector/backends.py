@@ -58,6 +58,11 @@ PROFILE_MAX_PIXELS = 320 * 240
 """The profile cascade runs on searched images up to this many pixels (regions around
 faces, downscaled full searches), not on native-size full frames, where it is too slow."""
 
+NEAR_ROLL_DEG = (-20.0, 20.0, -35.0, 35.0)
+"""Roll angles a Haar search near the followed face tries when upright searches fail."""
+
+_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
+
 CASCADE_DIRS = ('/usr/share/opencv4/haarcascades', '/usr/share/opencv/haarcascades',
                 '/usr/local/share/opencv4/haarcascades', '/usr/local/share/opencv/haarcascades')
 """Where distributions install OpenCV's cascades (Debian/Ubuntu ``opencv-data``)."""
@@ -302,6 +307,46 @@ class HaarBackend(FaceDetectorBackend):
             if not any(_overlaps(mirrored, other) for other in found):
                 found.append(mirrored)
         return found
+
+    def detect_near(self, image: np.ndarray, min_size: Optional[float] = None,
+                    max_size: Optional[float] = None) -> List[Face]:
+        """Search a small region where a followed face was, harder than :meth:`detect`.
+
+        For the frame where the followed face was not found otherwise: the
+        region as it is, then with its contrast equalised (CLAHE), then turned
+        by each angle of :data:`NEAR_ROLL_DEG` (an upright cascade misses a head
+        rolled beyond about 15 degrees); the first that finds a face wins.  A
+        box found in a turned image is returned upright, about the same centre.
+        """
+        faces = self.detect(image, min_size=min_size, max_size=max_size)
+        gray = _as_gray(image)
+        if faces or gray is None or gray.size > PROFILE_MAX_PIXELS:
+            return faces
+        low, high = _size_band(min_size, max_size)
+        min_px = max(self.window_px, self.min_size_px if low is None else math.ceil(low))
+        max_px = min(gray.shape) if high is None else min(min(gray.shape), math.floor(high))
+        if max_px < min_px:
+            return []
+        gray = _CLAHE.apply(gray)
+        faces = self._run(self._cascade, gray, min_px, max_px)
+        if faces:
+            return faces
+        height, width = gray.shape
+        centre = (width / 2.0, height / 2.0)
+        for angle in NEAR_ROLL_DEG:
+            turn = cv2.getRotationMatrix2D(centre, angle, 1.0)
+            turned = cv2.warpAffine(gray, turn, (width, height), flags=cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REPLICATE)
+            back = cv2.invertAffineTransform(turn)
+            found = []
+            for face in self._run(self._cascade, turned, min_px, max_px):
+                cu, cv = face.center
+                u = back[0, 0] * cu + back[0, 1] * cv + back[0, 2]
+                v = back[1, 0] * cu + back[1, 1] * cv + back[1, 2]
+                found.append(Face(u - face.w / 2.0, v - face.h / 2.0, face.w, face.h))
+            if found:
+                return found
+        return []
 
     def _run(self, cascade: 'cv2.CascadeClassifier', gray: np.ndarray, min_px: int,
              max_px: int) -> List[Face]:

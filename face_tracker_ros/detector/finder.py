@@ -336,6 +336,9 @@ class FaceFinder:
         if self._scored_detect:
             found = self.backend.detect(crop, min_size=low, max_size=high,
                                         min_score=REFIND_SCORE)
+        elif callable(getattr(self.backend, 'detect_near', None)):
+            found = [f for f in self.backend.detect_near(crop, min_size=low, max_size=high)
+                     if _is_box(f)]
         else:
             found = self._detect(crop, min_size=low, max_size=high)
         return [Face(x0 + f.x * fx, y0 + f.y * fy, f.w * fx, f.h * fy, f.score)
