@@ -30,11 +30,10 @@ _TEMP_CHIPS = ('coretemp', 'k10temp', 'zenpower', 'cpu_thermal', 'cpu-thermal',
 
 _PSUTIL_ERRORS = (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess)
 
-#: Two readings of one process's start time agree within this: psutil computes it from the
-#: boot time, which the kernel reports to the second and may move by one.
-_SAME_START_S = 1.0
-#: Resolution of a process start time (the kernel counts it in clock ticks).
-_TICK_S = 0.05
+#: Where Linux tells a process's start in clock ticks since boot (exact, never moves).
+_PROC_STAT = '/proc/{pid}/stat'
+_LINUX_PROC = os.path.isdir('/proc/self')
+_CLOCK_TICKS = os.sysconf('SC_CLK_TCK') if hasattr(os, 'sysconf') else 100
 
 
 @dataclass
@@ -328,8 +327,10 @@ class ProcessWatcher:
                         or not self.scope.owns(proc):
                     continue
                 zombie = proc.status() == psutil.STATUS_ZOMBIE
-                created = proc.create_time()
             except _PSUTIL_ERRORS:
+                continue
+            created = _start_time(proc)
+            if created is None:
                 continue
             key = (not zombie, created, proc.pid)
             if best_key is None or key > best_key:
@@ -340,19 +341,23 @@ class ProcessWatcher:
             # A private Process object: process_iter() shares its cached ones, and
             # cpu_percent() keeps its state per object.
             fresh = psutil.Process(best.pid)
-            return fresh if fresh.create_time() == best_key[1] else None
+            return fresh if _start_time(fresh) == best_key[1] else None
         except _PSUTIL_ERRORS:
             return None
 
     def _adopt(self, proc: psutil.Process) -> None:
         if self._proc is not None and self._proc.pid == proc.pid and self._same(proc):
             return
-        started = _call_quietly(proc.create_time)
-        seen = any(pid == proc.pid and started is not None and abs(t - started) <= _SAME_START_S
+        started = _start_time(proc)
+        seen = any(pid == proc.pid and started is not None and t == started
                    for pid, t in self._seen)
         if self._proc is not None:
+            # Start times are exact (clock ticks since boot), so "later" needs no tolerance;
+            # one started in the same tick as the newest is new only if that one is gone.
             if not seen and (started is None or self._newest_start is None
-                             or started >= self._newest_start - _TICK_S):
+                             or started > self._newest_start
+                             or (started == self._newest_start
+                                 and (not self._alive(self._proc) or _is_zombie(self._proc)))):
                 self.restarts += 1
             self.trend.reset()
             self.anon_trend.reset()
@@ -366,7 +371,8 @@ class ProcessWatcher:
 
     def _same(self, proc: psutil.Process) -> bool:
         try:
-            return abs(proc.create_time() - self._proc.create_time()) <= _SAME_START_S
+            started = _start_time(proc)
+            return started is not None and started == _start_time(self._proc)
         except _PSUTIL_ERRORS:
             return False
 
@@ -400,6 +406,27 @@ class ProcessWatcher:
         return ProcessSample(pid=proc.pid, name=name, rss_mb=rss_mb, cpu_percent=cpu,
                              num_threads=threads, num_fds=fds, state=state, zombie=zombie,
                              uptime_s=uptime, cmdline=list(cmdline or []), anon_mb=anon_mb)
+
+
+def _start_time(proc: psutil.Process) -> Optional[float]:
+    """Return when ``proc`` started, in seconds, exact enough to order and identify processes.
+
+    On Linux, the clock ticks since boot from ``/proc/<pid>/stat``: psutil's
+    ``create_time()`` adds the boot time, which the kernel recomputes from the
+    wall clock on every read of ``/proc/stat`` and may move by a second, more
+    than the gap between two processes started one after the other.  Elsewhere,
+    psutil's ``create_time()``.  None when the process is gone or unreadable.
+    """
+    if _LINUX_PROC:
+        try:
+            with open(_PROC_STAT.format(pid=proc.pid), 'rb') as handle:
+                data = handle.read()
+            # Fields after the command name (which may hold spaces and parentheses):
+            # state is field 3, starttime field 22.
+            return int(data[data.rindex(b')') + 2:].split()[19]) / _CLOCK_TICKS
+        except (OSError, ValueError, IndexError):
+            return None
+    return _call_quietly(proc.create_time)
 
 
 def _call_quietly(getter) -> Optional[float]:
