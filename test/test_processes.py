@@ -527,3 +527,42 @@ def test_sim_controller_serves_the_park_when_both_are_stopped_at_once(tmp_path, 
     assert 'targets pan 0.000 rad, tilt 0.000 rad' in served[0], served
     assert 'Traceback' not in text
     print(served[0])
+
+
+def test_a_release_that_blocks_ends_the_process_with_its_status():
+    """Once the node's own clean-up is done, a blocked teardown cannot hold the process.
+
+    The child starts the release limit and then blocks exit with a thread that never ends
+    (as a middleware teardown that hangs would): it exits with the status it was given,
+    after one line, well before launch would escalate to SIGKILL.
+    """
+    code = (
+        'import threading, time\n'
+        'from face_tracker_ros.common.runner import _limit_release\n'
+        '_limit_release("servo", 0, 0.5)\n'
+        'threading.Thread(target=time.sleep, args=(60,)).start()\n'
+    )
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=30, cwd=str(ROOT))
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - started < 20.0
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == ['[WARN] [servo]: releasing the node took longer than 0.5 s: exiting now'], \
+        proc.stderr
+
+
+def test_a_release_in_time_exits_normally():
+    """The limit's timer does not delay or change a normal exit."""
+    code = (
+        'import sys\n'
+        'from face_tracker_ros.common.runner import _limit_release\n'
+        '_limit_release("servo", 0, 5.0)\n'
+        'sys.exit(3)\n'
+    )
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=30, cwd=str(ROOT))
+    assert proc.returncode == 3
+    assert time.monotonic() - started < 4.5
+    assert proc.stderr.strip() == ''

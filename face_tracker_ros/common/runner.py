@@ -61,6 +61,12 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 #: A second stop signal this soon after the first is the same request delivered twice.
 DUPLICATE_SIGNAL_S = 1.0
 
+#: Longest time the release of the node and of the middleware may take once the node's own
+#: clean-up (parking the servos, closing devices) is done.  A teardown that blocks (seen once
+#: in the servo process under launch_testing, every node stopping at the same moment) would
+#: otherwise hold the process until launch's SIGKILL: stop signals are ignored by then.
+RELEASE_LIMIT_S = 3.0
+
 #: ``prctl`` option that asks for a signal when the parent process dies (linux/prctl.h).
 PR_SET_PDEATHSIG = 1
 
@@ -247,9 +253,27 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
                 getattr(node, 'shutdown', lambda: None)()
             except Exception:  # noqa: BLE001 - best effort while exiting
                 node.get_logger().error('clean-up failed:\n' + traceback.format_exc())
+        _limit_release(name, status)
+        if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
     return status
+
+
+def _limit_release(name: str, status: int, limit_s: float = RELEASE_LIMIT_S) -> None:
+    """End the process with ``status`` if releasing the node and rclpy outlasts ``limit_s``.
+
+    A daemon timer: it dies with a process that exits in time.  What needed
+    doing (parking, closing devices, the last log lines) is done before it
+    starts; only the release of DDS resources can be cut short.
+    """
+    def give_up():
+        _say('warn', name, f'releasing the node took longer than {limit_s:g} s: exiting now')
+        os._exit(status)
+
+    timer = threading.Timer(limit_s, give_up)
+    timer.daemon = True
+    timer.start()
 
 
 def log_at(logger, level, message: str) -> None:
