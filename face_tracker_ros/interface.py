@@ -15,3 +15,14 @@ RUN_ID_ENV = 'FACE_TRACKER_RUN_ID'
 # whose parent is not that process when it starts (the bring-up died before the node could ask
 # to be signalled on its death) exits at once instead of running unsupervised.
 PARENT_PID_ENV = 'FACE_TRACKER_PARENT_PID'
+
+# Topics, relative to the node's namespace unless they start with '/'. The message types and
+# QoS profiles are in the README's node tables and face_tracker_ros.common.qos.
+IMAGE_TOPIC = 'camera/image_raw'
+CAMERA_INFO_TOPIC = 'camera/camera_info'
+TARGET_TOPIC = 'face/target'
+DEBUG_IMAGE_TOPIC = 'face/debug_image'
+JOINT_STATES_TOPIC = 'joint_states'
+COMMAND_LATENCY_TOPIC = 'servo/command_latency'
+DIAGNOSTICS_TOPIC = '/diagnostics'
+ROSOUT_TOPIC = '/rosout'

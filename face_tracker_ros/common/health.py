@@ -15,8 +15,13 @@ from typing import Callable, Dict, Tuple
 from diagnostic_msgs.msg import DiagnosticStatus
 
 from face_tracker_ros.common.compat import Updater
-
-OK, WARN, ERROR, STALE = 0, 1, 2, 3
+from face_tracker_ros.common.status import (  # noqa: F401 - the levels, re-exported
+    decode_level,
+    ERROR,
+    OK,
+    STALE,
+    WARN,
+)
 
 #: Seconds after a node starts during which missing input or a low rate is not yet an alarm.
 STARTUP_GRACE_S = 5.0
@@ -30,11 +35,8 @@ def to_msg_level(level: int) -> bytes:
     return bytes([level])
 
 
-def from_msg_level(level) -> int:
-    """Convert a ``DiagnosticStatus.level`` (a byte in ROS 2) to an integer."""
-    if isinstance(level, (bytes, bytearray)):
-        return level[0] if level else 0
-    return int(level)
+#: The older name of :func:`~face_tracker_ros.common.status.decode_level`.
+from_msg_level = decode_level
 
 
 def format_value(value) -> str:

@@ -9,20 +9,17 @@ does not import ROS.
 
 from dataclasses import dataclass
 import math
-from typing import Iterable, Optional
+from typing import Optional
 
-OK = 0
-WARN = 1
-ERROR = 2
-STALE = 3
-
-#: Lower-case names of the levels, for messages and logs.
-LEVEL_NAMES = {OK: 'ok', WARN: 'warn', ERROR: 'error', STALE: 'stale'}
-
-
-def level_name(level: int) -> str:
-    """Return the lower-case name of a level ('ok', 'warn', 'error', 'stale')."""
-    return LEVEL_NAMES.get(level, f'level {level}')
+from face_tracker_ros.common.status import (  # noqa: F401 - the levels, re-exported
+    ERROR,
+    level_name,
+    LEVEL_NAMES,
+    OK,
+    STALE,
+    WARN,
+    worst,
+)
 
 
 def _number(value: object) -> Optional[float]:
@@ -109,25 +106,3 @@ class Band:
             sign = '>=' if self.higher_is_worse else '<='
         return (f'{self.name} {_format_value(number)}{unit} {sign} {threshold:g}{unit} '
                 f'({level_name(level)})')
-
-
-def worst(levels: Iterable[int]) -> int:
-    """Combine levels the way diagnostic_aggregator combines a group.
-
-    The result is the highest of OK, WARN and ERROR present; STALE only when
-    every level is STALE; a mix of STALE and fresh levels is ERROR (something
-    that should report has stopped).  An empty iterable is OK.
-    """
-    seen = []
-    for level in levels:
-        if level not in LEVEL_NAMES:
-            raise ValueError(f'levels must contain only OK, WARN, ERROR or STALE '
-                             f'(0, 1, 2, 3), got {level!r}')
-        seen.append(level)
-    if not seen:
-        return OK
-    if all(level == STALE for level in seen):
-        return STALE
-    if STALE in seen:
-        return ERROR
-    return max(seen)

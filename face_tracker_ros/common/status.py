@@ -1,0 +1,60 @@
+# Copyright 2026 The face_tracker_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Status levels: their values, their names, decoding them from messages, combining them.
+
+The levels have the values of ``diagnostic_msgs/DiagnosticStatus`` (OK 0, WARN 1, ERROR 2,
+STALE 3) so they pass through unchanged, but this module imports nothing from ROS: the nodes,
+the monitor, the tools and the benchmarks all take the levels from here.
+"""
+
+from typing import Iterable
+
+OK = 0
+WARN = 1
+ERROR = 2
+STALE = 3
+
+#: Lower-case names of the levels, for messages and logs.
+LEVEL_NAMES = {OK: 'ok', WARN: 'warn', ERROR: 'error', STALE: 'stale'}
+
+#: Upper-case labels of the levels, as rqt_robot_monitor and ``ros2 topic echo`` readers know them.
+LEVEL_LABELS = {OK: 'OK', WARN: 'WARN', ERROR: 'ERROR', STALE: 'STALE'}
+
+
+def level_name(level: int) -> str:
+    """Return the lower-case name of a level ('ok', 'warn', 'error', 'stale')."""
+    return LEVEL_NAMES.get(level, f'level {level}')
+
+
+def level_label(level: int) -> str:
+    """Return the upper-case label of a level ('OK', 'WARN', 'ERROR', 'STALE')."""
+    return LEVEL_LABELS.get(level, str(level))
+
+
+def decode_level(level) -> int:
+    """Return a ``DiagnosticStatus.level`` (a byte in ROS 2, an int in recordings) as an int."""
+    if isinstance(level, (bytes, bytearray)):
+        return level[0] if level else 0
+    return int(level)
+
+
+def worst(levels: Iterable[int]) -> int:
+    """Combine levels the way diagnostic_aggregator combines a group.
+
+    The result is the highest of OK, WARN and ERROR present; STALE only when
+    every level is STALE; a mix of STALE and fresh levels is ERROR (something
+    that should report has stopped).  An empty iterable is OK.
+    """
+    seen = []
+    for level in levels:
+        if level not in LEVEL_NAMES:
+            raise ValueError(f'levels must contain only OK, WARN, ERROR or STALE '
+                             f'(0, 1, 2, 3), got {level!r}')
+        seen.append(level)
+    if not seen:
+        return OK
+    if all(level == STALE for level in seen):
+        return STALE
+    if STALE in seen:
+        return ERROR
+    return max(seen)
