@@ -33,7 +33,7 @@ def node_tables() -> Dict[str, Sequence[Param]]:
     """Return ``{node name: parameter table}`` for every node of the package."""
     from face_tracker_ros.camera.node import PARAMS as CAMERA
     from face_tracker_ros.detector.node import PARAMS as DETECTOR
-    from face_tracker_ros.monitor.node import PARAMS as DIAGNOSTICS
+    from face_tracker_ros.monitor.params import PARAMS as DIAGNOSTICS
     from face_tracker_ros.recorder.node import PARAMS as FLIGHT_RECORDER
     from face_tracker_ros.servo.node import PARAMS as SERVO
     from face_tracker_ros.sim.node import PARAMS as SIM_SERVO
