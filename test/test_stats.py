@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """RateMeter and WindowStats on a fake clock, their memory bound and thread safety."""
 
+import math
 import threading
 import tracemalloc
 
+import numpy as np
 import pytest
 
-from face_tracker_ros.common.stats import RateMeter, WindowStats
+from face_tracker_ros.common.stats import percentile, RateMeter, WindowStats
 
 
 class FakeClock:
@@ -176,3 +178,15 @@ def test_thread_safety_smoke():
     assert stats.count == 4 * per_thread
     assert stats.max == per_thread - 1
     assert stats.mean == pytest.approx((per_thread - 1) / 2.0)
+
+
+def test_percentile_interpolates_like_numpy_over_the_finite_values():
+    values = [4.0, 1.0, 3.0, 2.0, 10.0]
+    for q in (0, 12.5, 50, 90, 99, 100):
+        assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+    # An unknown figure is left out, not sorted in (it made the median NaN before).
+    assert percentile([1.0, math.nan, 3.0, 2.0], 50) == 2.0
+    assert percentile([1.0, 3.0, math.inf], 99) == pytest.approx(2.98)
+    assert percentile([math.nan], 50) is None and percentile([], 50) is None
+    with pytest.raises(ValueError, match='^q must be'):
+        percentile([1.0], 101)

@@ -15,20 +15,12 @@ from collections import deque
 import math
 import threading
 import time
-from typing import Callable, Deque, List, Optional, Sequence
+from typing import Callable, Deque, Iterable, List, Optional
+
+from face_tracker_ros.common.checks import check_number, check_positive
 
 #: Buckets per window: the bound on memory and the resolution of the window edge.
 BUCKETS = 200
-
-
-def _check_window(window_s: float) -> float:
-    try:
-        value = float(window_s)
-    except (TypeError, ValueError):
-        value = float('nan')
-    if not math.isfinite(value) or value <= 0.0:
-        raise ValueError(f'window_s must be a finite number of seconds > 0, got {window_s!r}')
-    return value
 
 
 class RateMeter:
@@ -41,7 +33,7 @@ class RateMeter:
     """
 
     def __init__(self, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic):
-        self._window = _check_window(window_s)
+        self._window = check_positive('window_s', window_s, unit='seconds')
         self._bucket = self._window / BUCKETS
         self._clock = clock
         self._lock = threading.Lock()
@@ -109,7 +101,7 @@ class WindowStats:
     """
 
     def __init__(self, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic):
-        self._window = _check_window(window_s)
+        self._window = check_positive('window_s', window_s, unit='seconds')
         self._bucket = self._window / BUCKETS
         self._clock = clock
         self._lock = threading.Lock()
@@ -177,13 +169,17 @@ class WindowStats:
             self._buckets.popleft()
 
 
-def percentile(values: Sequence[float], q: float) -> Optional[float]:
-    """Return the ``q``-th percentile, 0-100, by linear interpolation; None when empty."""
-    if not 0.0 <= q <= 100.0:
-        raise ValueError(f'q must be in [0, 100], got {q!r}')
-    if not values:
+def percentile(values: Iterable[float], q: float) -> Optional[float]:
+    """Return the ``q``-th percentile of the finite values (q in 0-100); None without any.
+
+    The one definition of the package (the tools, the benchmarks and the demo use it):
+    linear interpolation between the two nearest ranks, as ``numpy.percentile``'s default;
+    NaN and the infinities (a figure that is unknown) are left out, not sorted in.
+    """
+    q = check_number('q', q, 0.0, 100.0)
+    ordered = sorted(float(v) for v in values if math.isfinite(v))
+    if not ordered:
         return None
-    ordered = sorted(values)
     pos = (len(ordered) - 1) * q / 100.0
     low = int(math.floor(pos))
     high = min(low + 1, len(ordered) - 1)
