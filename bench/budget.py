@@ -20,7 +20,10 @@ runner has started them (within 0.1 s, so before their imports are done).
 Per row: the time from the start to the first servo command (on a small CPU
 the start-up alone takes seconds: every node imports its libraries on the
 quota), frames published and processed, servo commands (and commands per
-processed frame), RMS and largest error and latency p50/p99 from the first
+processed frame; both counted up to the detector's last status before the
+nodes are stopped, ``counted_until_s``: the stop ends the servo node first and
+the frames the detector processes after it can give no command), RMS and
+largest error and latency p50/p99 from the first
 frame after the first command in which the face was within 0.1 of the
 centre (``start_to_tracked_s``), the time the quota throttled the processes, the watchdog's
 actions (SIGTERM/SIGKILL lines in the nodes' output) and node restarts, each
@@ -325,6 +328,9 @@ def run_row(name: str, percent: Optional[int], hogs: int, quota: Optional[CpuQuo
         'detections': raw['detections'],
         'servo_commands': commands,
         'commands_per_processed_frame': rounded(commands / processed, 3) if processed else None,
+        'counted_until_s': raw.get('counted_until_s'),
+        'frames_processed_with_stop': raw.get('frames_processed_with_stop'),
+        'servo_commands_with_stop': raw.get('servo_commands_with_stop'),
         'target_error_rms': raw['target_error_rms'],
         'target_error_max': raw.get('target_error_max'),
         'latency_ms': latency,
@@ -351,7 +357,11 @@ def run(duration: float, domain_id: int, sim_port: str = '', rows: Sequence[str]
                   'quota_period_ms': PERIOD_US / 1000.0,
                   'hogs': 'python busy loops, one session each, normal priority',
                   'note': 'the scene is rendered in the camera process, inside the quota '
-                          '(about 0.3 ms per frame)'},
+                          '(about 0.3 ms per frame)',
+                  'counted': "frames processed and servo commands up to the detector's last "
+                             'status before the nodes are stopped (counted_until_s); '
+                             '*_with_stop count the stop too, where the servo node ends '
+                             'first'},
         'rows': {},
     }
     quota = None

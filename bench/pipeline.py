@@ -137,6 +137,8 @@ class Monitor:
         self.commands: List[Tuple[float, float]] = []  # (capture stamp, latency ms)
         self.truths: List[Tuple[float, float]] = []  # (stamp, error or -1)
         self._detector = {'frames_processed': [0, 0], 'detections_total': [0, 0]}
+        #: After each detector status: (its stamp, frames processed, faces found) so far.
+        self.detector_counts: List[Tuple[float, int, int]] = []
         #: The last status of the servo node, as {key: value} (the budget section reports it).
         self.servo_status: Dict[str, str] = {}
 
@@ -150,8 +152,13 @@ class Monitor:
         with self.lock:
             self.truths.append((stamp, error))
 
-    def on_detector_status(self, processed: str, detections: str) -> None:
-        """Record the detector's counters from its status (a restart starts them again at 0)."""
+    def on_detector_status(self, processed: str, detections: str,
+                           stamp: Optional[float] = None) -> None:
+        """Record the detector's counters from its status (a restart starts them again at 0).
+
+        ``stamp`` is the status's own stamp (when the detector sent it); with it the
+        counts are kept for :meth:`counted_until`.
+        """
         with self.lock:
             for key, text in (('frames_processed', processed), ('detections_total', detections)):
                 if not str(text).isdigit():
@@ -160,6 +167,31 @@ class Monitor:
                 if value < entry[1]:  # restarted: keep what the old process counted
                     entry[0] += entry[1]
                 entry[1] = value
+            if stamp is not None:
+                self.detector_counts.append((stamp, sum(self._detector['frames_processed']),
+                                             sum(self._detector['detections_total'])))
+
+    def counted_until(self, end: float) -> Optional[Dict[str, float]]:
+        """Return the counts up to the detector's last status stamped before ``end``.
+
+        ``{'until': that status's stamp, 'frames_processed', 'detections',
+        'servo_commands'}``, the commands being those written by then; None without
+        such a status.  The pipeline's stop ends the servo node before the detector
+        (reverse start order, so the head is parked while its controller listens):
+        frames the detector processes meanwhile can give no command, so processed
+        frames and commands are counted up to the same moment before the stop.  A
+        command for a frame processed just before that status but written after it
+        is not counted (at most the one or two frames in flight: a conservative count).
+        """
+        with self.lock:
+            before = [entry for entry in self.detector_counts if entry[0] < end]
+            if not before:
+                return None
+            until, processed, detections = max(before)
+            commands = sum(1 for capture, latency_ms in self.commands
+                           if capture + latency_ms / 1000.0 <= until)
+        return {'until': until, 'frames_processed': processed, 'detections': detections,
+                'servo_commands': commands}
 
     @property
     def targets(self) -> int:
@@ -220,11 +252,13 @@ def _make_monitor_node(context, monitor: Monitor):
     def on_diagnostics(data: bytes) -> None:
         if wanted not in data and servo not in data:
             return
-        for status in deserialize_message(data, DiagnosticArray).status:
+        array = deserialize_message(data, DiagnosticArray)
+        stamp = seconds(array.header.stamp) if array.header.stamp.sec else None
+        for status in array.status:
             if status.name == 'detector: detector':
                 values = {kv.key: kv.value for kv in status.values}
                 monitor.on_detector_status(values.get('frames_processed', ''),
-                                           values.get('detections_total', ''))
+                                           values.get('detections_total', ''), stamp)
             elif status.name == 'servo: servo':
                 with monitor.lock:
                     monitor.servo_status = {kv.key: kv.value for kv in status.values}
@@ -271,6 +305,11 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
     or busy CPU the start-up alone takes seconds and the first commands come
     while the nodes still start.  ``start_to_first_command_s`` and
     ``start_to_tracked_s`` say how long that took.
+
+    Frames processed, faces found and servo commands are counted up to the
+    detector's last status before the nodes are stopped (``counted_until_s``
+    from the start; see :meth:`Monitor.counted_until`); ``*_with_stop`` count
+    everything, the stop included.
     """
     import rclpy
 
@@ -352,13 +391,20 @@ def run_pipeline(duration: float, domain_id: int, sim_port: str = '', camera_fps
     errors = [e for s, e in monitor.truths if e >= 0.0 and s - first >= settle and s < stopping]
     latencies = [lat for cap, lat in monitor.commands if cap - first >= settle] \
         if settle_from_command else monitor.latencies(SETTLE_S)
+    counted = monitor.counted_until(stopping) or {
+        'until': None, 'frames_processed': monitor.targets, 'detections': monitor.detections,
+        'servo_commands': len(monitor.commands)}
     return {
         'duration_s': round(elapsed, 2),
         'camera_fps': camera_fps,
         'frames_published': len(monitor.truths),
-        'frames_processed': monitor.targets,
-        'detections': monitor.detections,
-        'servo_commands': len(monitor.commands),
+        'frames_processed': counted['frames_processed'],
+        'detections': counted['detections'],
+        'servo_commands': counted['servo_commands'],
+        'counted_until_s': rounded(counted['until'] - wall_start, 2)
+        if counted['until'] is not None else None,
+        'frames_processed_with_stop': monitor.targets,
+        'servo_commands_with_stop': len(monitor.commands),
         'latencies_ms': latencies,
         'start_to_first_command_s': rounded(first_command - wall_start, 2),
         'start_to_tracked_s': rounded(tracked - wall_start, 2) if tracked is not None else None,
