@@ -52,11 +52,16 @@ from face_tracker_ros.bringup.plan import (
 )
 from face_tracker_ros.common.paths import default_log_dir
 from face_tracker_ros.common.runner import EXIT_BAD_PARAMETER
-from face_tracker_ros.interface import PARENT_PID_ENV, RUN_ID_ENV
+from face_tracker_ros.interface import (
+    DEBUG_IMAGE_TOPIC,
+    PACKAGE,
+    PARENT_PID_ENV,
+    PREVIEW_TOPIC,
+    RECORD_EXECUTABLE,
+    RUN_ID_ENV,
+)
 from face_tracker_ros.servo.protocols import PROTOCOLS
 from face_tracker_ros.sim.paths import PATHS
-
-PACKAGE = 'face_tracker_ros'
 
 ARGUMENTS = (
     ('use_sim', 'false', 'Simulated camera and servo controller, no hardware needed'),
@@ -67,7 +72,7 @@ ARGUMENTS = (
     ('protocol', '', 'Servo controller protocol: ascii or maestro; empty = parameters file'),
     ('sim_path', '', 'Simulated face motion: still, drift, steps, leave_return'),
     ('sim_port', '', "Link path of the simulated controller's pseudo-terminal"),
-    ('debug_image', 'false', 'Publish face/debug_image with the detected faces drawn'),
+    ('debug_image', 'false', f'Publish {DEBUG_IMAGE_TOPIC} with the detected faces drawn'),
     ('params_file', '', 'Parameters file; empty = the installed config/tracker.yaml'),
     ('namespace', '', 'ROS namespace of every node, for trackers side by side (left, right); '
      'with it the sim port, log directory and bag folders are per instance'),
@@ -88,7 +93,7 @@ ARGUMENTS = (
     ('record', 'false', 'Record a bag for post-mortems with ros2 bag record (MCAP): '
      'diagnostics, rosout, targets, joint states, latency'),
     ('bag_dir', '', 'Directory of the recorded bags; empty = <log dir>/bags'),
-    ('record_images', 'false', 'Also record camera/preview/compressed (small JPEGs at 2 Hz)'),
+    ('record_images', 'false', f'Also record {PREVIEW_TOPIC} (small JPEGs at 2 Hz)'),
     ('shm_transport', 'true', 'Apply the shipped Fast DDS shared-memory profile for full-rate '
      'images (unless FASTDDS_DEFAULT_PROFILES_FILE is already set)'),
 )
@@ -299,7 +304,7 @@ def _nodes(context):
                         'ros-<distro>-rosbag2-storage-mcap')
         else:
             recorder = os.path.join(get_package_prefix(PACKAGE), 'lib', PACKAGE,
-                                    'face_tracker_record')
+                                    RECORD_EXECUTABLE)
             bag_dir = args['bag_dir'] or os.path.join(
                 instance_log_dir(bringup) or str(default_log_dir()), 'bags')
             cmd = [recorder, '--bag-dir', bag_dir] + (

@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 import re
 from typing import Any, Dict, List, Sequence
 
-PACKAGE = 'face_tracker_ros'
+from face_tracker_ros.interface import (
+    CAMERA_NODE,
+    DETECTOR_NODE,
+    DIAGNOSTICS_NODE,
+    FLIGHT_RECORDER_NODE,
+    NODE_EXECUTABLES,
+    PACKAGE,
+    SERVO_NODE,
+    SIM_SERVO_NODE,
+)
 
 #: Log levels a node's ``--log-level`` takes (rcutils severities, lower case).
 LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
@@ -20,6 +29,11 @@ LOG_LEVEL_ALIASES = {'warning': 'warn', 'critical': 'fatal'}
 
 #: A ROS namespace of the tracker's nodes: names of letters, digits and ``_`` joined by ``/``.
 _NAMESPACE_RE = re.compile(r'^/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*$')
+
+
+def node_spec(name: str, folder: str, parameters: Dict[str, Any]) -> 'NodeSpec':
+    """Return the spec of node ``name`` whose ``node`` module is in the package's ``folder``."""
+    return NodeSpec(name, NODE_EXECUTABLES[name], f'{PACKAGE}.{folder}.node', parameters)
 
 
 @dataclass
@@ -178,7 +192,7 @@ def make_plan(args: BringupArgs) -> List[NodeSpec]:
         sim: Dict[str, Any] = {'link_path': link}
         if args.protocol:
             sim['protocol'] = args.protocol
-        specs.append(NodeSpec('sim_servo', 'sim_servo_node', f'{PACKAGE}.sim.node', sim))
+        specs.append(node_spec(SIM_SERVO_NODE, 'sim', sim))
         camera['source'] = 'sim'
         if _no_face_model():
             # The simulated face (a frontal photograph) suits Haar: said explicitly, the
@@ -198,21 +212,25 @@ def make_plan(args: BringupArgs) -> List[NodeSpec]:
         detector['publish_debug_image'] = True
     if args.preview_rate_hz > 0.0:
         camera['preview_rate_hz'] = float(args.preview_rate_hz)
-    specs.append(NodeSpec('camera', 'camera_node', f'{PACKAGE}.camera.node', camera))
-    specs.append(NodeSpec('detector', 'detector_node', f'{PACKAGE}.detector.node', detector))
-    specs.append(NodeSpec('servo', 'servo_node', f'{PACKAGE}.servo.node', servo))
+    if camera.get('source') == 'sim':
+        # The simulated camera: its own executable, the same node (name, topics, parameters).
+        specs.append(NodeSpec(CAMERA_NODE, 'sim_camera_node', f'{PACKAGE}.sim.camera_node',
+                              camera))
+    else:
+        specs.append(node_spec(CAMERA_NODE, 'camera', camera))
+    specs.append(node_spec(DETECTOR_NODE, 'detector', detector))
+    specs.append(node_spec(SERVO_NODE, 'servo', servo))
     if args.flight_recorder:
         recorder: Dict[str, Any] = {}
         if log_dir:
             import os
-            recorder['output_dir'] = os.path.join(log_dir, 'flight_recorder')
-        specs.append(NodeSpec('flight_recorder', 'flight_recorder_node',
-                              f'{PACKAGE}.recorder.node', recorder))
+            # The recorder's folder is named after it, as its own default is.
+            recorder['output_dir'] = os.path.join(log_dir, FLIGHT_RECORDER_NODE)
+        specs.append(node_spec(FLIGHT_RECORDER_NODE, 'recorder', recorder))
     diagnostics: Dict[str, Any] = {'watched_nodes': [s.name for s in specs]}
     if log_dir:
         diagnostics['log_dir'] = log_dir
-    specs.append(NodeSpec('diagnostics', 'diagnostics_node', f'{PACKAGE}.monitor.node',
-                          diagnostics))
+    specs.append(node_spec(DIAGNOSTICS_NODE, 'monitor', diagnostics))
     for spec in specs:
         spec.log_level = args.node_log_levels.get(spec.name, '')
     return specs

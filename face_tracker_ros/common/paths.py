@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 import sys
 
-PACKAGE = 'face_tracker_ros'
+from face_tracker_ros.interface import PACKAGE
 
 
 def share_dir() -> Path:
