@@ -58,6 +58,8 @@ NODE_EXECUTABLES = {
     DIAGNOSTICS_NODE: 'diagnostics_node',
     FLIGHT_RECORDER_NODE: 'flight_recorder_node',
 }
+#: The simulated camera: the camera node (same name, topics, parameters) from its own executable.
+SIM_CAMERA_EXECUTABLE = 'sim_camera_node'
 #: The bag recorder the launch file starts with record:=true.
 RECORD_EXECUTABLE = 'face_tracker_record'
 

@@ -19,6 +19,7 @@ from face_tracker_ros.interface import (
     NODE_EXECUTABLES,
     PACKAGE,
     SERVO_NODE,
+    SIM_CAMERA_EXECUTABLE,
     SIM_SERVO_NODE,
 )
 
@@ -214,7 +215,7 @@ def make_plan(args: BringupArgs) -> List[NodeSpec]:
         camera['preview_rate_hz'] = float(args.preview_rate_hz)
     if camera.get('source') == 'sim':
         # The simulated camera: its own executable, the same node (name, topics, parameters).
-        specs.append(NodeSpec(CAMERA_NODE, 'sim_camera_node', f'{PACKAGE}.sim.camera_node',
+        specs.append(NodeSpec(CAMERA_NODE, SIM_CAMERA_EXECUTABLE, f'{PACKAGE}.sim.camera_node',
                               camera))
     else:
         specs.append(node_spec(CAMERA_NODE, 'camera', camera))
