@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
+from face_tracker_ros.common.checks import check_choice
 from face_tracker_ros.common.stats import percentile  # noqa: F401 - re-exported for bench
 
 #: Valid ROS_DOMAIN_ID values for Fast DDS on Linux with the default port mapping.
@@ -47,8 +48,7 @@ def target(description: str, value: Optional[float], op: str, limit: float,
     target.  ``margin`` is how far the value is on the good side of the limit
     (negative when missed), in the value's unit.
     """
-    if op not in OPERATORS:
-        raise ValueError(f'op must be one of {OPERATORS}, got {op!r}')
+    check_choice('op', op, OPERATORS)
     met = value is not None and math.isfinite(value) and (
         value <= limit if op == '<=' else value >= limit)
     margin = None

@@ -25,7 +25,8 @@ import traceback
 from typing import Dict, List, Optional
 
 from bench import report
-from bench.common import choose_domain_id, log, machine_info
+from bench.common import choose_domain_id, DOMAIN_RANGE, log, machine_info
+from face_tracker_ros.common.checks import check_int
 
 SECTIONS = report.SECTIONS
 #: A 1-minute load average above this before a section means other work is running.
@@ -199,8 +200,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             raise ValueError(f'--budget-rows takes a comma-separated list of '
                              f'{", ".join(known)}; got {", ".join(unknown)}')
         domain_id = args.domain_id if args.domain_id is not None else choose_domain_id()
-        if not 0 <= domain_id <= 232:
-            raise ValueError(f'--domain-id must be in [0, 232], got {domain_id}')
+        check_int('--domain-id', domain_id, *DOMAIN_RANGE)
     except ValueError as exc:
         parser.error(str(exc))
     os.environ['ROS_DOMAIN_ID'] = str(domain_id)

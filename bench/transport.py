@@ -38,6 +38,7 @@ import time
 from typing import Dict, List, Optional
 
 from bench.common import log, ros_env, summarize, target, wait_for
+from face_tracker_ros.common.checks import check_choice, check_int, check_positive
 
 TOPIC = 'bench/image'
 #: How the image is turned into what is published, and back (see the module's text).
@@ -226,11 +227,11 @@ def measure(profile: Optional[str], domain_id: int, frames: int = 300, rate: flo
     Returns delivery (received / published), latency statistics in ms and the
     raw per-frame latencies; ``error`` says what went wrong when a side failed.
     """
-    if frames < 1 or rate <= 0 or width < 1 or height < 1:
-        raise ValueError('frames, rate, width and height must be positive, got '
-                         f'{frames}, {rate}, {width}, {height}')
-    if path not in PATHS:
-        raise ValueError(f"path must be one of {', '.join(PATHS)}, got {path!r}")
+    check_int('frames', frames, 1)
+    check_positive('rate', rate)
+    check_int('width', width, 1)
+    check_int('height', height, 1)
+    check_choice('path', path, PATHS)
     env = ros_env(domain_id, profile)
     common = ['--frames', str(frames), '--rate', str(rate), '--width', str(width),
               '--height', str(height), '--path', path]

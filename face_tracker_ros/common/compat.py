@@ -14,6 +14,8 @@ from typing import Tuple
 
 import numpy as np
 
+from face_tracker_ros.interface import DIAGNOSTICS_TOPIC
+
 try:  # pragma: no cover - depends on the installation
     from cv_bridge import CvBridge
     _BRIDGE = CvBridge()
@@ -147,7 +149,7 @@ except ImportError:  # the standalone path
         def __init__(self, node, period: float = 1.0):
             """Declare ``diagnostic_updater.period`` and start the publishing timer."""
             self.node = node
-            self.publisher = node.create_publisher(DiagnosticArray, '/diagnostics', 1)
+            self.publisher = node.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 1)
             self.period_parameter = 'diagnostic_updater.period'
             self._period = node.declare_parameter(self.period_parameter, period).value
             self.timer = node.create_timer(self._period, self.update)
