@@ -17,6 +17,7 @@ from conftest import wait_for
 import pytest
 
 from face_tracker_ros.tools import diagnose
+from face_tracker_ros.tools.diagnose import render
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = {'system', 'processes', 'camera', 'serial', 'fds', 'kernel', 'log', 'ros'}
@@ -143,7 +144,7 @@ EOF
                      'Operation not permitted" >&2\nexit 1\n')
     data = diagnose.probe_kernel(commands=[[denied]])
     assert not data['readable'] and 'Operation not permitted' in data['reason']
-    assert 'NOT READABLE' in diagnose._render_kernel(data)[-1]
+    assert 'NOT READABLE' in render.render_kernel(data)[-1]
 
 
 def test_log_tail_finds_warnings_errors_and_resource_lines(tmp_path):
@@ -261,7 +262,7 @@ def test_ros_probe_reads_nodes_rates_and_diagnostics(ros_node):
     section = diagnose.SectionResult('ros', 'R', 'ok', 1.0, box)
     assert any(f['level'] == 'ERROR' and 'reconnecting' in f['text']
                for f in diagnose.findings({'ros': section}))
-    text = diagnose._render_ros(box)
+    text = render.render_ros(box)
     assert any('/face/target' in line for line in text)
 
 
