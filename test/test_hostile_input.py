@@ -196,7 +196,7 @@ def test_a_clock_stepped_back_resumes_commands_within_two_frames(sim):
             sent.append(node.conn.commands_sent - before)
         assert sent[0] + sent[1] >= 1 and sum(sent) >= 4, sent
         assert node.controller.clock_steps == 1
-        assert node._report()[0] == 0 or 'refusing' not in node._report()[1]
+        assert node.status.report()[0] == 0 or 'refusing' not in node.status.report()[1]
     finally:
         node.shutdown()
         executor.shutdown()
@@ -546,7 +546,7 @@ def test_the_camera_warns_when_its_frames_cannot_fit_the_transport(node_process,
     ros_node('camera_listener').create_subscription(
         DiagnosticArray, '/diagnostics',
         lambda m: statuses.extend(s for s in m.status if s.name == 'camera: camera'), 50)
-    camera = node_process('face_tracker_ros.camera.node', 'camera', {
+    camera = node_process('face_tracker_ros.sim.camera_node', 'camera', {
         'source': 'sim', 'width': 640, 'height': 480, 'fps': 10.0})
     assert wait_for(lambda: any('streaming' in s.message for s in statuses), 20.0,
                     spin=ros_node.spin), camera.output()

@@ -29,9 +29,17 @@ def _rules():
     from face_tracker_ros.monitor.node import RULES as DIAGNOSTICS
     from face_tracker_ros.recorder.node import RULES as FLIGHT_RECORDER
     from face_tracker_ros.servo.node import RULES as SERVO
+    from face_tracker_ros.sim.camera_params import RULES as SIM_CAMERA
     from face_tracker_ros.sim.node import RULES as SIM_SERVO
     return {'camera': CAMERA, 'detector': DETECTOR, 'servo': SERVO, 'sim_servo': SIM_SERVO,
-            'diagnostics': DIAGNOSTICS, 'flight_recorder': FLIGHT_RECORDER}
+            'diagnostics': DIAGNOSTICS, 'flight_recorder': FLIGHT_RECORDER,
+            'sim_camera': SIM_CAMERA}
+
+
+def _tables():
+    """Return the node tables and the simulated camera's (the node camera, another executable)."""
+    from face_tracker_ros.sim.camera_params import PARAMS as SIM_CAMERA
+    return {**node_tables(), 'sim_camera': SIM_CAMERA}
 
 
 @pytest.mark.parametrize('node, values, message', [
@@ -63,7 +71,7 @@ def _rules():
     ('camera', {'diag.fps_error_ratio': 0.9},
      "parameter 'diag.fps_error_ratio' = 0.9 must be <= 'diag.fps_warn_ratio' = 0.8"),
     ('camera', {'source': 'file'}, "parameter 'video_path' is required when 'source' is 'file'"),
-    ('camera', {'source': 'sim', 'sim.hfov': 0.5, 'sim.face_size': 0.6},
+    ('sim_camera', {'sim.hfov': 0.5, 'sim.face_size': 0.6},
      "parameter 'sim.face_size' = 0.6 must be < 'sim.hfov' = 0.5"),
     ('flight_recorder', {'pre_event_s': 30.0},
      "'pre_event_s' (30) + 'post_event_s' (4) must be <= 'buffer_s' (30)"),
@@ -75,7 +83,7 @@ def _rules():
 ])
 def test_rules_between_parameters_give_one_line_naming_both(node, values, message):
     with pytest.raises(ParameterError) as raised:
-        validate_all(node_tables()[node], values, _rules()[node])
+        validate_all(_tables()[node], values, _rules()[node])
     text = str(raised.value)
     assert message in text and '\n' not in text
 
@@ -462,9 +470,10 @@ def test_what_the_parameter_layer_accepts_every_core_accepts():
     from face_tracker_ros.servo.connection import ServoConnection
     from face_tracker_ros.servo.control import PanTiltController, TrackerConfig
     from face_tracker_ros.servo.link import Backoff, SerialLink
-    from face_tracker_ros.servo.node import _calibration, _gains
-    from face_tracker_ros.servo.node import PARAMS as SERVO
-    from face_tracker_ros.servo.node import RULES as SERVO_RULES
+    from face_tracker_ros.servo.params import axis_calibration as _calibration
+    from face_tracker_ros.servo.params import axis_gains as _gains
+    from face_tracker_ros.servo.params import PARAMS as SERVO
+    from face_tracker_ros.servo.params import RULES as SERVO_RULES
     from face_tracker_ros.servo.protocols import make_protocol
 
     rng = random.Random(14)
