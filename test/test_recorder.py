@@ -29,7 +29,8 @@ from face_tracker_ros.recorder.bagwriter import (
     write_bag,
 )
 from face_tracker_ros.recorder.buffer import Record, RingBuffer
-from face_tracker_ros.recorder.node import parse_topic_types, StatusWatch
+from face_tracker_ros.recorder.params import parse_topic_types
+from face_tracker_ros.recorder.policy import StatusWatch
 
 S = 1_000_000_000
 T0 = 1_700_000_000 * S

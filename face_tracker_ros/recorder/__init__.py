@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """The flight recorder: recent messages in memory, written as a rosbag2 when something fails.
 
-:mod:`.buffer` keeps serialized messages for a time window within a byte
-budget, :mod:`.bagwriter` writes them as an MCAP rosbag2 and prunes old bags
-(both ROS-free), and :mod:`.node` is the ``flight_recorder`` node that ties
-them to ``/diagnostics`` and a ``std_srvs/Trigger`` service.
+ROS-free: :mod:`.params` (the parameters and the typed :class:`~.params.RecorderConfig`),
+:mod:`.policy` (when a bag is written: ERROR transitions, restarts, requests, the cool-down),
+:mod:`.buffer` (serialized messages within a time window and a byte budget), :mod:`.bagwriter`
+(MCAP rosbag2 writing and pruning) and :mod:`.capture` (the buffer, the bag-writing thread
+and the status).  :mod:`.node` is the ``flight_recorder`` node that ties them to the topics,
+``/diagnostics`` and a ``std_srvs/Trigger`` service.
 """

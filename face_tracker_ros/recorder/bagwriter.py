@@ -32,6 +32,7 @@ import shutil
 import time
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from face_tracker_ros.common.checks import check_int, check_positive
 from face_tracker_ros.recorder.buffer import Record
 
 #: Prefix of every bag directory this module names (and the only ones it prunes).
@@ -335,11 +336,8 @@ def prune_bags(directory, max_count: int, max_total_mb: float,
     the one just written) are never deleted, even if they alone exceed the size
     limit.
     """
-    if not isinstance(max_count, int) or isinstance(max_count, bool) or max_count < 1:
-        raise ValueError(f'max_count must be an integer >= 1, got {max_count!r}')
-    if not isinstance(max_total_mb, (int, float)) or isinstance(max_total_mb, bool) or \
-            not max_total_mb > 0:
-        raise ValueError(f'max_total_mb must be a number > 0, got {max_total_mb!r}')
+    max_count = check_int('max_count', max_count, low=1)
+    max_total_mb = check_positive('max_total_mb', max_total_mb, unit='MB')
     kept = {Path(p).resolve() for p in keep}
     bags = [(bag, _dir_size(bag)) for bag in list_bags(directory)]
     total = sum(size for _, size in bags)

@@ -15,6 +15,8 @@ import math
 import threading
 from typing import Deque, List, NamedTuple, Optional
 
+from face_tracker_ros.common.checks import check_int, check_positive
+
 #: Bytes of Python bookkeeping counted per record on top of its payload (the tuple, the
 #: integer timestamp, the bytes object header and the deque slot; measured with tracemalloc).
 RECORD_OVERHEAD_BYTES = 160
@@ -34,13 +36,8 @@ class RingBuffer:
 
     def __init__(self, window_s: float, max_bytes: int):
         """Create an empty buffer; raise ValueError for a non-positive window or budget."""
-        if not isinstance(window_s, (int, float)) or isinstance(window_s, bool) or \
-                not math.isfinite(window_s) or window_s <= 0:
-            raise ValueError(f'window_s must be a finite number > 0 (seconds), got {window_s!r}')
-        if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
-            raise ValueError(f'max_bytes must be an integer > 0, got {max_bytes!r}')
-        self.window_ns = int(window_s * 1e9)
-        self.max_bytes = max_bytes
+        self.window_ns = int(check_positive('window_s', window_s, unit='seconds') * 1e9)
+        self.max_bytes = check_int('max_bytes', max_bytes, low=1)
         self._records: Deque[Record] = deque()
         self._bytes = 0
         self._newest_ns: Optional[int] = None
