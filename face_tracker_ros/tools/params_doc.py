@@ -34,7 +34,7 @@ def node_tables() -> Dict[str, Sequence[Param]]:
     from face_tracker_ros.camera.node import PARAMS as CAMERA
     from face_tracker_ros.detector.node import PARAMS as DETECTOR
     from face_tracker_ros.monitor.params import PARAMS as DIAGNOSTICS
-    from face_tracker_ros.recorder.node import PARAMS as FLIGHT_RECORDER
+    from face_tracker_ros.recorder.params import PARAMS as FLIGHT_RECORDER
     from face_tracker_ros.servo.node import PARAMS as SERVO
     from face_tracker_ros.sim.node import PARAMS as SIM_SERVO
     return {'camera': CAMERA, 'detector': DETECTOR, 'servo': SERVO, 'sim_servo': SIM_SERVO,
