@@ -16,6 +16,13 @@ import yaml
 
 from face_tracker_ros.bringup.plan import BringupArgs, camera_overrides, make_plan, parse_bool
 from face_tracker_ros.bringup.standalone import node_command, Supervisor, transport_env
+from face_tracker_ros.common.status import ERROR
+from face_tracker_ros.interface import (
+    CAMERA_STATUS,
+    DIAGNOSTICS_TOPIC,
+    ROSOUT_TOPIC,
+    SIM_INJECT_FAULT_TOPIC,
+)
 
 
 @pytest.mark.parametrize('source, expected', [
@@ -241,7 +248,7 @@ def test_camera_fault_produces_a_flight_recorder_bag_that_report_renders(tmp_pat
                      env=transport_env(True), stdout=log)
     sup.start()
     try:
-        pub = ros_node('fault_injector').create_publisher(String, 'sim/inject_fault', 10)
+        pub = ros_node('fault_injector').create_publisher(String, SIM_INJECT_FAULT_TOPIC, 10)
         assert wait_for(lambda: pub.get_subscription_count() >= 2, 20.0, spin=ros_node.spin)
         ros_node.spin(8.0)  # tracking, and some history in the recorder
         pub.publish(String(data='camera:read_fail:4'))
@@ -262,14 +269,14 @@ def test_camera_fault_produces_a_flight_recorder_bag_that_report_renders(tmp_pat
     bag = written()[0]
     with AnyReader([bag]) as reader:
         topics = {c.topic for c in reader.connections}
-        assert {'/diagnostics', '/rosout'} <= topics
+        assert {DIAGNOSTICS_TOPIC, ROSOUT_TOPIC} <= topics
         errors = []
         stamps = []
         for conn, t, raw in reader.messages():
             stamps.append(t)
-            if conn.topic == '/diagnostics':
+            if conn.topic == DIAGNOSTICS_TOPIC:
                 msg = reader.deserialize(raw, conn.msgtype)
-                if any(s.name == 'camera: camera' and s.level == 2 for s in msg.status):
+                if any(s.name == CAMERA_STATUS and s.level == ERROR for s in msg.status):
                     errors.append(t)
     assert errors, 'the bag holds the ERROR'
     assert min(stamps) < errors[0] < max(stamps), 'messages from before and after the event'

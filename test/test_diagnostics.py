@@ -19,11 +19,12 @@ from face_tracker_ros.common.health import (
     to_msg_level,
     WARN,
 )
+from face_tracker_ros.interface import CAMERA_STATUS, DIAGNOSTICS_TOPIC
 
 
 def _collect(node):
     arrays = []
-    node.create_subscription(DiagnosticArray, '/diagnostics', arrays.append, 50)
+    node.create_subscription(DiagnosticArray, DIAGNOSTICS_TOPIC, arrays.append, 50)
     return arrays
 
 
@@ -104,11 +105,11 @@ def test_level_and_value_conversions():
 
 def _camera_states(arrays):
     return [(s.level, {kv.key: kv.value for kv in s.values}.get('state'), s.message)
-            for s in _statuses(arrays, 'camera: camera')]
+            for s in _statuses(arrays, CAMERA_STATUS)]
 
 
 def test_camera_status_follows_a_failing_and_recovering_source(node_process, ros_node):
-    camera = node_process('face_tracker_ros.camera.node', 'camera', {
+    camera = node_process('face_tracker_ros.sim.camera_node', 'camera', {
         'source': 'sim', 'sim.faults': 'read_fail:3:3', 'reopen_backoff_s': 0.2,
         'reopen_backoff_max_s': 0.5, 'diagnostic_updater.period': 0.25})
     arrays = _collect(ros_node('camera_listener'))
@@ -129,7 +130,7 @@ def test_camera_status_follows_a_failing_and_recovering_source(node_process, ros
                    for lv, st, _ in states[first_bad:])
     assert wait_for(recovered, 20.0, spin=ros_node.spin), _camera_states(arrays)
     assert time.monotonic() - started < 30
-    last = _statuses(arrays, 'camera: camera')[-1]
+    last = _statuses(arrays, CAMERA_STATUS)[-1]
     values = {kv.key: kv.value for kv in last.values}
     assert int(values['reinit_attempts']) >= 1
     assert int(values['read_errors_total']) > 10
