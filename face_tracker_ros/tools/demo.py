@@ -37,21 +37,35 @@ from typing import List, Optional
 from face_tracker_ros.bringup.standalone import add_bringup_arguments, supervisor_from_args
 from face_tracker_ros.common.paths import default_log_dir
 from face_tracker_ros.common.stats import percentile
+from face_tracker_ros.common.status import decode_level, level_label, OK
+from face_tracker_ros.interface import (
+    CAMERA_STATUS,
+    COMMAND_LATENCY_TOPIC,
+    DETECTOR_STATUS,
+    DIAGNOSTICS_NODE,
+    DIAGNOSTICS_TOPIC,
+    process_task,
+    SERVO_STATUS,
+    SIM_TRUE_TARGET_TOPIC,
+    status_name,
+    SYSTEM_STATUS,
+    TARGET_TOPIC,
+)
 
 SETTLE_S = 3.0
 
 #: Statuses (and the figures each must carry) the demo expects on /diagnostics.
 EXPECTED_STATUSES = {
-    'camera: camera': ('pid', 'source', 'state', 'fps', 'frame_age_s', 'frames_total',
-                       'read_errors_total', 'consecutive_errors', 'reinit_attempts'),
-    'detector: detector': ('pid', 'backend', 'processing_ms_mean', 'processing_ms_max',
-                           'frames_received', 'frames_processed', 'processing_hz',
-                           'detection_rate', 'faces_last_frame', 'input_age_s'),
-    'servo: servo': ('pid', 'port', 'protocol', 'connected', 'reconnects',
-                     'write_errors_total', 'last_command_age_s', 'pan_rad', 'tilt_rad',
-                     'saturated', 'state'),
-    'diagnostics: system': ('cpu_percent', 'load_1m', 'mem_used_percent', 'mem_available_mb',
-                            'disk_free_mb'),
+    CAMERA_STATUS: ('pid', 'source', 'state', 'fps', 'frame_age_s', 'frames_total',
+                    'read_errors_total', 'consecutive_errors', 'reinit_attempts'),
+    DETECTOR_STATUS: ('pid', 'backend', 'processing_ms_mean', 'processing_ms_max',
+                      'frames_received', 'frames_processed', 'processing_hz',
+                      'detection_rate', 'faces_last_frame', 'input_age_s'),
+    SERVO_STATUS: ('pid', 'port', 'protocol', 'connected', 'reconnects',
+                   'write_errors_total', 'last_command_age_s', 'pan_rad', 'tilt_rad',
+                   'saturated', 'state'),
+    SYSTEM_STATUS: ('cpu_percent', 'load_1m', 'mem_used_percent', 'mem_available_mb',
+                    'disk_free_mb'),
 }
 PROCESS_KEYS = ('pid', 'rss_mb', 'rss_growth_mb_per_h', 'anon_mb', 'anon_growth_mb_per_h',
                 'cpu_percent', 'num_fds', 'num_threads', 'state', 'uptime_s', 'restarts')
@@ -90,19 +104,18 @@ class DemoStats:
     def expect_processes(self, nodes: List[str]) -> None:
         """Also expect a process status for each of ``nodes``."""
         for node in nodes:
-            self.expected[f'diagnostics: process {node}'] = PROCESS_KEYS
+            self.expected[status_name(DIAGNOSTICS_NODE, process_task(node))] = PROCESS_KEYS
 
     def on_status(self, name: str, level: int, message: str, keys) -> None:
         """Record one diagnostic status."""
         with self.lock:
             now = time.monotonic() - self.started
             wanted = self.expected.get(name)
-            if wanted is not None and name not in self.status_first_seen and level == 0 \
+            if wanted is not None and name not in self.status_first_seen and level == OK \
                     and all(k in keys for k in wanted):
                 self.status_first_seen[name] = round(now, 2)
-            if level != 0 and message != 'Node starting up':
-                self.not_ok.setdefault(name, f'{["OK", "WARN", "ERROR", "STALE"][level]}: '
-                                       f'{message} (at {now:.1f} s)')
+            if level != OK and message != 'Node starting up':
+                self.not_ok.setdefault(name, f'{level_label(level)}: {message} (at {now:.1f} s)')
 
     def on_truth(self, stamp: float, error: float) -> None:
         """Record one published frame and the face's true error in it (-1: not in view)."""
@@ -204,17 +217,16 @@ def make_monitor(stats: DemoStats):
         cap = msg.time_ref.sec + msg.time_ref.nanosec * 1e-9
         stats.on_command((cmd - cap) * 1000.0)
 
-    node.create_subscription(PointStamped, 'sim/true_target', on_truth, reliable)
-    node.create_subscription(PointStamped, 'face/target', on_target, reliable)
-    node.create_subscription(TimeReference, 'servo/command_latency', on_command, reliable)
+    node.create_subscription(PointStamped, SIM_TRUE_TARGET_TOPIC, on_truth, reliable)
+    node.create_subscription(PointStamped, TARGET_TOPIC, on_target, reliable)
+    node.create_subscription(TimeReference, COMMAND_LATENCY_TOPIC, on_command, reliable)
 
     def on_diagnostics(msg):
         for status in msg.status:
-            level = status.level[0] if isinstance(status.level, bytes) else int(status.level)
-            stats.on_status(status.name, level, status.message,
+            stats.on_status(status.name, decode_level(status.level), status.message,
                             {kv.key for kv in status.values})
 
-    node.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, 100)
+    node.create_subscription(DiagnosticArray, DIAGNOSTICS_TOPIC, on_diagnostics, 100)
     return node
 
 
@@ -242,7 +254,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     supervisor = supervisor_from_args(args, stdout=node_log)
     stats = DemoStats(settle_s=args.settle)
     stats.expect_processes([spec.name for spec in supervisor.specs
-                            if spec.name != 'diagnostics'])
+                            if spec.name != DIAGNOSTICS_NODE])
     rclpy.init(args=[])
     monitor = make_monitor(stats)
     executor = make_executor('auto')[0]  # the nodes' executor, the lightest on the CPU

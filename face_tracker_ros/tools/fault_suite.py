@@ -22,10 +22,11 @@ process (freeze with SIGSTOP, kill with SIGKILL); the suite then measures:
 * ``log_has_traceback``: a traceback in ``face_tracker.log`` during the run.
 
 Writes ``fault-results.json`` and ``fault-results.md`` (the README's table).
+The faults themselves are listed in ``face_tracker_ros.tools.fault_cases``.
 """
 
 import argparse
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 import json
 import math
 import os
@@ -42,95 +43,21 @@ from typing import Dict, List, Optional
 from face_tracker_ros.bringup.plan import BringupArgs, make_plan
 from face_tracker_ros.bringup.standalone import Supervisor, transport_env
 from face_tracker_ros.common.paths import default_params_file
+from face_tracker_ros.common.status import decode_level, level_label, WARN
+from face_tracker_ros.interface import (
+    DIAGNOSTICS_NODE,
+    DIAGNOSTICS_TOPIC,
+    SIM_INJECT_FAULT_TOPIC,
+    SIM_TRUE_TARGET_TOPIC,
+    TARGET_TOPIC,
+)
+from face_tracker_ros.tools.fault_cases import CASES, FaultCase
 
 TRACKED_ERROR = 0.15
 TRACKED_HOLD_S = 0.5
 WARMUP_S = 8.0
 FPS = 30.0
 
-
-@dataclass
-class FaultCase:
-    """One fault: what to break, for how long, and which statuses should show it."""
-
-    name: str
-    target: str            # 'camera' | 'serial' | 'process' | 'load' (parameters only)
-    kind: str              # fault kind, or 'sigstop' / 'sigkill' for processes
-    duration_s: float
-    value: float = 0.0
-    node: str = ''         # the node whose process is affected
-    statuses: tuple = ()   # status names expected to leave OK
-    params: Dict[str, object] = field(default_factory=dict)  # extra node parameters
-    expect_survival: bool = True
-    signal_node: str = ''  # the process signalled, when not ``node`` (which must survive)
-
-
-CASES = (
-    FaultCase('camera_read_fail', 'camera', 'read_fail', 3.0, node='camera',
-              statuses=('camera: camera',)),
-    FaultCase('camera_frozen', 'camera', 'frozen', 4.0, node='camera',
-              statuses=('camera: camera',)),
-    FaultCase('camera_black', 'camera', 'black', 3.0, node='camera',
-              statuses=('camera: camera',)),
-    FaultCase('camera_slow', 'camera', 'slow', 3.0, value=0.4, node='camera',
-              statuses=('camera: camera',)),
-    FaultCase('camera_hang', 'camera', 'hang', 4.0, node='camera', statuses=('camera: camera',)),
-    FaultCase('camera_disappear', 'camera', 'disappear', 4.0, node='camera',
-              statuses=('camera: camera',)),
-    FaultCase('serial_disconnect', 'serial', 'disconnect', 3.0, node='servo',
-              statuses=('servo: servo',)),
-    FaultCase('serial_garbage', 'serial', 'garbage', 3.0, value=16, node='servo',
-              statuses=('servo: servo',)),
-    FaultCase('serial_silent', 'serial', 'silent', 3.0, node='servo',
-              statuses=('servo: servo',)),
-    FaultCase('serial_slow', 'serial', 'slow', 3.0, value=0.5, node='servo',
-              statuses=('servo: servo',)),
-    FaultCase('serial_stall', 'serial', 'stall', 3.0, node='servo', statuses=('servo: servo',)),
-    FaultCase('detector_frozen', 'process', 'sigstop', 0.0, node='detector',
-              statuses=('diagnostics: watchdog detector', 'diagnostics: process detector'),
-              expect_survival=False),
-    FaultCase('camera_leak', 'camera', 'leak', 20.0, value=40.0, node='camera',
-              statuses=('diagnostics: process camera',),
-              params={'diagnostics': {'rss_warn_mb': 300.0, 'rss_error_mb': 450.0}},
-              expect_survival=False),
-    FaultCase('detector_killed', 'process', 'sigkill', 0.0, node='detector',
-              statuses=('diagnostics: process detector',), expect_survival=False),
-    # The diagnostics node stopped (SIGSTOP) for four stale timeouts, then continued: the
-    # time its watchdog did not run is unknown, not silence; the working servo survives.
-    FaultCase('diagnostics_stalled', 'process', 'sigstop_cont', 12.0, node='servo',
-              signal_node='diagnostics', statuses=('diagnostics: watchdog servo',)),
-    # A detector slower than the camera (full-frame searches at native size on every frame,
-    # 40-150 ms against a frame every 33 ms) for the whole run: it must keep reporting, so the
-    # watchdog leaves it alone, and the face stays tracked at the lower rate.
-    FaultCase('detector_slower_than_camera', 'load', 'slow_detector', 20.0, node='detector',
-              params={'detector': {'detect_width': 0, 'roi_search': False}}),
-    # A closed terminal or ssh session: the servo stops in order (parks) and is restarted.
-    FaultCase('servo_sighup', 'process', 'sighup', 0.0, node='servo',
-              statuses=('diagnostics: process servo', 'diagnostics: watchdog servo'),
-              expect_survival=False),
-    # Frames stamped an hour ahead for a second (a wrong clock, a hostile publisher): refused,
-    # visibly, and tracking goes on at once (one such stamp used to stop it for good).
-    FaultCase('future_stamp', 'camera', 'future_stamp', 1.0, value=3600.0, node='servo',
-              statuses=('servo: servo',)),
-    # The camera's stamps an hour behind for 3 s (its clock stepped back): refused as stale,
-    # visibly; tracking resumes with the first frame stamped right.
-    FaultCase('clock_step_back', 'camera', 'past_stamp', 3.0, value=3600.0, node='servo',
-              statuses=('servo: servo',)),
-    # The log directory on a small tmpfs, filled for 4 s: the log file is ERROR and holds its
-    # lines back, writes them late when space returns; tracking is not affected.
-    FaultCase('log_disk_full', 'disk', 'full', 4.0, node='diagnostics',
-              statuses=('diagnostics: log file',)),
-    # The controller floods 'ERR MAESTRO 0x0001' lines, 3500 per second for 3 s.
-    FaultCase('serial_error_storm', 'serial', 'error_storm', 3.0, node='servo',
-              statuses=('servo: servo',)),
-    # The diagnostics node (the watchdog) stopped with SIGSTOP for good: the flight recorder's
-    # peer watch ends it (SIGTERM, then SIGKILL) and the runner restarts it; tracking goes on.
-    FaultCase('diagnostics_hung', 'process', 'sigstop', 0.0, node='diagnostics',
-              statuses=('flight_recorder: peer watch diagnostics',),
-              params={'flight_recorder': {'peer_watch.stale_timeout_s': 5.0,
-                                          'peer_watch.startup_grace_s': 10.0}},
-              expect_survival=False),
-)
 
 #: Size of the tmpfs a ``disk`` fault mounts as the log directory (then fills).
 SMALL_DISK = '4m'
@@ -160,10 +87,11 @@ class Observer:
         self.levels: List[tuple] = []     # (t, status name, level, message)
         self.pids: Dict[str, str] = {}
         self.node = Node('fault_suite')
-        self.inject_pub = self.node.create_publisher(String, 'sim/inject_fault', 10)
-        self.node.create_subscription(PointStamped, 'sim/true_target', self._on_truth, TRACE_PUB)
-        self.node.create_subscription(PointStamped, 'face/target', self._on_target, TRACE_PUB)
-        self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diag, 100)
+        self.inject_pub = self.node.create_publisher(String, SIM_INJECT_FAULT_TOPIC, 10)
+        self.node.create_subscription(PointStamped, SIM_TRUE_TARGET_TOPIC, self._on_truth,
+                                      TRACE_PUB)
+        self.node.create_subscription(PointStamped, TARGET_TOPIC, self._on_target, TRACE_PUB)
+        self.node.create_subscription(DiagnosticArray, DIAGNOSTICS_TOPIC, self._on_diag, 100)
 
     def _on_truth(self, msg):
         with self.lock:
@@ -177,8 +105,7 @@ class Observer:
         now = time.time()
         with self.lock:
             for s in msg.status:
-                level = s.level[0] if isinstance(s.level, bytes) else int(s.level)
-                self.levels.append((now, s.name, level, s.message))
+                self.levels.append((now, s.name, decode_level(s.level), s.message))
 
     def inject(self, target: str, kind: str, duration_s: float, value: float) -> None:
         """Ask the simulation to start a fault now."""
@@ -210,9 +137,8 @@ class Observer:
     def not_ok_between(self, t0: float, t1: float, names) -> List[str]:
         """Statuses among ``names`` that were WARN or ERROR between two times."""
         with self.lock:
-            return sorted({f'{n} ({["OK", "WARN", "ERROR", "STALE"][lv]}: {m})'
-                           for t, n, lv, m in self.levels
-                           if t0 <= t <= t1 and n in names and lv >= 1})
+            return sorted({f'{n} ({level_label(lv)}: {m})' for t, n, lv, m in self.levels
+                           if t0 <= t <= t1 and n in names and lv >= WARN})
 
 
 def _face_near(faces, t: float, window: float = 0.5) -> bool:
@@ -233,7 +159,7 @@ def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
                                  log_dir=str(log_dir)))
     for spec in plan:
         spec.parameters.update(case.params.get(spec.name, {}))
-        if spec.name == 'diagnostics':
+        if spec.name == DIAGNOSTICS_NODE:
             spec.parameters.update({'watchdog.stale_timeout_s': 3.0,
                                     'watchdog.startup_grace_s': 10.0,
                                     'sample_period_s': 0.5})
