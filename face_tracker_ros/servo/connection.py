@@ -22,64 +22,42 @@ counted, never queued.  After every successful handshake the last commanded
 position is sent again: the head resumes where it was; if no face is seen,
 the tracker's own lost-face behaviour returns it home.
 
-The connection does no logging itself: it records human-readable events that
-the owner takes with :meth:`ServoConnection.drain_events` and logs (levels
-``'info'``, ``'warning'``, ``'error'``, the names of the logger methods).
-Repeated events of one kind (open failures, garbage, controller errors,
-invalid replies, re-sent targets) are throttled here, with a count of those
-left out, so the owner can log every event it gets.
+The connection does no logging itself: it records human-readable events
+(:class:`~face_tracker_ros.servo.events.EventLog`) that the owner takes with
+:meth:`ServoConnection.drain_events` and logs.  Repeated events of one kind (open
+failures, garbage, controller errors, invalid replies, re-sent targets) are
+throttled, with a count of those left out, so the owner can log every event it gets.
 
-Error replies never cause a write storm: only a Maestro's error register (the
-answer to its Get Errors request) makes the targets be sent again, an ``ERR``
-line on an ASCII link is counted and logged but not answered with anything,
-and the re-sends after errors are paced: the first at once, later ones no
-sooner than :data:`RESEND_MIN_S` after the previous, the gap doubling up to
-:data:`RESEND_MAX_S` while errors go on and starting over after that long
-without one.  ``recent_error_replies`` (last :data:`ERROR_WINDOW_S` seconds)
-lets the owner show an error storm in its status.
+The replies are judged and counted by a
+:class:`~face_tracker_ros.servo.replies.ReplyMonitor`; error replies never cause a
+write storm (see :mod:`face_tracker_ros.servo.replies`), and ``recent_error_replies``
+(last :data:`ERROR_WINDOW_S` seconds) lets the owner show an error storm in its status.
 
 Time is whatever clock the owner passes as ``now`` (seconds); serial timeouts
 are physical, so pass a monotonic wall clock even under simulated time.
 """
 
-import collections
 import math
-from typing import Deque, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from face_tracker_ros.common.stats import WindowStats
+from face_tracker_ros.servo.events import EventLog, LEVELS  # noqa: F401 - re-exported
 from face_tracker_ros.servo.link import Backoff, SerialLink
-from face_tracker_ros.servo.protocols import (
-    Ack,
-    ErrorReply,
-    Garbage,
-    MAESTRO_MAX_US,
-    Pong,
-    Positions,
-    Reply,
-    ServoProtocol,
-    Version,
+from face_tracker_ros.servo.replies import (  # noqa: F401 - ERROR_WINDOW_S re-exported
+    ERROR_WINDOW_S,
+    ReplyMonitor,
+    ResendPacer,
+    TOO_MUCH_GARBAGE,
+    VALID,
 )
+from face_tracker_ros.servo.wire import Reply, ServoProtocol
 
 #: The connection states, in the order a connection goes through them.
 STATES = ('disconnected', 'handshaking', 'connected')
-
-#: Event levels (names of the methods of a Python or rclpy logger).
-LEVELS = ('info', 'warning', 'error')
-
-#: Error register bits a Pololu Maestro defines (bits 0..8); higher bits mean a corrupt reply.
-MAESTRO_ERROR_MASK = 0x01FF
 
 REASON_HANDSHAKE = 'no reply to handshake'
 REASON_GARBAGE = 'garbage from the controller (wrong baud rate?)'
 
 _MAX_CHUNKS_PER_POLL = 4
-
-#: Shortest and longest gap between two re-sends of the targets after controller errors (s).
-RESEND_MIN_S = 0.1
-RESEND_MAX_S = 5.0
-
-#: Window of ``recent_error_replies`` in :meth:`ServoConnection.stats`, seconds.
-ERROR_WINDOW_S = 5.0
 
 
 def _positive(name: str, value: float) -> float:
@@ -89,19 +67,9 @@ def _positive(name: str, value: float) -> float:
     return float(value)
 
 
-def _maestro_bits(reply: ErrorReply) -> Optional[int]:
-    """Return the error register of a Maestro Get Errors answer, None for other errors."""
-    if reply.code != 'MAESTRO':
-        return None
-    words = reply.text.split()
-    try:
-        return int(words[-1], 16)
-    except (IndexError, ValueError):
-        return None
-
-
-def _valid_pulse(us: float) -> bool:
-    return math.isfinite(us) and 0.0 <= us <= MAESTRO_MAX_US
+def _reply_figure(name: str) -> property:
+    return property(lambda self: getattr(self.replies, name),
+                    doc=f"The :class:`~face_tracker_ros.servo.replies.ReplyMonitor`'s {name}.")
 
 
 class ServoConnection:
@@ -127,6 +95,14 @@ class ServoConnection:
     * ``initial_us``: ``(pan_us, tilt_us)`` sent after the first handshake when
       no move was requested yet (usually the home pulses); None sends nothing.
     """
+
+    replies_ok = _reply_figure('replies_ok')
+    error_replies = _reply_figure('error_replies')
+    garbage_replies = _reply_figure('garbage_replies')
+    invalid_replies = _reply_figure('invalid_replies')
+    last_reply_time = _reply_figure('last_reply_time')
+    last_positions = _reply_figure('last_positions')
+    reply_delay = _reply_figure('reply_delay')
 
     def __init__(self, link: SerialLink, protocol: ServoProtocol,
                  backoff: Optional[Backoff] = None, *, reply_timeout_s: float = 1.0,
@@ -170,32 +146,22 @@ class ServoConnection:
         self.open_failures = 0
         self.commands_sent = 0
         self.commands_dropped = 0
-        self.replies_ok = 0
-        self.error_replies = 0
-        self.garbage_replies = 0
-        self.invalid_replies = 0
         self.resends = 0
         self.resends_skipped = 0
-        self._error_resend_at: Optional[float] = None
-        self._error_resend_gap = 0.0
-        self._error_times: Deque[float] = collections.deque(maxlen=10000)
+        self._resend_pacer = ResendPacer()
         self.last_error = ''
         self.last_disconnect_reason = ''
-        self.last_positions: Optional[Positions] = None
         self.disconnected_since: Optional[float] = None
-        self.last_reply_time: Optional[float] = None
         self.last_command_time: Optional[float] = None
 
-        self._events: Deque[Tuple[str, str]] = collections.deque(maxlen=max_events)
-        self.events_lost = 0
-        self._throttle: Dict[str, Tuple[float, int]] = {}
+        self._events = EventLog(self.event_throttle_s, max_events)
+        self._event = self._events.add
+        self.replies = ReplyMonitor(protocol.name, self._events, max_garbage,
+                                    self.garbage_window_s)
         self._opened_at = 0.0
         self._handshake_sent_at = 0.0
         self._awaiting_since: Optional[float] = None
-        # How long valid replies took (from the oldest unanswered request), last 5 s.
-        self.reply_delay = WindowStats(window_s=5.0)
         self._last_request_at = 0.0
-        self._garbage_times: Deque[float] = collections.deque()
 
     # Public API ----------------------------------------------------------------
 
@@ -296,9 +262,12 @@ class ServoConnection:
 
     def drain_events(self) -> List[Tuple[str, str]]:
         """Return and forget the ``(level, message)`` events recorded since the last call."""
-        events = list(self._events)
-        self._events.clear()
-        return events
+        return self._events.drain()
+
+    @property
+    def events_lost(self) -> int:
+        """Return the events dropped because the owner did not drain them in time."""
+        return self._events.lost
 
     def stats(self, now: float) -> Dict[str, object]:
         """Return the counters and state for diagnostics (ages in seconds, None when unknown)."""
@@ -321,7 +290,7 @@ class ServoConnection:
             'invalid_replies': self.invalid_replies,
             'resends': self.resends,
             'resends_skipped': self.resends_skipped,
-            'recent_error_replies': self._recent_errors(now),
+            'recent_error_replies': self.replies.recent_errors(now),
             'last_reply_age_s': None if self.last_reply_time is None
             else now - self.last_reply_time,
             'reply_delay_ms_max': None if self.reply_delay.max is None
@@ -335,12 +304,6 @@ class ServoConnection:
         }
 
     # Internals -------------------------------------------------------------------
-
-    def _recent_errors(self, now: float) -> int:
-        times = self._error_times
-        while times and now - times[0] > ERROR_WINDOW_S:
-            times.popleft()
-        return len(times)
 
     def _checked_pulses(self, pulses: Tuple[float, float], name: str) -> Tuple[float, float]:
         try:
@@ -389,7 +352,7 @@ class ServoConnection:
                         now, 'open')
             return
         self.protocol.reset()
-        self._garbage_times.clear()
+        self.replies.forget_garbage()
         self._awaiting_since = None
         self._opened_at = now
         self._state = 'handshaking'
@@ -424,40 +387,12 @@ class ServoConnection:
             self._lose(now, self.link.last_error or 'read failed')
 
     def _on_reply(self, reply: Reply, now: float) -> None:
-        if isinstance(reply, Garbage):
-            self._on_garbage(reply, now)
+        verdict, bits, handshake_answer = self.replies.take(reply, now, self._awaiting_since)
+        if verdict == TOO_MUCH_GARBAGE:
+            self._lose(now, REASON_GARBAGE)
+        if verdict != VALID:
             return
-        if isinstance(reply, Positions) and not (
-                _valid_pulse(reply.pan_us) and _valid_pulse(reply.tilt_us)):
-            self._invalid('position out of range: pan {!r} us, tilt {!r} us'.format(
-                reply.pan_us, reply.tilt_us), now)
-            return
-        # Only a Maestro link carries an error register; the same words in an ASCII ERR
-        # line are just an error reply (never a handshake answer, never a reason to resend).
-        bits = _maestro_bits(reply) if isinstance(reply, ErrorReply) and \
-            self.protocol.name == 'maestro' else None
-        if bits is not None and bits & ~MAESTRO_ERROR_MASK:
-            self._invalid('undefined Maestro error bits 0x{:04X}'.format(bits), now)
-            return
-        if not isinstance(reply, (Ack, Pong, Version, Positions, ErrorReply)):
-            self._invalid('unexpected reply {!r}'.format(reply), now)
-            return
-        # A valid reply: the controller is alive and the baud rate is right.
-        self.last_reply_time = now
-        if self._awaiting_since is not None:
-            self.reply_delay.add(max(0.0, now - self._awaiting_since))
         self._awaiting_since = None
-        self._garbage_times.clear()
-        if isinstance(reply, ErrorReply):
-            self.error_replies += 1
-            self._error_times.append(now)
-            self._event('warning', 'servo controller error: {} {}'.format(
-                reply.code, reply.text).rstrip(), now, 'error_reply')
-        else:
-            self.replies_ok += 1
-        if isinstance(reply, Positions):
-            self.last_positions = reply
-        handshake_answer = isinstance(reply, Pong) or bits is not None
         if self._state == 'handshaking' and handshake_answer:
             self._on_connected(now)
         elif self._state == 'connected' and bits:
@@ -466,19 +401,10 @@ class ServoConnection:
             self._resend_after_error(now, 'after Maestro error bits 0x{:04X}'.format(bits))
 
     def _resend_after_error(self, now: float, why: str) -> None:
-        last = self._error_resend_at
-        if last is not None:
-            gap = self._error_resend_gap
-            if now - last < gap:
-                self.resends_skipped += 1
-                return
-            # Errors go on: wait longer before the next re-send; a quiet spell starts over.
-            self._error_resend_gap = RESEND_MIN_S if now - last >= RESEND_MAX_S else \
-                min(RESEND_MAX_S, max(RESEND_MIN_S, gap * 2.0))
+        if self._resend_pacer.ready(now):
+            self._resend(now, why, key='resend')
         else:
-            self._error_resend_gap = RESEND_MIN_S
-        self._error_resend_at = now
-        self._resend(now, why, key='resend')
+            self.resends_skipped += 1
 
     def _on_connected(self, now: float) -> None:
         self._state = 'connected'
@@ -505,28 +431,12 @@ class ServoConnection:
             self._event('info', 'sent pan {:.0f} us, tilt {:.0f} us again ({})'.format(
                 pan_us, tilt_us, why), now, key)
 
-    def _on_garbage(self, reply: Garbage, now: float) -> None:
-        self.garbage_replies += 1
-        self._event('warning', 'unexpected bytes from the servo controller: {!r}'.format(
-            bytes(reply.data[:32])), now, 'garbage')
-        times = self._garbage_times
-        times.append(now)
-        while times and now - times[0] > self.garbage_window_s:
-            times.popleft()
-        if len(times) > self.max_garbage:
-            self._lose(now, REASON_GARBAGE)
-
-    def _invalid(self, what: str, now: float) -> None:
-        self.invalid_replies += 1
-        self._event('warning', 'invalid reply from the servo controller ignored: ' + what,
-                    now, 'invalid')
-
     def _lose(self, now: float, reason: str) -> None:
         was = self._state
         self.link.close()
         self._state = 'disconnected'
         self._awaiting_since = None
-        self._garbage_times.clear()
+        self.replies.forget_garbage()
         self.last_error = reason
         self.last_disconnect_reason = reason
         if self.disconnected_since is None:
@@ -540,18 +450,3 @@ class ServoConnection:
             self._event('warning', 'servo controller on {} not usable: {}; retry {} in '
                         '{:.1f} s'.format(self.link.port, reason, self.backoff.attempts + 1,
                                           self.backoff.delay_s), now, 'handshake')
-
-    def _event(self, level: str, message: str, now: Optional[float] = None,
-               key: Optional[str] = None) -> None:
-        if key is not None and now is not None:
-            last = self._throttle.get(key)
-            if last is not None and now - last[0] < self.event_throttle_s:
-                self._throttle[key] = (last[0], last[1] + 1)
-                return
-            if last is not None and last[1]:
-                message += ' ({} similar in the last {:.0f} s)'.format(
-                    last[1], now - last[0])
-            self._throttle[key] = (now, 0)
-        if len(self._events) == self._events.maxlen:
-            self.events_lost += 1
-        self._events.append((level, message))

@@ -22,8 +22,9 @@ import time
 from typing import Callable, Deque, Dict, List, Optional, Tuple
 
 from face_tracker_ros.common.status import ERROR, OK, WARN
-from face_tracker_ros.servo.connection import ERROR_WINDOW_S, ServoConnection
+from face_tracker_ros.servo.connection import ServoConnection
 from face_tracker_ros.servo.control import PanTiltController
+from face_tracker_ros.servo.replies import ERROR_WINDOW_S
 
 #: Each reason for refusing targets is logged at most this often (seconds), with a count.
 REFUSAL_LOG_S = 5.0
