@@ -69,8 +69,9 @@ ARGUMENTS = (
      'file; empty = as in the parameters file'),
     ('serial_port', '', 'Servo controller port (/dev/ttyUSB0, /dev/serial/by-id/...); empty = '
      'as in the parameters file'),
-    ('protocol', '', 'Servo controller protocol: ascii or maestro; empty = parameters file'),
-    ('sim_path', '', 'Simulated face motion: still, drift, steps, leave_return'),
+    ('protocol', '', f"Servo controller protocol: {' or '.join(PROTOCOLS)}; empty = parameters "
+     'file'),
+    ('sim_path', '', f"Simulated face motion: {', '.join(PATHS)}"),
     ('sim_port', '', "Link path of the simulated controller's pseudo-terminal"),
     ('debug_image', 'false', f'Publish {DEBUG_IMAGE_TOPIC} with the detected faces drawn'),
     ('params_file', '', 'Parameters file; empty = the installed config/tracker.yaml'),

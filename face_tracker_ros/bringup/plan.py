@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import re
 from typing import Any, Dict, List, Sequence
 
+from face_tracker_ros.common.status import LOG_LEVEL_ALIASES, LOG_LEVEL_NAMES
 from face_tracker_ros.interface import (
     CAMERA_NODE,
     DETECTOR_NODE,
@@ -22,11 +23,6 @@ from face_tracker_ros.interface import (
     SIM_CAMERA_EXECUTABLE,
     SIM_SERVO_NODE,
 )
-
-#: Log levels a node's ``--log-level`` takes (rcutils severities, lower case).
-LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
-#: Python logging's names for two of them, accepted too.
-LOG_LEVEL_ALIASES = {'warning': 'warn', 'critical': 'fatal'}
 
 #: A ROS namespace of the tracker's nodes: names of letters, digits and ``_`` joined by ``/``.
 _NAMESPACE_RE = re.compile(r'^/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*$')
@@ -110,7 +106,7 @@ def check_choice(argument: str, value: str, allowed: Sequence[str], empty_ok: bo
 def parse_log_level(argument: str, text: str) -> str:
     """Return the log level ``text`` names (case-insensitive); raise :class:`ArgumentError`."""
     level = str(text).strip().lower()
-    return check_choice(argument, LOG_LEVEL_ALIASES.get(level, level), LOG_LEVELS)
+    return check_choice(argument, LOG_LEVEL_ALIASES.get(level, level), LOG_LEVEL_NAMES)
 
 
 def parse_namespace(text: str) -> str:

@@ -40,12 +40,12 @@ import uuid
 from face_tracker_ros.bringup.plan import BringupArgs, make_plan, NodeSpec, parse_node_log_levels
 from face_tracker_ros.common.paths import default_params_file, share_dir
 from face_tracker_ros.common.runner import EXIT_BAD_PARAMETER, EXIT_FATAL, STOP_SIGNALS
-from face_tracker_ros.interface import PARENT_PID_ENV, RUN_ID_ENV
+from face_tracker_ros.common.status import LOG_LEVEL_ALIASES, LOG_LEVEL_NAMES
+from face_tracker_ros.interface import DEBUG_IMAGE_TOPIC, PARENT_PID_ENV, RUN_ID_ENV
+from face_tracker_ros.servo.protocols import PROTOCOLS
+from face_tracker_ros.sim.paths import PATHS
 
 LOG = logging.getLogger('face_tracker_standalone')
-LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
-#: Python logging names accepted too (the original tracker's --log-level values).
-LOG_LEVEL_ALIASES = {'warning': 'warn', 'critical': 'fatal'}
 #: A node that ends this soon after its start ...
 EARLY_EXIT_S = 10.0
 #: ... this many times in a row fails for a reason a restart does not fix: the runner stops.
@@ -56,9 +56,9 @@ def log_level(text: str) -> str:
     """Normalise a log level name to the one ``--ros-args --log-level`` takes."""
     level = text.strip().lower()
     level = LOG_LEVEL_ALIASES.get(level, level)
-    if level not in LOG_LEVELS:
+    if level not in LOG_LEVEL_NAMES:
         raise argparse.ArgumentTypeError(
-            f"invalid log level '{text}' (choose from {', '.join(LOG_LEVELS)}, "
+            f"invalid log level '{text}' (choose from {', '.join(LOG_LEVEL_NAMES)}, "
             'warning, critical)')
     return level
 
@@ -213,13 +213,13 @@ def add_bringup_arguments(parser: argparse.ArgumentParser) -> None:
                         help="'sim', a V4L2 device (/dev/video0, /dev/v4l/by-id/...) or a "
                         'video file; default: as in the parameters file')
     parser.add_argument('--serial-port', default='', help='servo controller port')
-    parser.add_argument('--protocol', default='', choices=('', 'ascii', 'maestro'),
+    parser.add_argument('--protocol', default='', choices=('',) + PROTOCOLS,
                         help='servo controller protocol')
     parser.add_argument('--sim-path', default='',
-                        help='simulated face motion: still, drift, steps, leave_return')
+                        help=f"simulated face motion: {', '.join(PATHS)}")
     parser.add_argument('--sim-port', default='', help='link path of the simulated port')
     parser.add_argument('--debug-image', action='store_true',
-                        help='publish face/debug_image')
+                        help=f'publish {DEBUG_IMAGE_TOPIC}')
     parser.add_argument('--params-file', default='',
                         help='parameters file (default: config/tracker.yaml)')
     parser.add_argument('--log-level', default='info', type=log_level,

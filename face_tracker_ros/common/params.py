@@ -29,6 +29,8 @@ import difflib
 import math
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from face_tracker_ros.common.status import LOG_LEVEL_NAMES, LOG_SEVERITIES
+
 
 class ParameterError(ValueError):
     """A parameter value is not allowed; the message names it and what is allowed."""
@@ -112,9 +114,6 @@ class Param:
 #: Why a parameter without its own ``why`` is read-only.
 DEFAULT_WHY = 'the node sets itself up with it at start'
 
-#: Names a node's ``log_level`` parameter accepts ('' = as given by ``--log-level``).
-LOG_LEVEL_NAMES = ('debug', 'info', 'warn', 'error', 'fatal')
-_SEVERITY = {'debug': 10, 'info': 20, 'warn': 30, 'error': 40, 'fatal': 50}
 
 #: Every node's own log level, changeable at run time (``ros2 param set /servo log_level
 #: debug``); it sets only that node's logger, never the middleware's.
@@ -381,7 +380,7 @@ def _connect(node, tuner: Tuner) -> None:
     initial_level = logger.get_effective_level()
 
     def set_log_level(name: str) -> None:
-        logger.set_level(_SEVERITY[name] if name else initial_level)
+        logger.set_level(LOG_SEVERITIES[name] if name else initial_level)
 
     def commit(accepted: Dict[str, Any]) -> None:
         try:

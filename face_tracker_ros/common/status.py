@@ -4,7 +4,8 @@
 
 The levels have the values of ``diagnostic_msgs/DiagnosticStatus`` (OK 0, WARN 1, ERROR 2,
 STALE 3) so they pass through unchanged, but this module imports nothing from ROS: the nodes,
-the monitor, the tools and the benchmarks all take the levels from here.
+the monitor, the tools and the benchmarks all take the levels from here.  The log severities
+(``rcl_interfaces/Log``, ``--log-level``) are at the end.
 """
 
 from typing import Iterable
@@ -58,3 +59,15 @@ def worst(levels: Iterable[int]) -> int:
     if STALE in seen:
         return ERROR
     return max(seen)
+
+
+#: Log severities by the names ``--log-level`` and ``log_level`` take, with the values of
+#: ``rcl_interfaces/Log`` (and rcutils): the bring-up, every node's ``log_level``, the log
+#: file and the tools take them from here.
+LOG_SEVERITIES = {'debug': 10, 'info': 20, 'warn': 30, 'error': 40, 'fatal': 50}
+#: The names alone, lowest first.
+LOG_LEVEL_NAMES = tuple(LOG_SEVERITIES)
+#: Upper-case labels by severity, as the log lines show them.
+LOG_LEVEL_LABELS = {number: name.upper() for name, number in LOG_SEVERITIES.items()}
+#: Python logging's names for two of them, accepted too.
+LOG_LEVEL_ALIASES = {'warning': 'warn', 'critical': 'fatal'}
