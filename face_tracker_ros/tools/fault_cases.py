@@ -47,27 +47,30 @@ class FaultCase:
     signal_node: str = ''  # the process signalled, when not ``node`` (which must survive)
 
 
+def _camera_fault(name: str, kind: str, duration_s: float, value: float = 0.0) -> FaultCase:
+    """Return a fault of the simulated camera, shown by the camera's status."""
+    return FaultCase(name, 'camera', kind, duration_s, value=value, node=CAMERA_NODE,
+                     statuses=(CAMERA_STATUS,))
+
+
+def _serial_fault(name: str, kind: str, duration_s: float, value: float = 0.0) -> FaultCase:
+    """Return a fault of the simulated controller's serial link, shown by the servo's status."""
+    return FaultCase(name, 'serial', kind, duration_s, value=value, node=SERVO_NODE,
+                     statuses=(SERVO_STATUS,))
+
+
 CASES = (
-    FaultCase('camera_read_fail', 'camera', 'read_fail', 3.0, node=CAMERA_NODE,
-              statuses=(CAMERA_STATUS,)),
-    FaultCase('camera_frozen', 'camera', 'frozen', 4.0, node=CAMERA_NODE,
-              statuses=(CAMERA_STATUS,)),
-    FaultCase('camera_black', 'camera', 'black', 3.0, node=CAMERA_NODE,
-              statuses=(CAMERA_STATUS,)),
-    FaultCase('camera_slow', 'camera', 'slow', 3.0, value=0.4, node=CAMERA_NODE,
-              statuses=(CAMERA_STATUS,)),
-    FaultCase('camera_hang', 'camera', 'hang', 4.0, node=CAMERA_NODE, statuses=(CAMERA_STATUS,)),
-    FaultCase('camera_disappear', 'camera', 'disappear', 4.0, node=CAMERA_NODE,
-              statuses=(CAMERA_STATUS,)),
-    FaultCase('serial_disconnect', 'serial', 'disconnect', 3.0, node=SERVO_NODE,
-              statuses=(SERVO_STATUS,)),
-    FaultCase('serial_garbage', 'serial', 'garbage', 3.0, value=16, node=SERVO_NODE,
-              statuses=(SERVO_STATUS,)),
-    FaultCase('serial_silent', 'serial', 'silent', 3.0, node=SERVO_NODE,
-              statuses=(SERVO_STATUS,)),
-    FaultCase('serial_slow', 'serial', 'slow', 3.0, value=0.5, node=SERVO_NODE,
-              statuses=(SERVO_STATUS,)),
-    FaultCase('serial_stall', 'serial', 'stall', 3.0, node=SERVO_NODE, statuses=(SERVO_STATUS,)),
+    _camera_fault('camera_read_fail', 'read_fail', 3.0),
+    _camera_fault('camera_frozen', 'frozen', 4.0),
+    _camera_fault('camera_black', 'black', 3.0),
+    _camera_fault('camera_slow', 'slow', 3.0, value=0.4),
+    _camera_fault('camera_hang', 'hang', 4.0),
+    _camera_fault('camera_disappear', 'disappear', 4.0),
+    _serial_fault('serial_disconnect', 'disconnect', 3.0),
+    _serial_fault('serial_garbage', 'garbage', 3.0, value=16),
+    _serial_fault('serial_silent', 'silent', 3.0),
+    _serial_fault('serial_slow', 'slow', 3.0, value=0.5),
+    _serial_fault('serial_stall', 'stall', 3.0),
     FaultCase('detector_frozen', 'process', 'sigstop', 0.0, node=DETECTOR_NODE,
               statuses=(_watchdog(DETECTOR_NODE), _process(DETECTOR_NODE)),
               expect_survival=False),
@@ -103,8 +106,7 @@ CASES = (
     FaultCase('log_disk_full', 'disk', 'full', 4.0, node=DIAGNOSTICS_NODE,
               statuses=(LOG_FILE_STATUS,)),
     # The controller floods 'ERR MAESTRO 0x0001' lines, 3500 per second for 3 s.
-    FaultCase('serial_error_storm', 'serial', 'error_storm', 3.0, node=SERVO_NODE,
-              statuses=(SERVO_STATUS,)),
+    _serial_fault('serial_error_storm', 'error_storm', 3.0),
     # The diagnostics node (the watchdog) stopped with SIGSTOP for good: the flight recorder's
     # peer watch ends it (SIGTERM, then SIGKILL) and the runner restarts it; tracking goes on.
     FaultCase('diagnostics_hung', 'process', 'sigstop', 0.0, node=DIAGNOSTICS_NODE,

@@ -17,6 +17,7 @@ from face_tracker_ros.tools.report.data import BagData
 from face_tracker_ros.tools.report.plotting import (
     broken_at_gaps,
     draw_no_data,
+    finish,
     legend_right,
     LEVEL_COLOURS,
     mark_events,
@@ -67,8 +68,8 @@ def plot_target_error(data: BagData, path: Path, stats: dict) -> Path:
                       f'({rate:.0f} %)')
         mark_events(top, data)
     else:
-        top.set_title('Face offset seen by the detector (face/target)')
-        draw_no_data(top, 'no face/target messages in the bag')
+        draw_no_data(top, 'no face/target messages in the bag',
+                     'Face offset seen by the detector (face/target)')
     time_axis(top, data, last=False)
     legend_right(top)
 
@@ -101,11 +102,9 @@ def plot_target_error(data: BagData, path: Path, stats: dict) -> Path:
         bottom.set_title(title)
         mark_events(bottom, data, labels=False)
     else:
-        bottom.set_title('Distance of the face from the image centre')
-        draw_no_data(bottom, 'no face/target or sim/true_target messages')
-    time_axis(bottom, data)
-    legend_right(bottom)
-    return save_figure(fig, path)
+        draw_no_data(bottom, 'no face/target or sim/true_target messages',
+                     'Distance of the face from the image centre')
+    return finish(fig, bottom, data, path)
 
 
 def plot_pan_tilt(data: BagData, path: Path) -> Path:
@@ -126,9 +125,7 @@ def plot_pan_tilt(data: BagData, path: Path) -> Path:
         mark_events(ax, data)
     else:
         draw_no_data(ax, 'no joint_states messages in the bag')
-    time_axis(ax, data)
-    legend_right(ax, right=1.08)
-    return save_figure(fig, path)
+    return finish(fig, ax, data, path, right=1.08)
 
 
 def plot_latency(data: BagData, path: Path, stats: dict) -> Path:
@@ -155,11 +152,9 @@ def plot_latency(data: BagData, path: Path, stats: dict) -> Path:
         ax.set_ylabel('latency (ms)')
         mark_events(ax, data)
     else:
-        ax.set_title('Capture -> servo command latency (servo/command_latency)')
-        draw_no_data(ax, 'no servo/command_latency messages in the bag')
-    time_axis(ax, data)
-    legend_right(ax)
-    return save_figure(fig, path)
+        draw_no_data(ax, 'no servo/command_latency messages in the bag',
+                     'Capture -> servo command latency (servo/command_latency)')
+    return finish(fig, ax, data, path)
 
 
 def plot_camera_fps(data: BagData, path: Path) -> Path:
@@ -184,9 +179,7 @@ def plot_camera_fps(data: BagData, path: Path) -> Path:
         mark_events(ax, data)
     else:
         draw_no_data(ax, 'no camera status (fps) and no face/target messages')
-    time_axis(ax, data)
-    legend_right(ax)
-    return save_figure(fig, path)
+    return finish(fig, ax, data, path)
 
 
 def plot_process(data: BagData, path: Path, column: str) -> Path:
@@ -226,9 +219,7 @@ def plot_process(data: BagData, path: Path, column: str) -> Path:
         mark_events(ax, data)
     else:
         draw_no_data(ax, 'no "diagnostics: process <node>" statuses with figures')
-    time_axis(ax, data)
-    legend_right(ax)
-    return save_figure(fig, path)
+    return finish(fig, ax, data, path)
 
 
 def plot_status_timeline(data: BagData, path: Path) -> Path:

@@ -32,8 +32,10 @@ def save_figure(fig: Figure, path: Path) -> Path:
     return path
 
 
-def draw_no_data(ax, text: str) -> None:
-    """Say in the middle of ``ax`` that there is no data, and why."""
+def draw_no_data(ax, text: str, title: str = '') -> None:
+    """Say in the middle of ``ax`` that there is no data, and why; set ``title`` if given."""
+    if title:
+        ax.set_title(title)
     ax.text(0.5, 0.5, f'no data\n{text}', ha='center', va='center', fontsize=16,
             color='#555555', transform=ax.transAxes)
     ax.set_yticks([])
@@ -58,6 +60,13 @@ def mark_events(ax, data: BagData, labels: bool = True) -> None:
         ax.axvline(event.t, color='#7b2cbf', linestyle=':', linewidth=1.6,
                    label='node restart' if labels and first_restart else None)
         first_restart = False
+
+
+def finish(fig: Figure, ax, data: BagData, path: Path, right: float = 1.005) -> Path:
+    """Give the last axes the time axis and the legend (right of it); write the PNG."""
+    time_axis(ax, data)
+    legend_right(ax, right)
+    return save_figure(fig, path)
 
 
 def true_spans(t: Sequence[float], mask: Sequence[bool]) -> List[Tuple[float, float]]:
