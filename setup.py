@@ -36,6 +36,7 @@ setup(
             'detector_node = face_tracker_ros.detector.node:main',
             'servo_node = face_tracker_ros.servo.node:main',
             'sim_servo_node = face_tracker_ros.sim.node:main',
+            'sim_camera_node = face_tracker_ros.sim.camera_node:main',
             'diagnostics_node = face_tracker_ros.monitor.node:main',
             'flight_recorder_node = face_tracker_ros.recorder.node:main',
             'face_tracker_standalone = face_tracker_ros.bringup.standalone:main',

@@ -14,13 +14,13 @@ import pytest
 
 from face_tracker_ros.camera.sources import (
     make_source,
-    SimSource,
     SourceError,
     SOURCES,
     to_bgr,
     V4L2Source,
     VideoFileSource,
 )
+from face_tracker_ros.sim.source import SimSource
 
 VIDEO_FRAMES = 20
 VIDEO_FPS = 10.0
@@ -439,9 +439,9 @@ def test_sim_sources_with_one_start_time_share_the_scene_time():
     second.open()
     second.read()
     assert [c[0] for c in scene.calls] == pytest.approx([10.0, 13.0])
-    # make_source passes it on (its sources use the wall clock).
-    built = make_source('sim', scene=FakeScene(), pose=lambda: (0.0, 0.0), realtime=False,
-                        start_time=time.time() - 100.0)
+    # A source on the wall clock (the default) takes a wall-clock start time.
+    built = SimSource(FakeScene(), lambda: (0.0, 0.0), realtime=False,
+                      start_time=time.time() - 100.0)
     built.open()
     built.read()
     assert built.last_truth['t'] == pytest.approx(100.0, abs=5.0)
@@ -469,8 +469,10 @@ def test_make_source_builds_each_kind(video_path):
     assert isinstance(make_source('v4l2', device='/dev/video0'), V4L2Source)
     file_source = make_source('file', video_path=video_path, fps=0.0, loop=False)
     assert isinstance(file_source, VideoFileSource) and not file_source.loop
-    assert isinstance(make_source('sim', scene=FakeScene(), pose=lambda: (0.0, 0.0)), SimSource)
-    assert SOURCES == ('v4l2', 'file', 'sim')
+    # The simulated camera's source is the simulation's own (sim.source), not the camera's.
+    with pytest.raises(ValueError, match='source'):
+        make_source('sim')
+    assert SOURCES == ('v4l2', 'file')
 
 
 def test_make_source_validation_messages():
@@ -485,13 +487,13 @@ def test_make_source_validation_messages():
     with pytest.raises(ValueError, match='video_path'):
         make_source('file')
     with pytest.raises(ValueError, match='scene'):
-        make_source('sim', pose=lambda: (0.0, 0.0))
+        SimSource(None, lambda: (0.0, 0.0))
     with pytest.raises(ValueError, match='pose'):
-        make_source('sim', scene=FakeScene())
+        SimSource(FakeScene(), None)
     with pytest.raises(ValueError, match='fourcc'):
         make_source('v4l2', device='/dev/video0', fourcc='H264X')
     with pytest.raises(ValueError, match='fps'):
-        make_source('sim', scene=FakeScene(), pose=lambda: (0.0, 0.0), fps=0.0)
+        SimSource(FakeScene(), lambda: (0.0, 0.0), fps=0.0)
 
 
 def test_to_bgr_conversions():

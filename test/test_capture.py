@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from face_tracker_ros.camera.capture import CaptureThread
-from face_tracker_ros.camera.sources import FrameSource, SimSource, SourceError, VideoFileSource
+from face_tracker_ros.camera.sources import FrameSource, SourceError, VideoFileSource
+from face_tracker_ros.sim.source import SimSource
 
 DEADLINE_S = 10.0
 

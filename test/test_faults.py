@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from face_tracker_ros.camera.capture import CaptureThread
-from face_tracker_ros.camera.sources import SimSource, SourceError
+from face_tracker_ros.camera.sources import SourceError
 from face_tracker_ros.sim.faults import (
     DEFAULT_VALUES,
     Fault,
@@ -23,6 +23,7 @@ from face_tracker_ros.sim.faults import (
     parse_faults,
 )
 from face_tracker_ros.sim.scene import SimScene
+from face_tracker_ros.sim.source import SimSource
 
 DEADLINE_S = 10.0
 WIDTH, HEIGHT = 160, 120

@@ -233,7 +233,7 @@ def test_servo_without_a_port_keeps_retrying(node_process, ros_node, tmp_path):
 
 
 def test_camera_publishes_simulated_frames_with_capture_stamps(node_process, ros_node):
-    camera = node_process('face_tracker_ros.camera.node', 'camera',
+    camera = node_process('face_tracker_ros.sim.camera_node', 'camera',
                           {'source': 'sim', 'sim.path': 'still'})
     node = ros_node('test_camera_client')
     images = _collector(node, Image, 'camera/image_raw')
@@ -312,7 +312,7 @@ def test_invalid_parameters_stop_the_node_with_one_clear_message(node_process, m
 
 
 def test_camera_that_cannot_recover_exits_non_zero_with_the_reason(node_process):
-    camera = node_process('face_tracker_ros.camera.node', 'camera', {
+    camera = node_process('face_tracker_ros.sim.camera_node', 'camera', {
         'source': 'sim', 'sim.faults': 'disappear:1:60', 'max_recovery_s': 3.0,
         'reopen_backoff_s': 0.2, 'reopen_backoff_max_s': 0.5})
     assert camera.wait(30.0) == 1
@@ -325,7 +325,7 @@ def test_camera_that_cannot_recover_exits_non_zero_with_the_reason(node_process)
 
 def test_runtime_fault_injection_reaches_the_simulated_camera(node_process, ros_node):
     from std_msgs.msg import String
-    camera = node_process('face_tracker_ros.camera.node', 'camera', {'source': 'sim'})
+    camera = node_process('face_tracker_ros.sim.camera_node', 'camera', {'source': 'sim'})
     node = ros_node('test_injector')
     pub = node.create_publisher(String, 'sim/inject_fault', 10)
     assert wait_for(lambda: pub.get_subscription_count() > 0, 20.0, spin=ros_node.spin)

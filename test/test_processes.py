@@ -101,7 +101,7 @@ def test_start_up_fault_is_one_line_and_exit_2(case, tmp_path):
     if case == 'ros_dir_read_only' and os.geteuid() == 0:
         pytest.skip('root writes into a read-only directory: the fault cannot happen')
     env, args = _start_fault(case, tmp_path)
-    proc = subprocess.run([sys.executable, '-m', 'face_tracker_ros.camera.node', '--ros-args',
+    proc = subprocess.run([sys.executable, '-m', 'face_tracker_ros.sim.camera_node', '--ros-args',
                            '-r', '__node:=camera'] + args, env=env, capture_output=True,
                           text=True, timeout=60, cwd=str(tmp_path))
     out = proc.stdout + proc.stderr
@@ -170,7 +170,7 @@ def test_node_stops_in_order_when_its_parent_is_killed(tmp_path):
     """Like ``ros2 launch`` SIGKILLed: the node's parent gives it no signal, the kernel does."""
     log = open(tmp_path / 'camera.log', 'w')
     parent = subprocess.Popen(
-        [sys.executable, '-c', PARENT, sys.executable, '-m', 'face_tracker_ros.camera.node',
+        [sys.executable, '-c', PARENT, sys.executable, '-m', 'face_tracker_ros.sim.camera_node',
          '--ros-args', '-r', '__node:=camera', '-p', 'source:=sim'],
         stdout=subprocess.PIPE, stderr=log, text=True, env=_env())
     try:
@@ -240,7 +240,7 @@ def test_a_second_ctrl_c_is_one_stop_and_no_traceback(tmp_path):
     """Under ros2 launch a Ctrl-C reaches a node twice: from the terminal and from launch."""
     log = open(tmp_path / 'camera.log', 'w')
     camera = subprocess.Popen(
-        [sys.executable, '-m', 'face_tracker_ros.camera.node', '--ros-args',
+        [sys.executable, '-m', 'face_tracker_ros.sim.camera_node', '--ros-args',
          '-r', '__node:=camera', '-p', 'source:=sim'], stdout=log, stderr=subprocess.STDOUT,
         env=_env())
     try:
