@@ -20,10 +20,19 @@ import time
 from typing import List, Optional
 
 from face_tracker_ros.common.paths import default_log_dir
+from face_tracker_ros.interface import (
+    COMMAND_LATENCY_TOPIC,
+    DIAGNOSTICS_TOPIC,
+    JOINT_STATES_TOPIC,
+    PREVIEW_TOPIC,
+    ROSOUT_TOPIC,
+    SIM_TRUE_TARGET_TOPIC,
+    TARGET_TOPIC,
+)
 
-TOPICS = ('/diagnostics', '/diagnostics_agg', '/rosout', 'face/target', 'joint_states',
-          'servo/command_latency', 'sim/true_target')
-IMAGE_TOPICS = ('camera/preview/compressed',)
+TOPICS = (DIAGNOSTICS_TOPIC, '/diagnostics_agg', ROSOUT_TOPIC, TARGET_TOPIC, JOINT_STATES_TOPIC,
+          COMMAND_LATENCY_TOPIC, SIM_TRUE_TARGET_TOPIC)
+IMAGE_TOPICS = (PREVIEW_TOPIC,)
 
 
 def unique_bag_path(directory: Path, prefix: str = 'tracker') -> Path:
