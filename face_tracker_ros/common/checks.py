@@ -43,7 +43,8 @@ def as_float(value: Any, allow_inf: bool = False) -> Optional[float]:
     return number
 
 
-def _fmt(number: float) -> str:
+def format_number(number: float) -> str:
+    """Return a bound as messages show it: an int as is, a float with ``:g`` (0.5, 1e+06)."""
     return str(number) if isinstance(number, int) else f'{number:g}'
 
 
@@ -51,11 +52,12 @@ def number_range(low: Optional[float] = None, high: Optional[float] = None,
                  low_open: bool = False, high_open: bool = False) -> str:
     """Describe a range in words: ``'> 0'``, ``'<= 1'``, ``'in [0, 1)'``, ``''`` for none."""
     if low is not None and high is not None:
-        return f"in {'(' if low_open else '['}{_fmt(low)}, {_fmt(high)}{')' if high_open else ']'}"
+        return (f"in {'(' if low_open else '['}{format_number(low)}, "
+                f"{format_number(high)}{')' if high_open else ']'}")
     if low is not None:
-        return f"{'>' if low_open else '>='} {_fmt(low)}"
+        return f"{'>' if low_open else '>='} {format_number(low)}"
     if high is not None:
-        return f"{'<' if high_open else '<='} {_fmt(high)}"
+        return f"{'<' if high_open else '<='} {format_number(high)}"
     return ''
 
 

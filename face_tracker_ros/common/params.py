@@ -7,14 +7,15 @@ declares them on the node (with a ``ParameterDescriptor`` carrying the
 description, the allowed values and the numeric range), validates the values
 it received, documents them (the README table and ``config/tracker.yaml`` are
 checked against it by the tests) and gives the standalone bring-up its
-defaults.  This module imports rclpy lazily so the tables stay ROS-free.
+defaults.  This module is ROS-free; declaring a table on an rclpy node is
+:func:`face_tracker_ros.common.ros_params.declare` (importable from here too).
 
 Rules between parameters (:class:`Rule`: one timeout at least another, warn
 below error, two channels different) are checked with the single values, at
 start and for every change, with the same one-line messages.
 
 **Live tuning**: a parameter marked ``live`` can be changed while the node
-runs (``ros2 param set /servo pan.kp 0.8``).  :func:`declare` makes it
+runs (``ros2 param set /servo pan.kp 0.8``).  ``declare`` makes it
 writable, checks every change by the same rules as at start (refusing it with
 the reason) and hands the accepted values to the node's ``apply`` hook at
 once.  Every other parameter is read-only; its description says why.  Every
@@ -29,7 +30,8 @@ import difflib
 import math
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from face_tracker_ros.common.status import LOG_LEVEL_NAMES, LOG_SEVERITIES
+from face_tracker_ros.common.checks import format_number
+from face_tracker_ros.common.status import LOG_LEVEL_NAMES
 
 
 class ParameterError(ValueError):
@@ -56,7 +58,7 @@ class Param:
     @property
     def type_name(self) -> str:
         """The ROS parameter type name of the default value."""
-        return _type_name(self.default)
+        return type_name_of(self.default)
 
     def allowed(self) -> str:
         """Describe the allowed values in words (for messages and descriptors)."""
@@ -64,15 +66,15 @@ class Param:
             return 'one of ' + ', '.join(repr(c) for c in self.choices)
         parts = []
         if self.min is not None:
-            parts.append(('> ' if self.min_exclusive else '>= ') + _fmt(self.min))
+            parts.append(('> ' if self.min_exclusive else '>= ') + format_number(self.min))
         if self.max is not None:
-            parts.append('<= ' + _fmt(self.max))
+            parts.append('<= ' + format_number(self.max))
         return ' and '.join(parts) if parts else f'any {self.type_name}'
 
     def validate(self, value: Any) -> Any:
         """Return ``value`` if it is allowed, else raise :class:`ParameterError`."""
         expected = self.type_name
-        got = _type_name(value)
+        got = type_name_of(value)
         if got != expected and not (expected == 'double' and got == 'integer'):
             raise ParameterError(
                 f"parameter '{self.name}' must be a {expected} ({self.allowed()}), "
@@ -227,7 +229,7 @@ def unknown_parameters(given: Iterable[str], table: Iterable[Param]) -> List[str
 class Tuner:
     """Checks run-time changes of one node's parameters and applies the accepted ones.
 
-    ROS-free: :func:`declare` connects it to a node's parameter callbacks.
+    ROS-free: ``ros_params.declare`` connects it to a node's parameter callbacks.
     ``values`` is the node's ``{name: value}`` mapping (updated in place on
     :meth:`commit`), ``apply(changed)`` the node's hook, called with the
     ``{name: new value}`` of the parameters that changed.
@@ -276,11 +278,8 @@ class Tuner:
         return changed
 
 
-def _fmt(number: float) -> str:
-    return str(number) if isinstance(number, int) else f'{number:g}'
-
-
-def _type_name(value: Any) -> str:
+def type_name_of(value: Any) -> str:
+    """Return the ROS parameter type name of a value ('double', 'string_array', ...)."""
     if isinstance(value, bool):
         return 'bool'
     if isinstance(value, int):
@@ -318,119 +317,9 @@ def validate_all(table: Iterable[Param], values: Dict[str, Any],
     return out
 
 
-def declare(node, table: Iterable[Param], rules: Iterable[Rule] = (),
-            apply: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
-    """Declare every parameter of ``table`` on an rclpy node and return the validated values.
-
-    Raises :class:`ParameterError` for a value of the wrong type or outside
-    its allowed values, or breaking one of ``rules``, naming the parameter.
-    Warns about parameters given to the node that ``table`` does not know.
-    Parameters marked ``live`` stay writable: each change is checked like at
-    start and, once accepted, stored in the returned mapping (which the node
-    keeps) and passed to ``apply`` (see :class:`Tuner`).  ``log_level`` is
-    applied here.
-    """
-    from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-    from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
-
-    table = tuple(table)
-    values: Dict[str, Any] = {}
-    for p in table:
-        bounded = p.min is not None and p.max is not None and not p.min_exclusive
-        descriptor = ParameterDescriptor(
-            name=p.name,
-            description=p.doc(),
-            additional_constraints='' if p.allowed().startswith('any ') else p.allowed(),
-            read_only=not p.live,
-            # Integers in a YAML file ("fps: 30") are accepted for double parameters;
-            # validate() checks the type itself.
-            dynamic_typing=p.type_name == 'double',
-        )
-        if bounded and p.type_name == 'double':
-            descriptor.floating_point_range = [FloatingPointRange(
-                from_value=float(p.min), to_value=float(p.max), step=0.0)]
-        elif bounded and p.type_name == 'integer':
-            descriptor.integer_range = [IntegerRange(
-                from_value=int(p.min), to_value=int(p.max), step=0)]
-        try:
-            param = node.declare_parameter(p.name, p.default, descriptor)
-        except InvalidParameterTypeException:
-            raise ParameterError(
-                f"parameter '{p.name}' must be a {p.type_name} ({p.allowed()})") from None
-        except InvalidParameterValueException:
-            raise ParameterError(
-                f"parameter '{p.name}' is out of range: must be {p.allowed()}") from None
-        values[p.name] = p.validate(param.value)
-    check_rules(rules, values)
-    overrides = getattr(node, '_parameter_overrides', None) or {}
-    for line in unknown_parameters((n for n in overrides if not node.has_parameter(n)), table):
-        node.get_logger().warning(line)
-    node.get_logger().debug('parameters in use: ' + ', '.join(
-        f'{name}={value!r}' for name, value in values.items()))
-    _connect(node, Tuner(table, values, rules, apply))
-    return values
-
-
-def _connect(node, tuner: Tuner) -> None:
-    """Connect ``tuner`` to the node's parameter callbacks (after every declaration)."""
-    from rcl_interfaces.msg import SetParametersResult
-    from rclpy.parameter import Parameter
-
-    logger = node.get_logger()
-    initial_level = logger.get_effective_level()
-
-    def set_log_level(name: str) -> None:
-        logger.set_level(LOG_SEVERITIES[name] if name else initial_level)
-
-    def commit(accepted: Dict[str, Any]) -> None:
-        try:
-            changed = tuner.commit(accepted)
-        except Exception as exc:  # noqa: BLE001 - a hook failing must not end the node
-            logger.error(f'parameter change accepted but not applied: {type(exc).__name__}: '
-                         f'{exc}')
-            return
-        for name, (old, new) in changed.items():
-            logger.info(f"parameter '{name}' changed: {old!r} -> {new!r}")
-            if name == LOG_LEVEL.name:
-                set_log_level(new)
-
-    if tuner.values.get(LOG_LEVEL.name):
-        set_log_level(tuner.values[LOG_LEVEL.name])
-    post_set = getattr(node, 'add_post_set_parameters_callback', None)
-
-    def on_set(parameters) -> SetParametersResult:
-        accepted, reason = tuner.check({p.name: p.value for p in parameters})
-        if reason:
-            logger.warning(f'parameter change refused: {reason}')
-            return SetParametersResult(successful=False, reason=reason)
-        if post_set is None and accepted:
-            commit(accepted)  # an rclpy without post-set callbacks (Humble)
-        return SetParametersResult(successful=True)
-
-    def after_set(parameters) -> None:
-        accepted, _ = tuner.check({p.name: p.value for p in parameters})
-        if accepted:
-            commit(accepted)
-
-    def before_set(parameters):
-        # rclpy refuses a read-only parameter itself, before on_set, with a generic
-        # reason: say why here, in the node's log.  An integer for a double parameter
-        # ("ros2 param set /servo pan.kp 1") is stored as the double it means.
-        out = []
-        for p in parameters:
-            known = tuner.table.get(p.name)
-            if known is not None and not known.live:
-                logger.warning(f"parameter change refused: parameter '{p.name}' is "
-                               f'{known.read_only_reason()}')
-            elif known is not None and known.type_name == 'double' and \
-                    _type_name(p.value) == 'integer':
-                p = Parameter(p.name, Parameter.Type.DOUBLE, float(p.value))
-            out.append(p)
-        return out
-
-    node.add_on_set_parameters_callback(on_set)
-    if post_set is not None:
-        post_set(after_set)
-    pre_set = getattr(node, 'add_pre_set_parameters_callback', None)
-    if pre_set is not None:
-        pre_set(before_set)
+def __getattr__(name: str) -> Any:
+    """Keep ``declare`` importable from here: it lives in :mod:`.ros_params` (it needs rclpy)."""
+    if name == 'declare':
+        from face_tracker_ros.common.ros_params import declare
+        return declare
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
