@@ -28,53 +28,37 @@ found elsewhere (the node's own gaps).
 
 **No duplicates after a restart.**  ``/rosout`` is kept by its publishers
 for a while (transient local) and replayed to a new subscriber, so a writer
-that starts on an existing file reads the file's tail first and skips records
-already in it (same time to the millisecond, level, node and message):
-``duplicates_skipped``.  A record that arrives more than :data:`LATE_S`
-behind the newest one written is also checked against the last
-:data:`RECENT_RECORDS` written (same time to the microsecond), so lines
+that starts on an existing file skips records already in it, and lines
 delivered twice, or once by ``/rosout`` and once by :meth:`LogFileWriter.recover`
-(lines a stalled writer missed, read back from the nodes' own log files with
-:func:`read_node_log`), are written once.
+(lines a stalled writer missed, read back from the nodes' own log files), are
+written once: ``duplicates_skipped``
+(:class:`~face_tracker_ros.monitor.logrecovery.ReplayGuard`).
 """
 
 import collections
-from datetime import datetime, timezone
 import logging
 import logging.handlers
 import math
 import os
-import re
 import sys
 import threading
 import time
-from typing import Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Deque, Iterable, List, Optional, Tuple
 
-#: Severity names of rcl_interfaces/Log levels.
-LEVEL_NAMES = {10: 'DEBUG', 20: 'INFO', 30: 'WARN', 40: 'ERROR', 50: 'FATAL'}
-_LEVEL_NUMBERS = {name: number for number, name in LEVEL_NAMES.items()}
+from face_tracker_ros.interface import DIAGNOSTICS_NODE
+from face_tracker_ros.monitor.logrecovery import (  # noqa: F401 - read_node_log: old imports
+    LEVEL_NAMES,
+    line_timestamp,
+    read_node_log,
+    ReplayGuard,
+    severity_name,
+)
 
 #: Lines held in memory while the file cannot be written (the newest are kept).
 BACKLOG_LINES = 5000
 
-#: How much of an existing file's end is read to skip records already written.
-TAIL_BYTES = 256 * 1024
-
 #: Held-back lines are offered to the file again at most this often (seconds).
 RETRY_S = 0.5
-
-#: A record this much older than the newest written (seconds) is checked for a duplicate.
-LATE_S = 1.0
-
-#: How many of the latest records are remembered for that check.
-RECENT_RECORDS = 10000
-
-#: A line of a node's own ROS log file (rcl's file logger: the console's default format).
-_NODE_LOG_LINE = re.compile(r'^\[(DEBUG|INFO|WARN|ERROR|FATAL)\] \[(\d+(?:\.\d+)?)\] '
-                            r'\[([^\]]*)\]: ?(.*)$')
-
-#: How much of the end of a node's own log file :func:`read_node_log` reads.
-NODE_LOG_TAIL_BYTES = 4 * 1024 * 1024
 
 
 class _Handler(logging.handlers.RotatingFileHandler):
@@ -125,22 +109,6 @@ class _Handler(logging.handlers.RotatingFileHandler):
             self.handleError(record)
 
 
-def _timestamp(stamp_s: float) -> str:
-    """Return ISO 8601 UTC with milliseconds; the wall time now if ``stamp_s`` is unusable."""
-    try:
-        value = float(stamp_s)
-        if not math.isfinite(value) or value <= 0.0:
-            raise ValueError(stamp_s)
-        moment = datetime.fromtimestamp(value, timezone.utc)
-    except (TypeError, ValueError, OverflowError, OSError):
-        moment = datetime.fromtimestamp(time.time(), timezone.utc)
-    return moment.isoformat(timespec='milliseconds')
-
-
-def _level_name(level: int) -> str:
-    return LEVEL_NAMES.get(level, f'LEVEL{level}')
-
-
 def _one_line(text: object) -> str:
     return ' '.join(str(text).split())
 
@@ -160,7 +128,7 @@ class LogFileWriter:
 
     def __init__(self, path: str, max_bytes: int = 10 * 1024 * 1024, backups: int = 5,
                  min_level: int = 10, repeat_window_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, own_name: str = 'diagnostics',
+                 clock: Callable[[], float] = time.monotonic, own_name: str = DIAGNOSTICS_NODE,
                  backlog_lines: int = BACKLOG_LINES):
         if not isinstance(path, str) or not path.strip():
             raise ValueError(f'path must be a non-empty file path, got {path!r}')
@@ -204,7 +172,7 @@ class LogFileWriter:
         self.lines_written = 0
         self.records_dropped_repeats = 0
         self.records_dropped_level = 0
-        self.own_name = _one_line(own_name) or 'diagnostics'
+        self.own_name = _one_line(own_name) or DIAGNOSTICS_NODE
         self._backlog: Deque[str] = collections.deque()
         self._backlog_max = max(1, int(backlog_lines))
         self._backlog_dropped = 0  # lost from the current backlog, not yet said in the file
@@ -216,12 +184,8 @@ class LogFileWriter:
         self.duplicates_skipped = 0
         self.lines_recovered = 0
         self.reopened = 0
-        self._seen, self.tail_newest = _read_tail(self.path)
-        self._newest = self.tail_newest
-        self._recent: Dict[Tuple[int, int, str, str], None] = {}
-        # Records up to this stamp are always checked (recover() wrote lines up to there).
-        self._checked_until = -math.inf
-        self._recovering = False
+        self._replay = ReplayGuard(self.path)
+        self.tail_newest = self._replay.tail_newest
 
     @property
     def lines_held_back(self) -> int:
@@ -262,10 +226,7 @@ class LogFileWriter:
             if level < self.min_level:
                 self.records_dropped_level += 1
                 return
-            if self._seen and self._already_written(stamp_s, level, node, message):
-                self.duplicates_skipped += 1
-                return
-            if self._written_recently(stamp_s, level, node, message):
+            if self._replay.is_duplicate(stamp_s, level, node, message):
                 self.duplicates_skipped += 1
                 return
             key = (node, level, message)
@@ -276,7 +237,7 @@ class LogFileWriter:
                 self.records_dropped_repeats += 1
                 return
             self._write_repeats()
-            prefix = f'{_timestamp(stamp_s)} {_level_name(level)} [{node}] '
+            prefix = f'{line_timestamp(stamp_s)} {severity_name(level)} [{node}] '
             lines = message.splitlines() or ['']
             self._emit([prefix + text for text in lines])
             self._last_key = key
@@ -294,37 +255,19 @@ class LogFileWriter:
         with self._lock:
             before = (self.duplicates_skipped, self.records_dropped_level)
             # Every one of these is checked, and so are later copies from /rosout of any.
-            self._checked_until = max(self._checked_until, end_s)
-            self._recovering = True
+            self._replay.checked_until = max(self._replay.checked_until, end_s)
+            self._replay.recovering = True
         try:
             for stamp_s, level, node, message in chosen:
                 self.write(stamp_s, level, node, message)
         finally:
-            self._recovering = False
+            self._replay.recovering = False
         with self._lock:
             skipped = (self.duplicates_skipped - before[0]) + \
                 (self.records_dropped_level - before[1])
             written = max(0, len(chosen) - skipped)
             self.lines_recovered += written
         return written
-
-    def _written_recently(self, stamp_s: float, level: int, node: str, message: str) -> bool:
-        """Remember this record; return True when it was written already (a late copy)."""
-        try:
-            stamp = float(stamp_s)
-            key = (int(round(stamp * 1e6)), level, node, message)
-        except (TypeError, ValueError, OverflowError):
-            return False
-        late = self._recovering or stamp < self._newest - LATE_S or \
-            stamp <= self._checked_until
-        if late and key in self._recent:
-            return True
-        self._recent[key] = None
-        if len(self._recent) > RECENT_RECORDS:
-            del self._recent[next(iter(self._recent))]
-        if stamp > self._newest and math.isfinite(stamp):
-            self._newest = stamp
-        return False
 
     def note(self, level: int, message: str) -> None:
         """Write a line of the writer's own (as ``own_name``), stamped now; never raises."""
@@ -366,9 +309,9 @@ class LogFileWriter:
         except OSError:
             return  # the next write fails, is counted and held back
         self.reopened += 1
-        self._emit([f'{_timestamp(time.time())} WARN [{self.own_name}] log file: {self.path} was '
-                    'removed or replaced while it was written; reopened (lines written since '
-                    'went to the removed file)'])
+        self._emit([f'{line_timestamp(time.time())} WARN [{self.own_name}] log file: '
+                    f'{self.path} was removed or replaced while it was written; reopened '
+                    '(lines written since went to the removed file)'])
 
     def close(self) -> None:
         """Flush and close the file; later writes are ignored (held-back lines count as lost)."""
@@ -397,21 +340,11 @@ class LogFileWriter:
             return
         node, level, _ = self._last_key
         times = 'time' if self._repeats == 1 else 'times'
-        self._emit([f'{_timestamp(self._last_stamp)} {_level_name(level)} [{node}] '
+        self._emit([f'{line_timestamp(self._last_stamp)} {severity_name(level)} [{node}] '
                     f'(previous message repeated {self._repeats} {times})'])
         self._repeats = 0
         # The summary stands for the run so far: the next repeat starts a new run.
         self._last_key = None
-
-    def _already_written(self, stamp_s: float, level: int, node: str, message: str) -> bool:
-        """Return True for a record the file held when this writer started (a replay)."""
-        try:
-            if float(stamp_s) > self.tail_newest + 0.001:
-                return False  # newer than anything in the file
-        except (TypeError, ValueError):
-            return False
-        first = (message.splitlines() or [''])[0]
-        return (_timestamp(stamp_s), _level_name(level), node, first) in self._seen
 
     def _emit(self, lines: List[str]) -> None:
         if self._backlog:
@@ -430,10 +363,10 @@ class LogFileWriter:
             lost = self._backlog_dropped
             self._backlog_dropped = 0
             lost_text = f', {lost} older ones did not fit in memory and are lost' if lost else ''
-            since = _timestamp(self.failing_since or time.time())
+            since = line_timestamp(self.failing_since or time.time())
             self.failing_since = None
             self._write_lines([
-                f'{_timestamp(time.time())} WARN [{self.own_name}] log file: the {len(held)} '
+                f'{line_timestamp(time.time())} WARN [{self.own_name}] log file: the {len(held)} '
                 f'lines above were held back since {since} while the file could not be '
                 f'written ({self.last_error}) and are written late{lost_text}'])
         if lines and not self._write_lines(lines):
@@ -458,71 +391,3 @@ class LogFileWriter:
             self._backlog.popleft()
             self._backlog_dropped += 1
             self.lines_lost += 1
-
-
-def read_node_log(path: str, start_s: float = 0.0,
-                  end_s: float = math.inf) -> List[Tuple[float, int, str, str]]:
-    """Return the ``(stamp_s, level, node, message)`` records of a node's own ROS log file.
-
-    That file (``<ros log dir>/<exe>_<pid>_<ms>.log``, written by rcl's file
-    logger) holds what the process logged, in the console's format
-    (``[INFO] [1700000000.123456789] [camera]: message``); a line without
-    that prefix continues the record before it.  Only the last
-    :data:`NODE_LOG_TAIL_BYTES` are read; records outside ``[start_s, end_s]``
-    are left out.  An unreadable file gives no records.
-    """
-    try:
-        with open(path, 'rb') as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - NODE_LOG_TAIL_BYTES))
-            data = handle.read()
-    except OSError:
-        return []
-    records: List[Tuple[float, int, str, str]] = []
-    current: Optional[List] = None
-    for line in data.decode('utf-8', 'replace').splitlines():
-        match = _NODE_LOG_LINE.match(line)
-        if match is None:
-            if current is not None:
-                current[3] += '\n' + line
-            continue
-        if current is not None:
-            records.append(tuple(current))
-        level, stamp, node, message = match.groups()
-        current = [float(stamp), _LEVEL_NUMBERS[level], node, message]
-    if current is not None:
-        records.append(tuple(current))
-    return [r for r in records if start_s <= r[0] <= end_s]
-
-
-def _read_tail(path: str) -> Tuple[Set[Tuple[str, str, str, str]], float]:
-    """Return the (time, level, node, message) of the lines at the end of ``path``.
-
-    Also returns the newest time among them in seconds (0.0 when the file is
-    missing or empty).  Only the first line of a record matters: continuation
-    lines of a multi-line record carry the same prefix.
-    """
-    try:
-        with open(path, 'rb') as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - TAIL_BYTES))
-            data = handle.read()
-    except OSError:
-        return set(), 0.0
-    lines = data.decode('utf-8', 'replace').splitlines()
-    if len(data) >= TAIL_BYTES and lines:
-        lines = lines[1:]  # probably cut in the middle
-    seen = set()
-    newest = 0.0
-    for line in lines:
-        parts = line.split(' ', 3)
-        if len(parts) < 4 or parts[1] not in _LEVEL_NUMBERS or not parts[2].startswith('[') \
-                or not parts[2].endswith(']'):
-            continue
-        try:
-            moment = datetime.fromisoformat(parts[0]).timestamp()
-        except ValueError:
-            continue
-        seen.add((parts[0], parts[1], parts[2][1:-1], parts[3]))
-        newest = max(newest, moment)
-    return seen, newest

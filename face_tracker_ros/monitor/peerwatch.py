@@ -36,22 +36,15 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
+from face_tracker_ros.interface import DIAGNOSTICS_NODE
 from face_tracker_ros.monitor.resources import ProcessWatcher, RunScope
 from face_tracker_ros.monitor.watchdog import Action, Event, Watchdog, WatchSpec
-
-#: The node a peer watch watches by default: the one holding the watchdog.
-DIAGNOSTICS_NODE = 'diagnostics'
-
-#: A gap this long between two checks (1 s apart) means the watching process was not running.
-STALL_GAP_S = 3.0
+from face_tracker_ros.monitor.watchspec import STALL_GAP_S, STARTING_MESSAGE
 
 #: While no process of the node is known, all processes are searched at most this often
 #: (about 20 ms each on a machine with 120 processes); a status naming its pid is followed
 #: at once.
 SCAN_PERIOD_S = 5.0
-
-#: The status every node announces before its first real report; not a sign of work.
-STARTING_MESSAGE = 'Node starting up'
 
 _WATCHDOG_PREFIX = 'watchdog: '
 _MAX_FOREIGN = 64
@@ -89,6 +82,17 @@ class PeerWatch:
         self._scanned: Optional[float] = None
         self.heartbeats_total = 0
         self.foreign_statuses_total = 0
+
+    @classmethod
+    def from_config(cls, config, **kwargs) -> 'PeerWatch':
+        """Return a peer watch with the settings of a ``PeerWatchConfig``.
+
+        ``kwargs`` are the other arguments (``node_name``, ``scope``, the clock ...).
+        """
+        return cls(stale_timeout_s=config.stale_timeout_s,
+                   startup_grace_s=config.startup_grace_s, kill_grace_s=config.kill_grace_s,
+                   max_restarts_per_hour=config.max_restarts_per_hour, enabled=config.enabled,
+                   **kwargs)
 
     @property
     def enabled(self) -> bool:

@@ -59,217 +59,33 @@ All times are seconds of the injected ``clock`` (``time.monotonic`` by
 default); ``wall_clock`` (``time.time``) only dates the actions for people.
 """
 
-from collections import deque
-from dataclasses import dataclass
-from datetime import datetime, timezone
-import math
 import os
-import re
-import signal
 import time
-from typing import Callable, Deque, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-import psutil
-
-OK, WARN, ERROR = 0, 1, 2
-
-#: The states a watched node can be in, as shown in the ``state`` figure.
-STATES = ('ok', 'starting', 'hung', 'bloated', 'zombie', 'terminating', 'budget_exhausted',
-          'not_running')
-
-#: The topic whose messages prove each tracker node is working.
-DEFAULT_OUTPUTS = {
-    'camera': 'camera/camera_info',
-    'detector': 'face/target',
-    'servo': 'joint_states',
-    'sim_servo': 'sim/joint_states',
-}
-
-#: The node whose output feeds each node (a silent input excuses a silent output).
-DEFAULT_UPSTREAMS = {'detector': 'camera'}
-
-HOUR_S = 3600.0
-
-_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
-_PSUTIL_ERRORS = (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess)
-#: Two readings of one process's start time agree within this (they are computed, not stored).
-_SAME_START_S = 0.05
+from face_tracker_ros.common.checks import as_float
+from face_tracker_ros.common.status import ERROR, OK, WARN
+from face_tracker_ros.monitor.enforcer import (  # noqa: F401 - HOUR_S: old imports
+    always,
+    Enforcer,
+    HOUR_S,
+    is_alive,
+    NodeRecord,
+    start_time,
+)
+from face_tracker_ros.monitor.watchspec import (  # noqa: F401 - the vocabulary, re-exported
+    Action,
+    check_specs,
+    DEFAULT_OUTPUTS,
+    default_specs,
+    DEFAULT_UPSTREAMS,
+    Event,
+    STATES,
+    WatchSpec,
+)
 
 
-def _is_alive(pid: int) -> bool:
-    """Return True if ``pid`` exists and is not a zombie (the default ``is_alive``)."""
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except _PSUTIL_ERRORS:
-        return False
-    except (OSError, ValueError):
-        return False
-
-
-def _start_time(pid: int) -> Optional[float]:
-    """Return the start time of ``pid`` (the default ``identify``), None if unreadable."""
-    try:
-        return psutil.Process(pid).create_time()
-    except _PSUTIL_ERRORS:
-        return None
-    except (OSError, ValueError):
-        return None
-
-
-def _always(_pid: int) -> bool:
-    return True
-
-
-def _finite(value) -> Optional[float]:
-    """Return ``value`` as a finite float, or None."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _pid(value) -> Optional[int]:
-    """Return ``value`` as a pid (a positive int), or None."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if number != value and not isinstance(value, str):
-        return None  # 12.5 is not a pid
-    return number if number > 0 else None
-
-
-def _flag(value) -> bool:
-    """Return the truth of ``value``; False when it has none (e.g. an array)."""
-    try:
-        return bool(value)
-    except Exception:  # noqa: BLE001 - bad input is False, never an error
-        return False
-
-
-def _iso(wall: float) -> str:
-    return datetime.fromtimestamp(wall, timezone.utc).astimezone().isoformat(
-        timespec='seconds')
-
-
-@dataclass(frozen=True)
-class WatchSpec:
-    """One watched node: its name, the topic that proves it works, what feeds it.
-
-    ``output_topic`` empty means liveness is judged from heartbeats alone;
-    ``upstream`` names another watched node whose output is this node's input.
-    """
-
-    name: str
-    output_topic: str = ''
-    upstream: str = ''
-
-
-def default_specs(nodes: Iterable[str]) -> List[WatchSpec]:
-    """Return the recommended specs for these tracker node names.
-
-    camera -> ``camera/camera_info``; detector -> ``face/target`` (upstream
-    camera, when the camera is watched); servo -> ``joint_states``; sim_servo
-    -> ``sim/joint_states``; any other node is watched by heartbeat only.
-    """
-    names = list(nodes)
-    specs = []
-    for name in names:
-        upstream = DEFAULT_UPSTREAMS.get(name, '')
-        specs.append(WatchSpec(name, DEFAULT_OUTPUTS.get(name, ''),
-                               upstream if upstream in names else ''))
-    return specs
-
-
-@dataclass(frozen=True)
-class Action:
-    """A signal the watchdog sent (``performed``) or, in report-only mode, would have sent.
-
-    ``what`` is ``'SIGTERM'`` or ``'SIGKILL'``; ``why`` the reason in words;
-    ``t`` the watchdog clock and ``wall_time`` the epoch time of the decision.
-    """
-
-    node: str
-    what: str
-    pid: int
-    why: str
-    t: float
-    wall_time: float
-    performed: bool
-
-    @property
-    def when(self) -> str:
-        """Return the decision's local time in ISO 8601 (seconds, with the UTC offset)."""
-        return _iso(self.wall_time)
-
-
-class Event(str):
-    """A sentence for the log; ``level`` is OK (info), WARN or ERROR."""
-
-    level: int
-
-    def __new__(cls, text: str, level: int = WARN):
-        """Create the sentence ``text`` logged at ``level``."""
-        event = super().__new__(cls, text)
-        event.level = level
-        return event
-
-
-@dataclass
-class _Termination:
-    pid: int
-    start_time: Optional[float]
-    why: str
-    sigterm_t: float
-    sigkill_t: Optional[float] = None
-    survivor_reported: bool = False
-
-
-class _Node:
-    """What the watchdog knows about one node (internal)."""
-
-    def __init__(self, spec: WatchSpec, created: float):
-        self.spec = spec
-        self.created = created
-        self.pid: Optional[int] = None
-        self.start_time: Optional[float] = None
-        self.alive = False
-        self.zombie = False
-        self.rss_mb: Optional[float] = None
-        self.since: Optional[float] = None
-        self.heartbeat_t: Optional[float] = None
-        self.output_t: Optional[float] = None
-        self.output_resumed_t: Optional[float] = None
-        self.healthy_once = False
-        self.state = 'not_running'
-        self.detail = ''
-        self.level = OK
-        self.term: Optional[_Termination] = None
-        self.terminations: Deque[float] = deque()
-        self.actions_total = 0
-        self.last_action: Optional[Action] = None
-        self.flag: Optional[Tuple[str, Optional[int]]] = None
-        self.ended_by_us: Optional[int] = None
-
-    def reset_clocks(self, now: float) -> None:
-        self.since = now
-        self.heartbeat_t = None
-        self.output_t = None
-        self.output_resumed_t = None
-        self.healthy_once = False
-
-    def note_healthy(self) -> None:
-        if self.heartbeat_t is not None and (not self.spec.output_topic
-                                             or self.output_t is not None):
-            self.healthy_once = True
-
-
-class Watchdog:
+class Watchdog(Enforcer):
     """Decides when a tracker node is hung or bloated and ends it; see the module docstring."""
 
     def __init__(self, nodes: Iterable, stale_timeout_s: float = 10.0,
@@ -278,8 +94,8 @@ class Watchdog:
                  enabled: bool = True, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time,
                  kill: Callable[[int, int], None] = os.kill,
-                 is_alive: Callable[[int], bool] = _is_alive,
-                 identify: Callable[[int], Optional[float]] = _start_time,
+                 is_alive: Callable[[int], bool] = is_alive,
+                 identify: Callable[[int], Optional[float]] = start_time,
                  owned: Optional[Callable[[int], bool]] = None,
                  stall_gap_s: Optional[float] = None):
         """Watch ``nodes`` (WatchSpec objects or plain names, which get :func:`default_specs`).
@@ -302,10 +118,10 @@ class Watchdog:
         self.enabled = enabled
         for name, fn in (('clock', clock), ('wall_clock', wall_clock), ('kill', kill),
                          ('is_alive', is_alive), ('identify', identify),
-                         ('owned', owned if owned is not None else _always)):
+                         ('owned', owned if owned is not None else always)):
             if not callable(fn):
                 raise ValueError(f'{name} must be a callable, got {fn!r}')
-        self._owned = owned if owned is not None else _always
+        self._owned = owned if owned is not None else always
         #: End of the last gap in which the watchdog itself did not run (None: none yet).
         self.resumed_t: Optional[float] = None
         self.stalls_total = 0
@@ -316,54 +132,32 @@ class Watchdog:
         self._kill = kill
         self._is_alive = is_alive
         self._identify = identify
-        specs = self._specs(nodes)
+        specs = check_specs(nodes)
         created = clock()
-        self._nodes: Dict[str, _Node] = {s.name: _Node(s, created) for s in specs}
+        self._nodes: Dict[str, NodeRecord] = {s.name: NodeRecord(s, created) for s in specs}
         #: Sentences for the log, oldest first; see :meth:`drain_events`.
         self.events: List[Event] = []
 
     # ------------------------------------------------------------- validation
     @staticmethod
     def _number(name: str, value, low: float, inclusive: bool) -> float:
-        number = _finite(value)
+        number = as_float(value)
         if number is None or number < low or (number == low and not inclusive):
             sign = '>=' if inclusive else '>'
             raise ValueError(f'{name} must be a finite number {sign} {low:g} (seconds or MB), '
                              f'got {value!r}')
         return number
 
-    @staticmethod
-    def _specs(nodes) -> List[WatchSpec]:
-        if isinstance(nodes, (str, bytes)) or nodes is None:
-            raise ValueError('nodes must be a list of node names or WatchSpec, '
-                             f'got {nodes!r}')
-        try:
-            items = list(nodes)
-        except TypeError:
-            raise ValueError('nodes must be a list of node names or WatchSpec, '
-                             f'got {nodes!r}') from None
-        names = [item for item in items if isinstance(item, str)]
-        defaults = {s.name: s for s in default_specs(names)}
-        specs = []
-        for item in items:
-            spec = defaults.get(item) if isinstance(item, str) else item
-            if not isinstance(spec, WatchSpec) or not isinstance(spec.name, str) \
-                    or not _NAME.fullmatch(spec.name):
-                raise ValueError('nodes must hold ROS node names (a letter or _, then letters, '
-                                 f'digits or _) or WatchSpec, got {item!r}')
-            if not isinstance(spec.output_topic, str) or not isinstance(spec.upstream, str):
-                raise ValueError(f'nodes: output_topic and upstream of {spec.name} must be '
-                                 'strings')
-            specs.append(spec)
-        seen = [s.name for s in specs]
-        for spec in specs:
-            if seen.count(spec.name) > 1:
-                raise ValueError(f'nodes must not repeat a node, {spec.name!r} appears twice')
-            if spec.upstream and (spec.upstream == spec.name or spec.upstream not in seen):
-                raise ValueError(f'nodes: upstream of {spec.name} must be another watched node '
-                                 f'({", ".join(n for n in seen if n != spec.name) or "none"}), '
-                                 f'got {spec.upstream!r}')
-        return specs
+    @classmethod
+    def from_config(cls, nodes: Iterable, config, **kwargs) -> 'Watchdog':
+        """Return a watchdog of ``nodes`` with the settings of a ``WatchdogConfig``.
+
+        ``kwargs`` are the injected clocks, probes and ``owned``/``stall_gap_s``.
+        """
+        return cls(nodes, stale_timeout_s=config.stale_timeout_s,
+                   startup_grace_s=config.startup_grace_s, kill_grace_s=config.kill_grace_s,
+                   max_restarts_per_hour=config.max_restarts_per_hour,
+                   rss_limit_mb=config.rss_limit_mb, enabled=config.enabled, **kwargs)
 
     # ----------------------------------------------------------------- inputs
     @property
@@ -375,14 +169,6 @@ class Watchdog:
         """Return the spec of a watched node, None for an unknown name."""
         entry = self._nodes.get(node) if isinstance(node, str) else None
         return entry.spec if entry is not None else None
-
-    def _time(self, t) -> Optional[float]:
-        if t is None:
-            try:
-                return _finite(self._clock())
-            except Exception:  # noqa: BLE001 - a broken clock must not break the caller
-                return None
-        return _finite(t)
 
     def heartbeat(self, node: str, t: Optional[float] = None) -> bool:
         """Note that a status of ``node`` arrived at ``t`` (default: now).
@@ -415,55 +201,6 @@ class Watchdog:
         entry.note_healthy()
         return True
 
-    def process(self, node: str, pid: Optional[int], rss_mb: Optional[float] = None,
-                zombie: bool = False, alive: bool = True,
-                create_time: Optional[float] = None) -> bool:
-        """Record the latest reading of ``node``'s process.
-
-        ``pid`` None (or ``alive`` False) means no process runs.  ``rss_mb``
-        None or NaN is unknown (never bloated).  ``create_time`` (psutil's) is
-        read through ``identify`` when not given; a different start time for
-        the same pid is a new process.  A new process restarts the liveness
-        clocks and gets ``startup_grace_s`` again.  Returns False for an
-        unknown node (ignored) or an unusable pid (recorded as not running).
-        """
-        entry = self._nodes.get(node) if isinstance(node, str) else None
-        if entry is None:
-            return False
-        number = _pid(pid)
-        if number is None or not _flag(alive):
-            entry.alive = False
-            entry.zombie = False
-            return number is not None or pid is None
-        start = _finite(create_time)
-        if start is None:
-            try:
-                start = _finite(self._identify(number))
-            except Exception:  # noqa: BLE001 - a failing reader is "unknown", never an error
-                start = None
-        now = self._time(None)
-        changed = entry.pid is not None and (
-            number != entry.pid or (start is not None and entry.start_time is not None
-                                    and abs(start - entry.start_time) > _SAME_START_S))
-        if not changed and number == entry.ended_by_us:
-            entry.alive = False  # a late reading of the process this watchdog ended
-            return True
-        if entry.pid is None or changed:
-            if changed or now is None:
-                entry.reset_clocks(now if now is not None else 0.0)
-            else:
-                entry.since = now
-            entry.pid = number
-            entry.start_time = start
-            entry.ended_by_us = None
-        elif entry.start_time is None:
-            entry.start_time = start
-        entry.alive = True
-        entry.zombie = _flag(zombie)
-        entry.rss_mb = _finite(rss_mb)
-        return True
-
-    # --------------------------------------------------------------- decisions
     def check(self, now: Optional[float] = None) -> List[Action]:
         """Judge every node at ``now`` (default: the clock) and act; return the actions.
 
@@ -505,120 +242,7 @@ class Watchdog:
             return t
         return self.resumed_t if t is None else max(t, self.resumed_t)
 
-    def _prune(self, entry: _Node, now: float) -> None:
-        while entry.terminations and entry.terminations[0] <= now - HOUR_S:
-            entry.terminations.popleft()
-
-    def _alive(self, pid: int) -> bool:
-        try:
-            return bool(self._is_alive(pid))
-        except Exception:  # noqa: BLE001 - unknown is treated as gone: never signal blindly
-            return False
-
-    def _owns(self, pid: int) -> bool:
-        try:
-            return bool(self._owned(pid))
-        except Exception:  # noqa: BLE001 - unknown ownership: never signal
-            return False
-
-    def _same_process(self, pid: int, start_time: Optional[float]) -> bool:
-        """Return True only if ``pid`` is provably still the process that was watched."""
-        if start_time is None:
-            return False
-        try:
-            current = _finite(self._identify(pid))
-        except Exception:  # noqa: BLE001 - unknown identity: do not signal
-            return False
-        return current is not None and abs(current - start_time) <= _SAME_START_S
-
-    def _signal(self, pid: int, sig: int) -> Optional[str]:
-        """Send ``sig``; return None on success, else why it failed ('gone' if no process)."""
-        try:
-            self._kill(pid, sig)
-        except ProcessLookupError:
-            return 'gone'
-        except Exception as exc:  # noqa: BLE001 - a refused signal is reported, not raised
-            return f'{type(exc).__name__}: {exc}'
-        return None
-
-    def _record(self, entry: _Node, what: str, pid: int, why: str, now: float,
-                performed: bool, actions: List[Action]) -> Action:
-        try:
-            wall = float(self._wall())
-        except Exception:  # noqa: BLE001 - a broken wall clock only spoils the date
-            wall = time.time()
-        action = Action(entry.spec.name, what, pid, why, now, wall, performed)
-        entry.actions_total += 1
-        entry.last_action = action
-        actions.append(action)
-        return action
-
-    def _emit(self, entry: _Node, key: Tuple[str, Optional[int]], text: str,
-              level: int) -> None:
-        """Log ``text`` once per (state, pid) episode of a node."""
-        if entry.flag == key:
-            return
-        entry.flag = key
-        self.events.append(Event(text, level))
-
-    def _set(self, entry: _Node, state: str, level: int, detail: str) -> None:
-        entry.state, entry.level, entry.detail = state, level, detail
-
-    def _advance(self, entry: _Node, now: float, actions: List[Action]) -> None:
-        """Move a termination in progress on: done, SIGKILL due, or still waiting."""
-        term = entry.term
-        name = entry.spec.name
-        exists = self._alive(term.pid)
-        if not exists or not self._same_process(term.pid, term.start_time):
-            last = 'SIGKILL' if term.sigkill_t is not None else 'SIGTERM'
-            took = now - (term.sigkill_t if term.sigkill_t is not None else term.sigterm_t)
-            entry.term = None
-            entry.ended_by_us = term.pid
-            if entry.pid == term.pid:
-                entry.alive = False
-            entry.flag = None
-            recycled = ' (the pid now names another process: not signalled again)' \
-                if exists else ''
-            self.events.append(Event(
-                f'watchdog: {name} pid {term.pid} ended {took:.1f} s after {last}{recycled}; '
-                'the bring-up restarts it', WARN))
-            return
-        if term.sigkill_t is None:
-            waited = now - term.sigterm_t
-            if waited < self.kill_grace_s:
-                self._set(entry, 'terminating', WARN,
-                          f'{term.why}; SIGTERM to pid {term.pid} {waited:.1f} s ago, '
-                          f'SIGKILL after {self.kill_grace_s:g} s')
-                return
-            why = f'still alive {waited:.1f} s after SIGTERM ({term.why})'
-            # The process SIGTERMed (owned then, same start time now): no second ownership
-            # check, which an exiting process (environment already gone) would fail.
-            failure = self._signal(term.pid, signal.SIGKILL)
-            self._record(entry, 'SIGKILL', term.pid, why, now, failure is None, actions)
-            term.sigkill_t = now
-            if failure is None or failure == 'gone':
-                self.events.append(Event(
-                    f'watchdog: {name} pid {term.pid} still alive {waited:.1f} s after SIGTERM; '
-                    f'SIGKILL to pid {term.pid}', WARN))
-                self._set(entry, 'terminating', WARN,
-                          f'{term.why}; SIGKILL to pid {term.pid}')
-            else:
-                self.events.append(Event(
-                    f'watchdog: {name} pid {term.pid} still alive {waited:.1f} s after SIGTERM; '
-                    f'SIGKILL failed ({failure})', ERROR))
-                self._set(entry, 'terminating', ERROR,
-                          f'{term.why}; SIGKILL to pid {term.pid} failed ({failure})')
-            return
-        waited = now - term.sigkill_t
-        if waited >= self.kill_grace_s:
-            text = (f'{term.why}; pid {term.pid} survives SIGKILL for {waited:.1f} s '
-                    '(uninterruptible sleep in the kernel, e.g. a hung device?)')
-            self._set(entry, 'terminating', ERROR, text)
-            if not term.survivor_reported:
-                term.survivor_reported = True
-                self.events.append(Event(f'watchdog: {name} {text}', ERROR))
-
-    def _problem(self, entry: _Node, now: float) -> Optional[Tuple[str, str]]:
+    def _problem(self, entry: NodeRecord, now: float) -> Optional[Tuple[str, str]]:
         """Return (state, reason) when the node is bloated or hung, else None."""
         if entry.rss_mb is not None and entry.rss_mb > self.rss_limit_mb:
             return 'bloated', (f'rss {entry.rss_mb:.0f} MB > limit '
@@ -653,13 +277,13 @@ class Watchdog:
             return 'hung', ', '.join(reasons)
         return None
 
-    def _input_flows(self, entry: _Node, now: float) -> bool:
+    def _input_flows(self, entry: NodeRecord, now: float) -> bool:
         if not entry.spec.upstream:
             return True
         upstream = self._nodes[entry.spec.upstream]
         return upstream.output_t is not None and now - upstream.output_t <= self.stale_timeout_s
 
-    def _judge(self, entry: _Node, now: float, actions: List[Action]) -> None:
+    def _judge(self, entry: NodeRecord, now: float, actions: List[Action]) -> None:
         name = entry.spec.name
         pid = entry.pid
         if pid is None or not entry.alive:
@@ -691,54 +315,9 @@ class Watchdog:
                           f'starting (pid {pid}, {now - since:.1f} s of '
                           f'{self.startup_grace_s:g} s grace)')
             return
-        state, reason = problem
-        why = f'{state} ({reason})'
-        if not self.enabled:
-            text = f'{why}; report only: would send SIGTERM to pid {pid}'
-            self._set(entry, state, ERROR, text)
-            if entry.flag != (state, pid):
-                self._record(entry, 'SIGTERM', pid, why, now, False, actions)
-            self._emit(entry, (state, pid), f'watchdog (report only): {name} {text}', ERROR)
-            return
-        used = len(entry.terminations)
-        if used >= self.max_restarts_per_hour:
-            text = (f'{why}; restart budget exhausted ({used} terminations in the last hour, '
-                    f'max {self.max_restarts_per_hour}): not ending pid {pid}, staying in ERROR')
-            self._set(entry, 'budget_exhausted', ERROR, text)
-            self._emit(entry, ('budget_exhausted', pid), f'watchdog: {name} {text}', ERROR)
-            return
-        if not self._alive(pid) or not self._same_process(pid, entry.start_time):
-            entry.alive = False
-            text = (f'pid {pid} is no longer the watched {name} process (gone or a different '
-                    'start time); not signalled')
-            self._set(entry, 'not_running', WARN, text)
-            self._emit(entry, ('not_watched', pid), f'watchdog: {name} {text}', WARN)
-            return
-        if not self._owns(pid):
-            text = (f'{why}; pid {pid} is not a process of this run (another tracker or '
-                    'program): not signalled')
-            self._set(entry, state, ERROR, text)
-            self._emit(entry, ('not_ours', pid), f'watchdog: {name} {text}', ERROR)
-            return
-        failure = self._signal(pid, signal.SIGTERM)
-        if failure == 'gone':
-            entry.alive = False  # it exited on its own just now: nothing to end
-            self._set(entry, 'not_running', WARN, f'pid {pid} exited')
-            return
-        if failure is not None:
-            text = f'{why}; SIGTERM to pid {pid} failed ({failure})'
-            self._set(entry, state, ERROR, text)
-            self._emit(entry, ('signal_failed', pid), f'watchdog: {name} {text}', ERROR)
-            return
-        self._record(entry, 'SIGTERM', pid, why, now, True, actions)
-        entry.terminations.append(now)
-        entry.term = _Termination(pid, entry.start_time, why, now)
-        entry.flag = ('terminating', pid)
-        self._set(entry, 'terminating', WARN,
-                  f'{why}; SIGTERM to pid {pid}, SIGKILL after {self.kill_grace_s:g} s')
-        self.events.append(Event(f'watchdog: {name} {why}; SIGTERM to pid {pid}', WARN))
+        self._act(entry, problem, now, actions)
 
-    def _alive_text(self, entry: _Node, now: float) -> str:
+    def _alive_text(self, entry: NodeRecord, now: float) -> str:
         parts = [f'pid {entry.pid} alive']
         if entry.heartbeat_t is not None:
             parts.append(f'status {now - entry.heartbeat_t:.1f} s ago')
@@ -762,14 +341,6 @@ class Watchdog:
         """Return the state of ``node`` at the last check ('not_running' if unknown)."""
         entry = self._nodes.get(node) if isinstance(node, str) else None
         return entry.state if entry is not None else 'not_running'
-
-    def restarts_last_hour(self, node: str, now: Optional[float] = None) -> int:
-        """Return how many terminations of ``node`` happened in the hour before ``now``."""
-        entry = self._nodes.get(node) if isinstance(node, str) else None
-        stamp = self._time(now)
-        if entry is None or stamp is None:
-            return 0
-        return sum(1 for t in entry.terminations if t > stamp - HOUR_S)
 
     def report(self, node: str, now: Optional[float] = None) -> Tuple[int, str, Dict[str, object]]:
         """Return (level 0..2, message, figures) of ``node``'s watchdog status.
