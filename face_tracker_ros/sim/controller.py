@@ -12,30 +12,9 @@ first keeps serving a client that still has the port open until it closes it
 once under ``ros2 launch``), at most ``linger_s`` seconds, as a real
 controller would go on serving after its host's stop.
 
-Serial faults come from a schedule (entries
-``"<kind>:<start_s>:<duration_s>[:<value>]"``, times in seconds from
-:meth:`SimServoController.start`, parsed by :func:`parse_serial_faults`) or
-are injected at run time with :meth:`SimServoController.inject`:
-
-* ``disconnect``: the pty is closed and the link removed (an unplug); when
-  the window ends a new pty is made and the same link path points at it, so
-  a client must reopen the path (a replug);
-* ``garbage``: every chunk of host bytes is answered with ``value`` random
-  bytes (default 8) instead of the real reply, and random junk also arrives
-  every 100 ms (the ASCII controller's junk ends in a line feed, so each piece is
-  one bad line); commands still take effect;
-* ``silent``: commands are read and acted on, but no reply is sent;
-* ``slow``: every reply is sent ``value`` seconds late (default 0.5);
-* ``stall``: the controller stops reading altogether (a hung controller): the
-  client's writes fill the pty buffer and eventually time out; what was
-  written is handled when the stall ends.
-* ``error_storm``: the ASCII controller sends unsolicited ``ERR MAESTRO 0x0001``
-  lines, ``value`` per second (default 3500, in bursts every 10 ms), besides
-  its normal replies (a confused bridge firmware); the Maestro has no
-  unsolicited messages, so there it does nothing.
-
-Faults run on the wall clock (``time.monotonic``), even when the servo model
-runs on an injected ``clock``: they are about real bytes on a real pty.
+Serial faults (unplug, garbage, silence, slow replies, a stall, an error storm) come
+from a schedule or are injected at run time with :meth:`SimServoController.inject`;
+:mod:`face_tracker_ros.sim.serial_faults` describes them.
 """
 
 import collections
@@ -43,106 +22,29 @@ import errno
 import math
 import os
 import random
-import select
 import threading
 import time
-import tty
 from typing import Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 from face_tracker_ros.servo.calibration import AxisCalibration
-from face_tracker_ros.sim.faults import Fault
 from face_tracker_ros.sim.firmware import SimFirmware
+from face_tracker_ros.sim.pty_port import close_pty, open_pty, WakePipe
+from face_tracker_ros.sim.serial_faults import (  # noqa: F401 - re-exported
+    _FORM,
+    DEFAULT_GARBAGE_BYTES,
+    DEFAULT_SLOW_S,
+    DEFAULT_STORM_PER_S,
+    JUNK_PERIOD_S,
+    parse_serial_faults,
+    SERIAL_FAULT_KINDS,
+    SerialFault,
+    SerialFaultSchedule,
+    STORM_LINE,
+    STORM_PERIOD_S,
+)
 from face_tracker_ros.sim.servo_model import PanTiltModel, ServoAxisModel
 
-#: The serial fault kinds, in order of precedence when several are active.
-SERIAL_FAULT_KINDS = ('disconnect', 'stall', 'silent', 'garbage', 'slow', 'error_storm')
-
-#: Random bytes per garbage reply when the entry gives no value.
-DEFAULT_GARBAGE_BYTES = 8
-
-#: Reply delay of ``slow`` when the entry gives no value, seconds.
-DEFAULT_SLOW_S = 0.5
-
-#: Period of the unsolicited junk of ``garbage``, seconds.
-JUNK_PERIOD_S = 0.1
-
-#: Error lines per second of ``error_storm`` when the entry gives no value.
-DEFAULT_STORM_PER_S = 3500.0
-
-#: Period of the bursts of ``error_storm``, seconds, and the line it repeats.
-STORM_PERIOD_S = 0.01
-STORM_LINE = b'ERR MAESTRO 0x0001\n'
-
-_MAX_STORM_PER_S = 100000.0
-
-_MAX_GARBAGE_BYTES = 4096
-_MAX_SLOW_S = 60.0
 _IDLE_WAIT_S = 0.5
-_FORM = "'<kind>:<start_s>:<duration_s>[:<value>]'"
-
-
-#: A serial fault has the same shape as a camera fault (kind, start, duration, value).
-SerialFault = Fault
-
-
-def _fault_value(kind: str, value: Optional[float], entry: str, name: str) -> float:
-    if kind == 'garbage':
-        if value is None:
-            return float(DEFAULT_GARBAGE_BYTES)
-        if value != int(value) or not 1 <= value <= _MAX_GARBAGE_BYTES:
-            raise ValueError("{}: '{}': the garbage value is bytes per reply, an integer in "
-                             '1..{}'.format(name, entry, _MAX_GARBAGE_BYTES))
-        return value
-    if kind == 'slow':
-        if value is None:
-            return DEFAULT_SLOW_S
-        if not 0.0 < value <= _MAX_SLOW_S:
-            raise ValueError("{}: '{}': the slow value is the reply delay in seconds, "
-                             '0 < value <= {:g}'.format(name, entry, _MAX_SLOW_S))
-        return value
-    if kind == 'error_storm':
-        if value is None:
-            return DEFAULT_STORM_PER_S
-        if not 1.0 <= value <= _MAX_STORM_PER_S:
-            raise ValueError("{}: '{}': the error_storm value is error lines per second, "
-                             '1..{:g}'.format(name, entry, _MAX_STORM_PER_S))
-        return value
-    if value is not None:
-        raise ValueError(f"{name}: '{entry}': {kind} takes no value (only garbage, slow and "
-                         'error_storm do)')
-    return 0.0
-
-
-def parse_serial_faults(entries: Sequence[str], name: str = 'serial_faults') -> List[SerialFault]:
-    """Parse schedule entries ``"<kind>:<start_s>:<duration_s>[:<value>]"``; blanks are skipped.
-
-    ValueError names ``name``, the bad entry and the allowed forms and kinds.
-    """
-    if isinstance(entries, (str, bytes)) or not isinstance(entries, (list, tuple)):
-        raise ValueError('{} ({!r}) must be a list of strings {}'.format(name, entries, _FORM))
-    faults = []
-    for entry in entries:
-        if not isinstance(entry, str):
-            raise ValueError('{}: {!r} is not a string {}'.format(name, entry, _FORM))
-        if not entry.strip():
-            continue
-        parts = [p.strip() for p in entry.strip().split(':')]
-        if len(parts) not in (3, 4) or parts[0] not in SERIAL_FAULT_KINDS:
-            raise ValueError("{}: '{}' is not {} with kind one of {}".format(
-                name, entry, _FORM, ', '.join(sorted(SERIAL_FAULT_KINDS))))
-        try:
-            numbers = [float(x) for x in parts[1:]]
-        except ValueError:
-            raise ValueError("{}: '{}' has a number that is not a number".format(
-                name, entry)) from None
-        if not all(math.isfinite(x) for x in numbers):
-            raise ValueError("{}: '{}' has a number that is not finite".format(name, entry))
-        if numbers[0] < 0.0 or numbers[1] <= 0.0:
-            raise ValueError("{}: '{}' needs start_s >= 0 and duration_s > 0".format(
-                name, entry))
-        value = _fault_value(parts[0], numbers[2] if len(numbers) == 3 else None, entry, name)
-        faults.append(SerialFault(parts[0], numbers[0], numbers[1], value))
-    return faults
 
 
 def _limits(name: str, limits: Tuple[float, float]) -> Tuple[float, float]:
@@ -212,13 +114,10 @@ class SimServoController:
         self._master: Optional[int] = None
         self._slave: Optional[int] = None
         self._slave_name = ''
-        self._wake_r: Optional[int] = None
-        self._wake_w: Optional[int] = None
+        self._waker: Optional[WakePipe] = None
         self._thread: Optional[threading.Thread] = None
         self._stopping = threading.Event()
-        self._fault_lock = threading.Lock()
-        self._faults: List[SerialFault] = schedule
-        self._t0: Optional[float] = None
+        self._schedule = SerialFaultSchedule(schedule)
         self._rng = random.Random(fault_seed)
         self._delayed: Deque[Tuple[float, bytes]] = collections.deque()
         self._next_junk = 0.0
@@ -247,17 +146,13 @@ class SimServoController:
             return self.port_path
         self._open_pty()
         try:
-            wake_r, wake_w = os.pipe()
-            os.set_blocking(wake_r, False)
-            os.set_blocking(wake_w, False)
+            self._waker = WakePipe()
         except BaseException:
             self._close_pty()
             raise
-        self._wake_r, self._wake_w = wake_r, wake_w
         with self._lock:
             self._last_time = self._clock()
-        with self._fault_lock:
-            self._t0 = time.monotonic()
+        self._schedule.start()
         self._stopping.clear()
         self._linger_until = None
         self._thread = threading.Thread(target=self._run, name='sim-servo-controller',
@@ -293,13 +188,9 @@ class SimServoController:
         thread.join(timeout=5.0)
         self._thread = None
         self._close_pty()
-        for fd in (self._wake_r, self._wake_w):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._wake_r = self._wake_w = None
+        if self._waker is not None:
+            self._waker.close()
+        self._waker = None
 
     def angles(self) -> Tuple[float, float]:
         """Return the true physical ``(pan, tilt)`` in radians, advancing the model to now."""
@@ -311,37 +202,20 @@ class SimServoController:
 
     def elapsed(self) -> float:
         """Return the seconds since :meth:`start` (0 before it), the schedule's time."""
-        with self._fault_lock:
-            t0 = self._t0
-        return 0.0 if t0 is None else time.monotonic() - t0
+        return self._schedule.elapsed()
 
     def inject(self, kind: str, duration_s: float, value: float = 0.0) -> SerialFault:
         """Start a fault now for ``duration_s`` seconds; ``value`` 0 means the kind's default.
 
         ValueError names the bad argument and the allowed kinds.  Thread-safe.
         """
-        if kind not in SERIAL_FAULT_KINDS:
-            raise ValueError('kind ({!r}) must be one of {}'.format(
-                kind, ', '.join(sorted(SERIAL_FAULT_KINDS))))
-        for name, number in (('duration_s', duration_s), ('value', value)):
-            if isinstance(number, bool) or not isinstance(number, (int, float)) \
-                    or not math.isfinite(number):
-                raise ValueError('{} ({!r}) must be a finite number'.format(name, number))
-        if duration_s <= 0:
-            raise ValueError('duration_s ({!r}) must be > 0'.format(duration_s))
-        entry = '{}:{!r}:{!r}'.format(kind, self.elapsed(), float(duration_s))
-        if value:
-            entry += ':{!r}'.format(float(value))
-        (fault,) = parse_serial_faults([entry], 'inject')
-        with self._fault_lock:
-            self._faults.append(fault)
+        fault = self._schedule.inject(kind, duration_s, value)
         self._wake()
         return fault
 
     def clear_faults(self) -> None:
         """End every scheduled and injected fault now (thread-safe)."""
-        with self._fault_lock:
-            self._faults = []
+        self._schedule.clear()
         self._wake()
 
     def active_faults(self) -> List[str]:
@@ -349,20 +223,10 @@ class SimServoController:
         return sorted(self._active(self.elapsed()))
 
     def _active(self, t: float) -> Dict[str, SerialFault]:
-        active: Dict[str, SerialFault] = {}
-        with self._fault_lock:
-            for fault in self._faults:
-                if fault.active(t):
-                    active[fault.kind] = fault
-        return active
+        return self._schedule.active(t)
 
     def _next_change(self, t: float) -> float:
-        """Return the next schedule time after ``t`` when a fault starts or ends (inf: none)."""
-        times = [math.inf]
-        with self._fault_lock:
-            for fault in self._faults:
-                times += [x for x in (fault.start_s, fault.end_s) if x > t]
-        return min(times)
+        return self._schedule.next_change(t)
 
     def _junk(self, count: int) -> bytes:
         data = bytearray(self._rng.getrandbits(8) for _ in range(count))
@@ -375,44 +239,18 @@ class SimServoController:
     # The pty -------------------------------------------------------------------
 
     def _open_pty(self) -> None:
-        master, slave = os.openpty()
-        try:
-            tty.setraw(slave)
-            os.set_blocking(master, False)
-            slave_name = os.ttyname(slave)
-            if self.link_path:
-                _replace_link(self.link_path, slave_name)
-        except BaseException:
-            os.close(master)
-            os.close(slave)
-            raise
-        self._master, self._slave, self._slave_name = master, slave, slave_name
-        self.port_path = self.link_path or slave_name
+        self._master, self._slave, self._slave_name = open_pty(self.link_path)
+        self.port_path = self.link_path or self._slave_name
 
     def _close_pty(self) -> None:
-        if self.link_path and self._slave_name:
-            try:
-                if os.path.islink(self.link_path) \
-                        and os.readlink(self.link_path) == self._slave_name:
-                    os.unlink(self.link_path)
-            except OSError:
-                pass
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        close_pty(self._master, self._slave, self._slave_name, self.link_path)
         self._master = self._slave = None
         self._slave_name = ''
 
     def _wake(self) -> None:
-        fd = self._wake_w
-        if fd is not None:
-            try:
-                os.write(fd, b'x')
-            except OSError:  # the pipe is full (already woken) or closed
-                pass
+        waker = self._waker
+        if waker is not None:
+            waker.wake()
 
     def _advance(self) -> None:
         now = self._clock()
@@ -495,19 +333,11 @@ class SimServoController:
 
     def _wait(self, fds: List[int], until: float) -> bool:
         """Wait until ``until`` (monotonic) or a wake-up; return True when an fd is readable."""
-        wake_r = self._wake_r
-        timeout = max(0.0, until - time.monotonic())
-        try:
-            ready, _, _ = select.select(fds + [wake_r], [], [], timeout)
-        except (OSError, ValueError):
+        ready = self._waker.wait(fds, until)
+        if ready is None:
             self._stopping.wait(0.05)
             return False
-        if wake_r in ready:
-            try:
-                os.read(wake_r, 4096)
-            except OSError:
-                pass
-        return any(fd in ready for fd in fds)
+        return ready
 
     def _reply(self, master: int, reply: bytes, active: Dict[str, SerialFault]) -> None:
         if 'silent' in active:
@@ -558,17 +388,3 @@ class SimServoController:
             written = 0
         # Nobody drains the port: like a real UART, the surplus is lost.
         self.bytes_dropped_total += len(reply) - written
-
-
-def _replace_link(link_path: str, target: str) -> None:
-    """Point the symlink ``link_path`` at ``target``, replacing a stale link atomically."""
-    if os.path.lexists(link_path) and not os.path.islink(link_path):
-        raise FileExistsError('link_path {!r} exists and is not a symlink; '
-                              'refusing to replace it'.format(link_path))
-    parent = os.path.dirname(os.path.abspath(link_path))
-    os.makedirs(parent, exist_ok=True)
-    temporary = '{}.{}.tmp'.format(link_path, os.getpid())
-    if os.path.lexists(temporary):
-        os.unlink(temporary)
-    os.symlink(target, temporary)
-    os.replace(temporary, link_path)
