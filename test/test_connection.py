@@ -174,7 +174,7 @@ def test_garbage_replies_force_a_reconnect(sim_factory, protocol):
     sim.inject('garbage', 0.6)
     assert driver.run(lambda: not driver.connected(), timeout_s=2.0, move=(1550, 1450))
     assert driver.conn.last_disconnect_reason == REASON_GARBAGE
-    assert driver.conn.garbage_replies > driver.conn.max_garbage
+    assert driver.conn.garbage_replies > driver.conn.config.max_garbage
     assert driver.run(lambda: driver.connected() and not sim.active_faults(), timeout_s=3.0,
                       move=(1550, 1450))
     assert driver.conn.reconnects >= 1

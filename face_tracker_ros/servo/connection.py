@@ -2,44 +2,40 @@
 # SPDX-License-Identifier: Apache-2.0
 """A self-healing connection to the servo controller: reconnect, handshake, liveness, resume.
 
-:class:`ServoConnection` owns a :class:`~face_tracker_ros.servo.link.SerialLink`,
-a protocol from :mod:`face_tracker_ros.servo.protocols` and a
-:class:`~face_tracker_ros.servo.link.Backoff`.  Its owner calls
-:meth:`ServoConnection.poll` from a periodic timer and
-:meth:`ServoConnection.send_move` whenever it has a new command; neither
-blocks for longer than about one write timeout of the link, and neither raises
-on anything the device does.
+:class:`ServoConnection` owns a :class:`~face_tracker_ros.servo.link.SerialLink`, a protocol
+from :mod:`face_tracker_ros.servo.protocols` and a
+:class:`~face_tracker_ros.servo.link.Backoff`.  Its owner calls :meth:`ServoConnection.poll`
+from a periodic timer and :meth:`ServoConnection.send_move` whenever it has a new command;
+neither blocks for longer than about one write timeout of the link, and neither raises on
+anything the device does.
 
-States: ``disconnected`` (port closed; reopened when the backoff allows),
-``handshaking`` (port open, handshake sent, no answer yet) and ``connected``.
-The port is closed and reopened, with backoff, forever, when it cannot be
-opened, vanishes, a write times out, the handshake is not answered within
-``handshake_timeout_s``, a request is not answered within ``reply_timeout_s``
-(unresponsive controller), or more than ``max_garbage`` garbage replies
-arrive within ``garbage_window_s`` with no valid reply between them (wrong
-baud rate, noise).  Commands produced while not connected are dropped and
-counted, never queued.  After every successful handshake the last commanded
-position is sent again: the head resumes where it was; if no face is seen,
-the tracker's own lost-face behaviour returns it home.
+States: ``disconnected`` (port closed; reopened when the backoff allows), ``handshaking``
+(port open, handshake sent, no answer yet) and ``connected``.  The port is closed and
+reopened, with backoff, forever, when it cannot be opened, vanishes, a write times out, the
+handshake is not answered within ``handshake_timeout_s``, a request is not answered within
+``reply_timeout_s`` (unresponsive controller), or more than ``max_garbage`` garbage replies
+arrive within ``garbage_window_s`` with no valid reply between them (wrong baud rate,
+noise).  Commands produced while not connected are dropped and counted, never queued.  After
+every successful handshake the last commanded position is sent again: the head resumes where
+it was; if no face is seen, the tracker's own lost-face behaviour returns it home.
 
-The connection does no logging itself: it records human-readable events
-(:class:`~face_tracker_ros.servo.events.EventLog`) that the owner takes with
-:meth:`ServoConnection.drain_events` and logs.  Repeated events of one kind (open
-failures, garbage, controller errors, invalid replies, re-sent targets) are
-throttled, with a count of those left out, so the owner can log every event it gets.
+The connection does no logging itself: the owner takes its events with
+:meth:`ServoConnection.drain_events` and logs every one; repeated events of one kind (open
+failures, garbage, controller errors, invalid replies, re-sent targets) are throttled here
+with a count of those left out (:class:`~face_tracker_ros.servo.events.EventLog`).
 
 The replies are judged and counted by a
-:class:`~face_tracker_ros.servo.replies.ReplyMonitor`; error replies never cause a
-write storm (see :mod:`face_tracker_ros.servo.replies`), and ``recent_error_replies``
-(last :data:`ERROR_WINDOW_S` seconds) lets the owner show an error storm in its status.
+:class:`~face_tracker_ros.servo.replies.ReplyMonitor`; error replies never cause a write
+storm (see :mod:`face_tracker_ros.servo.replies`), and ``recent_error_replies`` (last
+:data:`ERROR_WINDOW_S` seconds) lets the owner show an error storm in its status.
 
-Time is whatever clock the owner passes as ``now`` (seconds); serial timeouts
-are physical, so pass a monotonic wall clock even under simulated time.
+Time is whatever clock the owner passes as ``now`` (seconds); serial timeouts are physical,
+so pass a monotonic wall clock even under simulated time.
 """
 
-import math
 from typing import Dict, List, Optional, Tuple
 
+from face_tracker_ros.servo.connection_config import ConnectionConfig
 from face_tracker_ros.servo.events import EventLog, LEVELS  # noqa: F401 - re-exported
 from face_tracker_ros.servo.link import Backoff, SerialLink
 from face_tracker_ros.servo.replies import (  # noqa: F401 - ERROR_WINDOW_S re-exported
@@ -60,13 +56,6 @@ REASON_GARBAGE = 'garbage from the controller (wrong baud rate?)'
 _MAX_CHUNKS_PER_POLL = 4
 
 
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value) or value <= 0:
-        raise ValueError('{} ({!r}) must be a finite number of seconds > 0'.format(name, value))
-    return float(value)
-
-
 def _reply_figure(name: str) -> property:
     return property(lambda self: getattr(self.replies, name),
                     doc=f"The :class:`~face_tracker_ros.servo.replies.ReplyMonitor`'s {name}.")
@@ -75,25 +64,10 @@ def _reply_figure(name: str) -> property:
 class ServoConnection:
     """Keeps a servo controller link alive and sends moves over it.
 
-    Parameters (ValueError names a bad one):
-
-    * ``reply_timeout_s`` (1.0): longest wait for the reply to a request;
-      unanswered that long, the controller counts as unresponsive.  During
-      the handshake the request is repeated at this interval.
-    * ``handshake_timeout_s`` (3.0, >= ``reply_timeout_s``): how long after an
-      open the handshake may take; many Arduino boards reset when the port
-      opens and answer only after 1-2 s.
-    * ``keepalive_s`` (1.0): when no request expecting a reply was sent for
-      this long, the handshake is sent as a keep-alive.  With ``maestro``
-      (moves are not acknowledged) this is the only liveness check; with
-      ``ascii`` every ``MOVE`` is acknowledged, so it only runs while idle.
-    * ``max_garbage`` (5) and ``garbage_window_s`` (2.0): more garbage replies
-      than this within the window, with no valid reply between them, close
-      the port; fewer are only counted.
-    * ``event_throttle_s`` (10.0): repeated events of one kind are reported at
-      most this often.
-    * ``initial_us``: ``(pan_us, tilt_us)`` sent after the first handshake when
-      no move was requested yet (usually the home pulses); None sends nothing.
+    The settings are a :class:`~face_tracker_ros.servo.connection_config.ConnectionConfig`
+    (``config``) or its fields as keywords.  ``initial_us``: ``(pan_us, tilt_us)``
+    sent after the first handshake when no move was requested yet (usually the
+    home pulses); None sends nothing.  ValueError names a bad setting.
     """
 
     replies_ok = _reply_figure('replies_ok')
@@ -105,12 +79,8 @@ class ServoConnection:
     reply_delay = _reply_figure('reply_delay')
 
     def __init__(self, link: SerialLink, protocol: ServoProtocol,
-                 backoff: Optional[Backoff] = None, *, reply_timeout_s: float = 1.0,
-                 handshake_timeout_s: float = 3.0, keepalive_s: float = 1.0,
-                 max_garbage: int = 5, garbage_window_s: float = 2.0,
-                 event_throttle_s: float = 10.0,
-                 initial_us: Optional[Tuple[float, float]] = None,
-                 max_events: int = 200) -> None:
+                 backoff: Optional[Backoff] = None, config: Optional[ConnectionConfig] = None,
+                 *, initial_us: Optional[Tuple[float, float]] = None, **settings) -> None:
         """Check the settings; nothing is opened until the first :meth:`poll`."""
         if not isinstance(link, SerialLink):
             raise ValueError('link ({!r}) must be a SerialLink'.format(link))
@@ -119,20 +89,9 @@ class ServoConnection:
                              'allowed: ascii, maestro'.format(protocol))
         if backoff is not None and not isinstance(backoff, Backoff):
             raise ValueError('backoff ({!r}) must be a Backoff or None'.format(backoff))
-        self.reply_timeout_s = _positive('reply_timeout_s', reply_timeout_s)
-        self.handshake_timeout_s = _positive('handshake_timeout_s', handshake_timeout_s)
-        if self.handshake_timeout_s < self.reply_timeout_s:
-            raise ValueError('handshake_timeout_s ({:g}) must be >= reply_timeout_s ({:g})'
-                             .format(self.handshake_timeout_s, self.reply_timeout_s))
-        self.keepalive_s = _positive('keepalive_s', keepalive_s)
-        if isinstance(max_garbage, bool) or not isinstance(max_garbage, int) \
-                or max_garbage < 0:
-            raise ValueError('max_garbage ({!r}) must be an integer >= 0'.format(max_garbage))
-        self.max_garbage = max_garbage
-        self.garbage_window_s = _positive('garbage_window_s', garbage_window_s)
-        self.event_throttle_s = _positive('event_throttle_s', event_throttle_s)
-        if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
-            raise ValueError('max_events ({!r}) must be an integer >= 1'.format(max_events))
+        if config is not None and settings:
+            raise TypeError('give the settings as config or as keywords, not both')
+        self.config = c = config if config is not None else ConnectionConfig(**settings)
         self.link = link
         self.protocol = protocol
         self.backoff = backoff if backoff is not None else Backoff()
@@ -154,16 +113,14 @@ class ServoConnection:
         self.disconnected_since: Optional[float] = None
         self.last_command_time: Optional[float] = None
 
-        self._events = EventLog(self.event_throttle_s, max_events)
+        self._events = EventLog(c.event_throttle_s, c.max_events)
         self._event = self._events.add
-        self.replies = ReplyMonitor(protocol.name, self._events, max_garbage,
-                                    self.garbage_window_s)
+        self.replies = ReplyMonitor(protocol.name, self._events, c.max_garbage,
+                                    c.garbage_window_s)
         self._opened_at = 0.0
         self._handshake_sent_at = 0.0
         self._awaiting_since: Optional[float] = None
         self._last_request_at = 0.0
-
-    # Public API ----------------------------------------------------------------
 
     @property
     def state(self) -> str:
@@ -284,17 +241,9 @@ class ServoConnection:
             'read_errors_total': self.link.read_errors_total,
             'commands_sent': self.commands_sent,
             'commands_dropped': self.commands_dropped,
-            'replies_ok': self.replies_ok,
-            'error_replies': self.error_replies,
-            'garbage_replies': self.garbage_replies,
-            'invalid_replies': self.invalid_replies,
+            **self.replies.figures(now),
             'resends': self.resends,
             'resends_skipped': self.resends_skipped,
-            'recent_error_replies': self.replies.recent_errors(now),
-            'last_reply_age_s': None if self.last_reply_time is None
-            else now - self.last_reply_time,
-            'reply_delay_ms_max': None if self.reply_delay.max is None
-            else self.reply_delay.max * 1000.0,
             'last_command_age_s': None if self.last_command_time is None
             else now - self.last_command_time,
             'last_error': self.last_error,
@@ -302,8 +251,6 @@ class ServoConnection:
             'disconnected_since': self.disconnected_since,
             'backoff_s': self.backoff.delay_s,
         }
-
-    # Internals -------------------------------------------------------------------
 
     def _checked_pulses(self, pulses: Tuple[float, float], name: str) -> Tuple[float, float]:
         try:
@@ -324,16 +271,16 @@ class ServoConnection:
         if not self.link.is_open:
             return
         if self._state == 'handshaking':
-            if now - self._opened_at > self.handshake_timeout_s:
+            if now - self._opened_at > self.config.handshake_timeout_s:
                 self._lose(now, REASON_HANDSHAKE)
-            elif now - self._handshake_sent_at >= self.reply_timeout_s:
+            elif now - self._handshake_sent_at >= self.config.reply_timeout_s:
                 self._send_handshake(now)
         elif self._state == 'connected':
             waiting = self._awaiting_since
-            if waiting is not None and now - waiting > self.reply_timeout_s:
+            if waiting is not None and now - waiting > self.config.reply_timeout_s:
                 self._lose(now, 'no reply for {:.1f} s (controller unresponsive)'.format(
                     now - waiting))
-            elif waiting is None and now - self._last_request_at >= self.keepalive_s:
+            elif waiting is None and now - self._last_request_at >= self.config.keepalive_s:
                 self._send_handshake(now)
 
     def _try_open(self, now: float) -> None:

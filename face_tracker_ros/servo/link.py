@@ -15,13 +15,14 @@ program that opens the device without asking (``cat``, ``screen``, the
 Arduino IDE) is not stopped.
 """
 
-import math
 import os
 import select
 import time
 from typing import Optional
 
 import serial
+
+from face_tracker_ros.common.checks import check_positive
 
 
 def _posix_fd(port) -> Optional[int]:
@@ -31,13 +32,6 @@ def _posix_fd(port) -> Optional[int]:
         return None
     fd = getattr(port, 'fd', None)
     return fd if isinstance(fd, int) else None
-
-
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value) or value <= 0:
-        raise ValueError('{} ({!r}) must be a finite number > 0'.format(name, value))
-    return float(value)
 
 
 class Backoff:
@@ -51,9 +45,9 @@ class Backoff:
 
     def __init__(self, initial_s: float = 0.5, max_s: float = 5.0, factor: float = 2.0) -> None:
         """Validate the timing parameters; ValueError names the bad one."""
-        self.initial_s = _positive('initial_s', initial_s)
-        self.max_s = _positive('max_s', max_s)
-        self.factor = _positive('factor', factor)
+        self.initial_s = check_positive('initial_s', initial_s)
+        self.max_s = check_positive('max_s', max_s)
+        self.factor = check_positive('factor', factor)
         if self.max_s < self.initial_s:
             raise ValueError('max_s ({:g}) must be >= initial_s ({:g})'.format(
                 self.max_s, self.initial_s))
@@ -103,7 +97,7 @@ class SerialLink:
                 baudrate))
         self.port = port
         self.baudrate = baudrate
-        self.write_timeout_s = _positive('write_timeout_s', write_timeout_s)
+        self.write_timeout_s = check_positive('write_timeout_s', write_timeout_s)
         self.exclusive = bool(exclusive)
         self.opens_total = 0
         self.write_errors_total = 0

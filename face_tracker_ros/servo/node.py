@@ -24,13 +24,13 @@ from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
 from sensor_msgs.msg import JointState, TimeReference
 
+from face_tracker_ros import interface
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import ImageFormatError
 from face_tracker_ros.common.health import NodeHealth, STARTUP_GRACE_S
 from face_tracker_ros.common.image_wire import read_point_stamped, stamp_problem
 from face_tracker_ros.common.params import declare, ParameterError
 from face_tracker_ros.common.runner import log_at, main_for
-from face_tracker_ros.interface import COMMAND_LATENCY_TOPIC, JOINT_STATES_TOPIC, TARGET_TOPIC
 from face_tracker_ros.servo.connection import ServoConnection
 from face_tracker_ros.servo.control import PanTiltController, target_problem
 from face_tracker_ros.servo.link import Backoff, SerialLink
@@ -44,7 +44,7 @@ class ServoNode(Node):
 
     def __init__(self, **kwargs):
         """Declare and check parameters, then connect (or keep trying) to the controller."""
-        super().__init__('servo', **kwargs)
+        super().__init__(interface.SERVO_NODE, **kwargs)
         started = time.monotonic()
         self.params = declare(self, PARAMS, RULES, apply=self._apply_params)
         self.config = c = ServoConfig.from_params(self.params)
@@ -54,23 +54,23 @@ class ServoNode(Node):
                                           c.protocol.tilt_channel, *c.home_us)
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
-        link, cc = c.link, c.connection
+        link = c.link
         self.conn = ServoConnection(
             SerialLink(link.port, baudrate=link.baudrate, write_timeout_s=link.write_timeout_s),
-            self.protocol, Backoff(initial_s=cc.backoff_initial_s, max_s=cc.backoff_max_s),
-            reply_timeout_s=cc.reply_timeout_s, handshake_timeout_s=cc.handshake_timeout_s,
-            keepalive_s=cc.keepalive_s, max_garbage=cc.max_garbage, initial_us=c.home_us)
+            self.protocol, Backoff(initial_s=c.backoff_initial_s, max_s=c.backoff_max_s),
+            c.connection, initial_us=c.home_us)
         self.status = ServoStatus(self.controller, self.conn, port=link.port,
                                   protocol=c.protocol.name, slow_reply_warn_s=c.slow_reply_warn_s,
                                   startup_grace_s=STARTUP_GRACE_S, started=started)
         self._sent_since_tick = False
         self.health = NodeHealth(self, hardware_id=link.port)
-        self.health.add('servo', self.status.report)
-        self._joint_pub = self.create_publisher(JointState, JOINT_STATES_TOPIC, qos.STREAM_PUB)
-        self._latency_pub = self.create_publisher(TimeReference, COMMAND_LATENCY_TOPIC,
+        self.health.add(interface.SERVO_TASK, self.status.report)
+        self._joint_pub = self.create_publisher(JointState, interface.JOINT_STATES_TOPIC,
+                                                qos.STREAM_PUB)
+        self._latency_pub = self.create_publisher(TimeReference, interface.COMMAND_LATENCY_TOPIC,
                                                   qos.TRACE_PUB)
         # Taken serialized and read without building a message object (image_wire).
-        self.create_subscription(PointStamped, TARGET_TOPIC, self._on_target,
+        self.create_subscription(PointStamped, interface.TARGET_TOPIC, self._on_target,
                                  qos.EVERY_TARGET, raw=True)
         self.create_timer(1.0 / c.tick_rate_hz, self._on_tick)
         self.conn.poll(time.monotonic())
@@ -192,7 +192,7 @@ class ServoNode(Node):
 
 def main(args=None):
     """Run the servo node."""
-    main_for(ServoNode, 'servo')
+    main_for(ServoNode, interface.SERVO_NODE)
 
 
 if __name__ == '__main__':

@@ -25,6 +25,7 @@ from face_tracker_ros.common.params import (
     within,
 )
 from face_tracker_ros.servo.calibration import AxisCalibration
+from face_tracker_ros.servo.connection_config import ConnectionConfig
 from face_tracker_ros.servo.control import AxisGains, TrackerConfig
 from face_tracker_ros.servo.protocols import PROTOCOLS
 
@@ -83,6 +84,7 @@ def axis_rules(axis: str):
 
 
 _T = TrackerConfig()
+_C = ConnectionConfig()
 
 PARAMS = (
     Param('port', '/dev/ttyUSB0', 'Serial port of the servo controller (device, by-id link '
@@ -116,18 +118,19 @@ PARAMS = (
           'reconnects', min=1.0, max=200.0, unit='Hz', why='the timer is created at start'),
     Param('write_timeout_s', 0.05, 'Longest a serial write may block', min=0.001, max=2.0,
           unit='s', why='the port is opened at start'),
-    Param('reply_timeout_s', 1.0, 'A request unanswered this long means the controller is '
-          'unresponsive: the port is closed and reopened', min=0.05, max=60.0, unit='s',
+    Param('reply_timeout_s', _C.reply_timeout_s, 'A request unanswered this long means the '
+          'controller is unresponsive: the port is closed and reopened', min=0.05, max=60.0,
+          unit='s', why=_LINK),
+    Param('handshake_timeout_s', _C.handshake_timeout_s, 'Time a newly opened controller has '
+          'to answer the handshake (Arduinos reset on open)', min=0.05, max=60.0, unit='s',
           why=_LINK),
-    Param('handshake_timeout_s', 3.0, 'Time a newly opened controller has to answer the '
-          'handshake (Arduinos reset on open)', min=0.05, max=60.0, unit='s', why=_LINK),
-    Param('keepalive_s', 1.0, 'Handshake sent this often when nothing else asks for a '
-          'reply (the Maestro never acknowledges moves)', min=0.05, max=60.0, unit='s',
+    Param('keepalive_s', _C.keepalive_s, 'Handshake sent this often when nothing else asks '
+          'for a reply (the Maestro never acknowledges moves)', min=0.05, max=60.0, unit='s',
           why=_LINK),
     Param('slow_reply_warn_s', 0.25, 'Controller replies slower than this (over the last 5 s) '
           'are WARN', min=0.001, max=60.0, unit='s', live=True),
-    Param('max_garbage', 5, 'Garbage replies within 2 s, with no valid reply, after which '
-          'the port is reopened (wrong baud rate?)', min=1, max=10000, why=_LINK),
+    Param('max_garbage', _C.max_garbage, 'Garbage replies within 2 s, with no valid reply, '
+          'after which the port is reopened (wrong baud rate?)', min=1, max=10000, why=_LINK),
     Param('reconnect_backoff_s', 0.5, 'First wait before reopening the port', min=0.01,
           max=60.0, unit='s', why=_LINK),
     Param('reconnect_backoff_max_s', 5.0, 'Longest wait between reopen attempts', min=0.01,
@@ -169,18 +172,6 @@ class LinkConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class ConnectionConfig:
-    """Liveness and reconnect settings of :class:`~.connection.ServoConnection` and its Backoff."""
-
-    reply_timeout_s: float
-    handshake_timeout_s: float
-    keepalive_s: float
-    max_garbage: int
-    backoff_initial_s: float
-    backoff_max_s: float
-
-
-@dataclasses.dataclass(frozen=True)
 class ProtocolConfig:
     """The controller protocol and the Maestro channels (:func:`~.protocols.make_protocol`)."""
 
@@ -200,6 +191,9 @@ class ServoConfig:
     tilt_calibration: AxisCalibration
     link: LinkConfig
     connection: ConnectionConfig
+    #: First and longest wait before reopening the port (:class:`~.link.Backoff`), seconds.
+    backoff_initial_s: float
+    backoff_max_s: float
     protocol: ProtocolConfig
     tick_rate_hz: float
     slow_reply_warn_s: float
@@ -233,8 +227,9 @@ class ServoConfig:
             connection=ConnectionConfig(
                 reply_timeout_s=p['reply_timeout_s'],
                 handshake_timeout_s=p['handshake_timeout_s'], keepalive_s=p['keepalive_s'],
-                max_garbage=p['max_garbage'], backoff_initial_s=p['reconnect_backoff_s'],
-                backoff_max_s=p['reconnect_backoff_max_s']),
+                max_garbage=p['max_garbage']),
+            backoff_initial_s=p['reconnect_backoff_s'],
+            backoff_max_s=p['reconnect_backoff_max_s'],
             protocol=ProtocolConfig(name=p['protocol'], pan_channel=p['maestro.pan_channel'],
                                     tilt_channel=p['maestro.tilt_channel']),
             tick_rate_hz=p['tick_rate_hz'], slow_reply_warn_s=p['slow_reply_warn_s'])

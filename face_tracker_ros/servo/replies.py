@@ -17,7 +17,7 @@ after that long without one.
 
 import collections
 import math
-from typing import Deque, Optional, Tuple
+from typing import Deque, Dict, Optional, Tuple
 
 from face_tracker_ros.common.stats import WindowStats
 from face_tracker_ros.servo.events import EventLog
@@ -126,6 +126,20 @@ class ReplyMonitor:
         while times and now - times[0] > ERROR_WINDOW_S:
             times.popleft()
         return len(times)
+
+    def figures(self, now: float) -> Dict[str, object]:
+        """Return the counters, ``recent_error_replies`` and the reply ages and delays (s, ms)."""
+        return {
+            'replies_ok': self.replies_ok,
+            'error_replies': self.error_replies,
+            'garbage_replies': self.garbage_replies,
+            'invalid_replies': self.invalid_replies,
+            'recent_error_replies': self.recent_errors(now),
+            'last_reply_age_s': None if self.last_reply_time is None
+            else now - self.last_reply_time,
+            'reply_delay_ms_max': None if self.reply_delay.max is None
+            else self.reply_delay.max * 1000.0,
+        }
 
     def take(self, reply: Reply, now: float,
              awaiting_since: Optional[float]) -> Tuple[str, Optional[int], bool]:
