@@ -9,12 +9,12 @@ import pytest
 
 from face_tracker_ros.common.params import ParameterError, validate_all
 from face_tracker_ros.common.status import OK, WARN
+from face_tracker_ros.monitor.params import PeerWatchConfig
 from face_tracker_ros.recorder.bagwriter import list_bags
 from face_tracker_ros.recorder.capture import Recorder, StatusFeed
 from face_tracker_ros.recorder.params import (
     DEFAULT_TOPICS,
     PARAMS,
-    PeerWatchConfig,
     RecorderConfig,
     RULES,
     TriggerConfig,

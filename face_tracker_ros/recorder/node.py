@@ -10,8 +10,6 @@ Statuses: ``flight_recorder: flight recorder`` and ``flight_recorder: peer watch
 (its :class:`~face_tracker_ros.monitor.peerwatch.PeerWatch` ends a hung diagnostics node).
 """
 
-from dataclasses import asdict
-
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -65,8 +63,8 @@ class FlightRecorderNode(Node):
         self.policy = TriggerPolicy(c.trigger, self._now, rec.new_bag, log.warning,
                                     ignore_prefix=status_name(self.get_name(), ''))
         # Nothing else would end a diagnostics node that hangs alive (its watchdog included).
-        self.peer = PeerWatch(**asdict(c.peer_watch),
-                              scope=RunScope(namespace=self.get_namespace()))
+        self.peer = PeerWatch.from_config(c.peer_watch,
+                                          scope=RunScope(namespace=self.get_namespace()))
         self._subs = []
         for topic, type_name in rec.plan((self._resolve(t) for t in c.topics), known):
             try:

@@ -7,8 +7,9 @@ for every live change); :meth:`RecorderConfig.from_params` turns them into the
 typed configuration the ROS-free cores take: :class:`TriggerConfig` for the
 :class:`~face_tracker_ros.recorder.policy.TriggerPolicy`, the buffer and bag
 settings for the :class:`~face_tracker_ros.recorder.capture.Recorder`, and
-:class:`PeerWatchConfig` (the keyword arguments of
-:class:`~face_tracker_ros.monitor.peerwatch.PeerWatch`).
+the monitor's :class:`~face_tracker_ros.monitor.params.PeerWatchConfig` for the
+:class:`~face_tracker_ros.monitor.peerwatch.PeerWatch` (its ``peer_watch.*`` parameters are
+declared here: the flight recorder runs it).
 """
 
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from face_tracker_ros.interface import (
     SIM_TRUE_TARGET_TOPIC,
     TARGET_TOPIC,
 )
+from face_tracker_ros.monitor.params import PeerWatchConfig
 from face_tracker_ros.recorder.bagwriter import BACKENDS, MB
 
 DIAGNOSTICS_TYPE = 'diagnostic_msgs/msg/DiagnosticArray'
@@ -155,17 +157,6 @@ class TriggerConfig:
 
 
 @dataclass(frozen=True)
-class PeerWatchConfig:
-    """The peer watch's settings, named as :class:`PeerWatch` takes them (``asdict``)."""
-
-    enabled: bool
-    stale_timeout_s: float
-    startup_grace_s: float
-    kill_grace_s: float
-    max_restarts_per_hour: int
-
-
-@dataclass(frozen=True)
 class RecorderConfig:
     """The flight recorder's validated parameters, typed."""
 
@@ -210,9 +201,4 @@ class RecorderConfig:
                                   cooldown_s=values['cooldown_s'],
                                   on_error=values['trigger_on_error'],
                                   on_restart=values['trigger_on_restart']),
-            peer_watch=PeerWatchConfig(
-                enabled=values['peer_watch.enabled'],
-                stale_timeout_s=values['peer_watch.stale_timeout_s'],
-                startup_grace_s=values['peer_watch.startup_grace_s'],
-                kill_grace_s=values['peer_watch.kill_grace_s'],
-                max_restarts_per_hour=values['peer_watch.max_restarts_per_hour']))
+            peer_watch=PeerWatchConfig.from_params(values))
