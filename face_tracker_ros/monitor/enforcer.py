@@ -138,6 +138,11 @@ class Enforcer:
 
     _nodes: Dict[str, NodeRecord]
 
+    def _entry_at(self, node: str, t) -> Tuple[Optional[NodeRecord], Optional[float]]:
+        """Return the record of ``node`` (None: not watched) and the time ``t`` (None: bad)."""
+        entry = self._nodes.get(node) if isinstance(node, str) else None
+        return entry, self._time(t)
+
     def _time(self, t) -> Optional[float]:
         if t is None:
             try:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import math
 from typing import Optional
 
+from face_tracker_ros.common.checks import as_float
 from face_tracker_ros.common.status import (  # noqa: F401 - the levels, re-exported
     ERROR,
     level_name,
@@ -20,17 +21,6 @@ from face_tracker_ros.common.status import (  # noqa: F401 - the levels, re-expo
     WARN,
     worst,
 )
-
-
-def _number(value: object) -> Optional[float]:
-    """Return ``value`` as a finite float, or None when it is unknown."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if not math.isnan(number) else None
 
 
 def _format_value(value: float) -> str:
@@ -73,7 +63,7 @@ class Band:
 
     def level(self, value: Optional[float]) -> int:
         """Return OK, WARN or ERROR for ``value``; None or NaN is OK."""
-        number = _number(value)
+        number = as_float(value, allow_inf=True)
         if number is None:
             return OK
         if self.higher_is_worse:
@@ -94,7 +84,7 @@ class Band:
         The comparison shown is against the threshold that decided the level
         (the warn threshold when OK).
         """
-        number = _number(value)
+        number = as_float(value, allow_inf=True)
         unit = f' {self.unit}' if self.unit else ''
         if number is None:
             return f'{self.name} unknown (ok)'

@@ -107,6 +107,17 @@ class ReplayGuard:
         return False
 
 
+def _read_end(path: str, size: int) -> Optional[bytes]:
+    """Return the last ``size`` bytes of the file at ``path``; None when it cannot be read."""
+    try:
+        with open(path, 'rb') as handle:
+            end = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, end - size))
+            return handle.read()
+    except OSError:
+        return None
+
+
 def read_node_log(path: str, start_s: float = 0.0,
                   end_s: float = math.inf) -> List[Tuple[float, int, str, str]]:
     """Return the ``(stamp_s, level, node, message)`` records of a node's own ROS log file.
@@ -118,12 +129,8 @@ def read_node_log(path: str, start_s: float = 0.0,
     :data:`NODE_LOG_TAIL_BYTES` are read; records outside ``[start_s, end_s]``
     are left out.  An unreadable file gives no records.
     """
-    try:
-        with open(path, 'rb') as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - NODE_LOG_TAIL_BYTES))
-            data = handle.read()
-    except OSError:
+    data = _read_end(path, NODE_LOG_TAIL_BYTES)
+    if data is None:
         return []
     records: List[Tuple[float, int, str, str]] = []
     current: Optional[List] = None
@@ -149,12 +156,8 @@ def read_tail(path: str) -> Tuple[Set[Tuple[str, str, str, str]], float]:
     missing or empty).  Only the first line of a record matters: continuation
     lines of a multi-line record carry the same prefix.
     """
-    try:
-        with open(path, 'rb') as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - TAIL_BYTES))
-            data = handle.read()
-    except OSError:
+    data = _read_end(path, TAIL_BYTES)
+    if data is None:
         return set(), 0.0
     lines = data.decode('utf-8', 'replace').splitlines()
     if len(data) >= TAIL_BYTES and lines:

@@ -149,41 +149,46 @@ class ResourceConfig:
                    values['camera_info_topic'])
 
 
+#: The settings the restart watchdog and the peer watch share, after their prefix.
+_WATCH_KEYS = ('enabled', 'stale_timeout_s', 'startup_grace_s', 'kill_grace_s',
+               'max_restarts_per_hour')
+
+
 @dataclass(frozen=True)
-class WatchdogConfig:
-    """The restart watchdog's settings (:class:`~face_tracker_ros.monitor.watchdog.Watchdog`)."""
+class WatchConfig:
+    """When a watched node is hung and how it is ended (watchdog and peer watch alike)."""
 
     enabled: bool
     stale_timeout_s: float
     startup_grace_s: float
     kill_grace_s: float
     max_restarts_per_hour: int
-    rss_limit_mb: float
+
+    @staticmethod
+    def _values(values: Mapping[str, Any], prefix: str) -> Tuple[Any, ...]:
+        return tuple(values[prefix + key] for key in _WATCH_KEYS)
+
+
+@dataclass(frozen=True)
+class WatchdogConfig(WatchConfig):
+    """The restart watchdog's settings (:class:`~face_tracker_ros.monitor.watchdog.Watchdog`)."""
+
+    rss_limit_mb: float = 600.0
 
     @classmethod
     def from_params(cls, values: Mapping[str, Any]) -> 'WatchdogConfig':
         """Return the ``watchdog.*`` settings; a process above ``rss_error_mb`` is bloated."""
-        return cls(values['watchdog.enabled'], values['watchdog.stale_timeout_s'],
-                   values['watchdog.startup_grace_s'], values['watchdog.kill_grace_s'],
-                   values['watchdog.max_restarts_per_hour'], values['rss_error_mb'])
+        return cls(*cls._values(values, 'watchdog.'), rss_limit_mb=values['rss_error_mb'])
 
 
 @dataclass(frozen=True)
-class PeerWatchConfig:
+class PeerWatchConfig(WatchConfig):
     """The flight recorder's watch of the diagnostics node (``peer_watch.*`` parameters)."""
-
-    enabled: bool
-    stale_timeout_s: float
-    startup_grace_s: float
-    kill_grace_s: float
-    max_restarts_per_hour: int
 
     @classmethod
     def from_params(cls, values: Mapping[str, Any]) -> 'PeerWatchConfig':
         """Return the ``peer_watch.*`` settings of the validated parameter values."""
-        return cls(values['peer_watch.enabled'], values['peer_watch.stale_timeout_s'],
-                   values['peer_watch.startup_grace_s'], values['peer_watch.kill_grace_s'],
-                   values['peer_watch.max_restarts_per_hour'])
+        return cls(*cls._values(values, 'peer_watch.'))
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-
-def _positive(name: str, value: float, allow_zero: bool = False) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float('nan')
-    if not math.isfinite(number) or number < 0.0 or (number == 0.0 and not allow_zero):
-        bound = '>= 0' if allow_zero else '> 0'
-        raise ValueError(f'{name} must be a finite number of seconds {bound}, got {value!r}')
-    return number
+from face_tracker_ros.common.checks import check_int, check_positive
 
 
 class LeakTrend:
@@ -45,14 +36,12 @@ class LeakTrend:
 
     def __init__(self, window_s: float = 3600.0, min_span_s: float = 600.0,
                  max_samples: int = 4096):
-        self._window = _positive('window_s', window_s)
-        self._min_span = _positive('min_span_s', min_span_s, allow_zero=True)
+        self._window = check_positive('window_s', window_s, unit='seconds')
+        self._min_span = check_positive('min_span_s', min_span_s, unit='seconds', allow_zero=True)
         if self._min_span > self._window:
             raise ValueError(f'min_span_s must be <= window_s ({self._window}), '
                              f'got {min_span_s!r}')
-        if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 4:
-            raise ValueError(f'max_samples must be an integer >= 4, got {max_samples!r}')
-        self._max_samples = max_samples
+        self._max_samples = check_int('max_samples', max_samples, low=4)
         # Allocated once at full size: a monitor that grows while it fills its window
         # would itself look like a slow leak for the first hour.
         self._t = np.full(max_samples + 1, 0.0)

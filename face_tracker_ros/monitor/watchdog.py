@@ -175,8 +175,7 @@ class Watchdog(Enforcer):
 
         Returns False (and changes nothing) for an unknown node or a bad time.
         """
-        entry = self._nodes.get(node) if isinstance(node, str) else None
-        stamp = self._time(t)
+        entry, stamp = self._entry_at(node, t)
         if entry is None or stamp is None:
             return False
         if entry.heartbeat_t is None or stamp > entry.heartbeat_t:
@@ -189,8 +188,7 @@ class Watchdog(Enforcer):
 
         Returns False (and changes nothing) for an unknown node or a bad time.
         """
-        entry = self._nodes.get(node) if isinstance(node, str) else None
-        stamp = self._time(t)
+        entry, stamp = self._entry_at(node, t)
         if entry is None or stamp is None:
             return False
         previous = entry.output_t
