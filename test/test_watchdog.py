@@ -670,10 +670,11 @@ def test_launch_unit_sources_ros_and_execs_the_launch():
     assert env['ROS_DISTRO'] and env['FACE_TRACKER_WS'].startswith('/')
     # Every launch argument in the unit is one tracker.launch.py declares.
     tree = ast.parse((ROOT / 'launch' / 'tracker.launch.py').read_text())
-    declared = next(ast.literal_eval(node.value) for node in tree.body
+    declared = next(node.value for node in tree.body
                     if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
                     and node.targets[0].id == 'ARGUMENTS')
-    names = {item[0] for item in declared}
+    # Only the names are literals: a description may be an f-string of a shared name.
+    names = {ast.literal_eval(item.elts[0]) for item in declared.elts}
     for arg in env['FACE_TRACKER_ARGS'].split():
         assert arg.partition(':=')[0] in names, arg
 
