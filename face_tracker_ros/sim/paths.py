@@ -11,10 +11,11 @@ is a pure function of ``(t, seed)``.
 
 from abc import ABC, abstractmethod
 import math
-import operator
 from typing import Tuple
 
 import numpy as np
+
+from face_tracker_ros.common.checks import check_int, check_number
 
 PATHS = ('still', 'drift', 'steps', 'leave_return')
 
@@ -59,13 +60,7 @@ class FacePath(ABC):
         Azimuth is positive to the left, elevation positive upwards.  Raises
         ValueError if ``t`` is not a finite number.
         """
-        try:
-            t = float(t)
-        except (TypeError, ValueError):
-            raise ValueError(f't must be a finite number of seconds, got {t!r}') from None
-        if not math.isfinite(t):
-            raise ValueError(f't must be a finite number of seconds, got {t!r}')
-        return self._position(t)
+        return self._position(check_number('t', t, unit='seconds'))
 
     @abstractmethod
     def _position(self, t: float) -> Tuple[float, float]:
@@ -155,12 +150,7 @@ def make_path(name: str, seed: int = 0) -> FacePath:
     if name not in PATHS:
         allowed = ', '.join(repr(p) for p in PATHS)
         raise ValueError(f'path must be one of {allowed}; got {name!r}')
-    if isinstance(seed, bool):
-        raise ValueError(f'seed must be an integer, got {seed!r}')
-    try:
-        seed = operator.index(seed)
-    except TypeError:
-        raise ValueError(f'seed must be an integer, got {seed!r}') from None
+    seed = check_int('seed', seed)
     if name == 'still':
         return StillPath()
     if name == 'drift':

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from face_tracker_ros import geometry
+from face_tracker_ros.common.checks import check_int, check_number
 from face_tracker_ros.sim.paths import make_path, PATHS
 
 # The crop of the 512x512 astronaut photograph used as the sprite (x0, y0, x1, y1):
@@ -59,27 +60,6 @@ class SceneTruth:
     offset_x: float
     offset_y: float
     error: float
-
-
-def _check_int(name: str, value: int, minimum: int) -> int:
-    """Return ``value`` as an int, or raise ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f'{name} must be an integer >= {minimum}, got {value!r}')
-    return int(value)
-
-
-def _check_float(name: str, value: float, low: float, high: float,
-                 low_open: bool = True) -> float:
-    """Return ``value`` as a float, or raise ValueError naming ``name`` and the range."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    below = number <= low if low_open else number < low
-    if not math.isfinite(number) or below or number >= high:
-        bracket = '(' if low_open else '['
-        raise ValueError(f'{name} must be a number in {bracket}{low:g}, {high:g}), got {value!r}')
-    return number
 
 
 def _periodic_noise(rng: np.random.Generator, height: int, width: int,
@@ -200,14 +180,13 @@ class SimScene:
         ``noise_sigma`` the sensor noise's standard deviation in grey levels
         [0, 64).  Raises ValueError naming the bad parameter and its allowed values.
         """
-        self.width = _check_int('width', width, 16)
-        self.height = _check_int('height', height, 16)
-        self.hfov = _check_float('hfov', hfov, 0.0, math.pi)
-        self.face_size_rad = _check_float('face_size_rad', face_size_rad, 0.0, self.hfov)
-        self.noise_sigma = _check_float('noise_sigma', noise_sigma, 0.0, 64.0, low_open=False)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValueError(f'seed must be an integer, got {seed!r}')
-        self.seed = int(seed)
+        self.width = check_int('width', width, low=16)
+        self.height = check_int('height', height, low=16)
+        self.hfov = check_number('hfov', hfov, 0.0, math.pi, low_open=True, high_open=True)
+        self.face_size_rad = check_number('face_size_rad', face_size_rad, 0.0, self.hfov,
+                                          low_open=True, high_open=True)
+        self.noise_sigma = check_number('noise_sigma', noise_sigma, 0.0, 64.0, high_open=True)
+        self.seed = check_int('seed', seed)
         if path not in PATHS:
             allowed = ', '.join(repr(p) for p in PATHS)
             raise ValueError(f'path must be one of {allowed}; got {path!r}')
@@ -272,16 +251,7 @@ class SimScene:
     @staticmethod
     def _check_pose(t: float, pan: float, tilt: float) -> Tuple[float, float, float]:
         """Return the arguments as floats, or raise ValueError naming a non-finite one."""
-        values = []
-        for name, value in (('t', t), ('pan', pan), ('tilt', tilt)):
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                number = math.nan
-            if not math.isfinite(number):
-                raise ValueError(f'{name} must be a finite number, got {value!r}')
-            values.append(number)
-        return values[0], values[1], values[2]
+        return check_number('t', t), check_number('pan', pan), check_number('tilt', tilt)
 
     def _truth(self, t: float, pan: float, tilt: float) -> SceneTruth:
         """Project the face direction at ``t`` into the camera at ``pan``/``tilt``."""

@@ -11,6 +11,8 @@ import dataclasses
 import math
 from typing import Tuple
 
+from face_tracker_ros.common.checks import is_number
+
 
 @dataclasses.dataclass
 class ServoAxisModel:
@@ -26,8 +28,7 @@ class ServoAxisModel:
         """Validate the limits and clamp the initial angle and target into them."""
         for field in ('min_angle', 'max_angle', 'max_speed_rad_s', 'angle', 'target'):
             value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value):
+            if not is_number(value):
                 raise ValueError('{} ({!r}) must be a finite number'.format(field, value))
         if self.min_angle >= self.max_angle:
             raise ValueError('min_angle ({:g}) must be < max_angle ({:g})'.format(
