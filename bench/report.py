@@ -67,19 +67,25 @@ def markdown(results: Dict[str, object]) -> str:
         for name, settings, path in (
                 ('default', 'defaults', 'rclpy messages'),
                 ('shipped_profile', 'shipped profile', 'rclpy messages'),
-                ('shipped_profile_node_path', 'shipped profile', "the nodes' path")):
+                ('shipped_profile_node_path', 'shipped profile', "the nodes' path"),
+                ('node_path_glibc_malloc', 'shipped profile',
+                 "the nodes' path, glibc's malloc thresholds"),
+                ('node_path_single_executor', 'shipped profile',
+                 "the nodes' path, SingleThreadedExecutor")):
             if name not in transport:
                 continue
             entry = transport.get(name, {})
             rows.append([settings, path, _fmt(_get(entry, 'delivery'), 3),
                          _fmt(_get(entry, 'latency_ms', 'p50'), 2),
                          _fmt(_get(entry, 'latency_ms', 'p99'), 2),
+                         _fmt(_get(entry, 'minor_faults_per_frame', 'publisher')),
+                         _fmt(_get(entry, 'minor_faults_per_frame', 'subscriber')),
                          _fmt(_get(entry, 'error'))])
         lines += ['', '**Transport** (640x480 bgr8 at 30 Hz, reliable publisher, sensor-data '
                   'subscriber, two processes; from the frame as an array to the frame as an '
                   'array)', '']
         lines += _table(['Fast DDS settings', 'image path', 'delivery', 'p50 ms', 'p99 ms',
-                         'error'], rows)
+                         'page faults/frame (pub)', 'page faults/frame (sub)', 'error'], rows)
     detector = results.get('detector')
     if isinstance(detector, dict) and detector.get('configurations'):
         threads = _get(detector, 'setup', 'opencv_default_threads')

@@ -23,7 +23,9 @@ are matched, then the publisher sends a second of warm-up frames and
 Fast DDS's defaults, in a directory with no ``DEFAULT_FASTDDS_PROFILES.xml``)
 and image path; :func:`run` measures the defaults and the shipped
 ``config/fastdds.xml`` with messages, and the shipped profile with the
-nodes' path, side by side.  ``python -m bench.transport pub|sub ...`` is the child process.
+nodes' path, also without its allocator thresholds and with the single-threaded
+executor (:data:`VARIANTS`), side by side; each side counts its minor page faults
+per frame.  ``python -m bench.transport pub|sub ...`` is the child process.
 """
 
 import argparse
@@ -45,6 +47,17 @@ TOPIC = 'bench/image'
 PATHS = ('messages', 'nodes')
 WARMUP_S = 1.0
 MATCH_TIMEOUT_S = 20.0
+
+#: What :func:`run` measures, side by side: (name, shipped profile or not, image path).
+VARIANTS = (('default', False, 'messages'),
+            ('shipped_profile', True, 'messages'),
+            ('shipped_profile_node_path', True, 'nodes'),
+            ('node_path_glibc_malloc', True, 'nodes'),
+            ('node_path_single_executor', True, 'nodes'))
+#: The nodes' path without one of its process settings (common/process.py), to show what
+#: each does in the same run: page faults per frame and latency.
+VARIANT_ENV = {'node_path_glibc_malloc': {'FACE_TRACKER_TUNE_MALLOC': '0'},
+               'node_path_single_executor': {'FACE_TRACKER_EXECUTOR': 'single'}}
 
 #: The project's targets for the shipped profile.
 DELIVERY_TARGET = 0.995
@@ -76,12 +89,19 @@ def _setup(path: str):
     """Initialise rclpy for this process's image ``path``; return its executor."""
     import rclpy
 
-    from face_tracker_ros.common.process import make_executor, tune_allocator
+    from face_tracker_ros.common.process import executor_choice, make_executor, tune_allocator
 
     if path == 'nodes':
         tune_allocator()
     rclpy.init(args=[])
-    return make_executor('auto' if path == 'nodes' else 'single')[0]
+    return make_executor(executor_choice() if path == 'nodes' else 'single')[0]
+
+
+def _minor_faults() -> int:
+    """Return this process's minor page faults so far (a fresh page each, zero-filled)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def _publisher(args: argparse.Namespace) -> Dict[str, object]:
@@ -115,6 +135,8 @@ def _publisher(args: argparse.Namespace) -> Dict[str, object]:
             elif delay < -period:
                 late += 1
             frame_id = 'warmup' if k < warmup else str(k - warmup)
+            if k == warmup:
+                faults = _minor_faults()
             before = time.perf_counter()
             stamp = node.get_clock().now().to_msg()
             if args.path == 'nodes':
@@ -125,6 +147,8 @@ def _publisher(args: argparse.Namespace) -> Dict[str, object]:
                 publish_ms.append((time.perf_counter() - before) * 1000.0)
                 result['published'] = int(result['published']) + 1
         result['publish_call_ms'] = summarize(publish_ms)
+        result['minor_faults_per_frame'] = round(
+            (_minor_faults() - faults) / max(1, args.frames), 1)
         result['late_frames'] = late
         # Let a reliable publisher finish sending before the participant goes away.
         end = time.monotonic() + 0.5
@@ -145,7 +169,7 @@ def _subscriber(args: argparse.Namespace) -> Dict[str, object]:
     executor = _setup(args.path)
     node = rclpy.create_node('bench_image_subscriber')
     latencies: Dict[int, float] = {}
-    state = {'warmup': 0, 'other': 0, 'wrong_size': 0}
+    state = {'warmup': 0, 'other': 0, 'wrong_size': 0, 'faults_at_first': None}
 
     def on_image(msg) -> None:
         if args.path == 'nodes':
@@ -166,6 +190,8 @@ def _subscriber(args: argparse.Namespace) -> Dict[str, object]:
         except ValueError:
             state['other'] += 1
             return
+        if state['faults_at_first'] is None:
+            state['faults_at_first'] = _minor_faults()
         if pixels.size != args.width * args.height * 3:
             state['wrong_size'] += 1
             return
@@ -183,11 +209,15 @@ def _subscriber(args: argparse.Namespace) -> Dict[str, object]:
             done_at = time.monotonic() + 0.5
         if done_at is not None and time.monotonic() >= done_at:
             break
+    first = state['faults_at_first']
+    faults = None if first is None else _minor_faults() - first
     node.destroy_node()
     rclpy.try_shutdown()
     received = sorted(latencies)
     return {'received': len(received), 'warmup_received': state['warmup'],
             'wrong_size': state['wrong_size'],
+            'minor_faults_per_frame': None if faults is None or len(received) < 2 else
+            round(faults / (len(received) - 1), 1),
             'latencies_ms': [round(latencies[k], 3) for k in received],
             'sequence': received}
 
@@ -219,10 +249,13 @@ def _result_line(text: str) -> Optional[dict]:
 
 
 def measure(profile: Optional[str], domain_id: int, frames: int = 300, rate: float = 30.0,
-            width: int = 640, height: int = 480, path: str = 'messages') -> Dict[str, object]:
+            width: int = 640, height: int = 480, path: str = 'messages',
+            environ: Optional[Dict[str, str]] = None) -> Dict[str, object]:
     """Measure one publisher/subscriber pair with the Fast DDS ``profile`` (None: defaults).
 
-    ``path`` is one of :data:`PATHS`.
+    ``path`` is one of :data:`PATHS`; ``environ`` is added to both processes' environment
+    (``FACE_TRACKER_TUNE_MALLOC=0``, ``FACE_TRACKER_EXECUTOR=single``: the nodes' path
+    without one of its process settings).
 
     Returns delivery (received / published), latency statistics in ms and the
     raw per-frame latencies; ``error`` says what went wrong when a side failed.
@@ -233,6 +266,7 @@ def measure(profile: Optional[str], domain_id: int, frames: int = 300, rate: flo
     check_int('height', height, 1)
     check_choice('path', path, PATHS)
     env = ros_env(domain_id, profile)
+    env.update(environ or {})
     common = ['--frames', str(frames), '--rate', str(rate), '--width', str(width),
               '--height', str(height), '--path', path]
     timeout = frames / rate + 60.0
@@ -282,6 +316,8 @@ def measure(profile: Optional[str], domain_id: int, frames: int = 300, rate: flo
         'latency_ms': summarize(latencies),
         'publish_call_ms': pub_result.get('publish_call_ms'),
         'publisher_late_frames': pub_result.get('late_frames'),
+        'minor_faults_per_frame': {'publisher': pub_result.get('minor_faults_per_frame'),
+                                   'subscriber': sub_result.get('minor_faults_per_frame')},
         'latencies_ms': latencies,
     }
 
@@ -297,11 +333,10 @@ def run(domain_id: int, frames: int = 300, rate: float = 30.0, width: int = 640,
                   'subscriber_qos': 'sensor data (best effort), keep last 1',
                   'processes': 2},
     }
-    for name, prof, path in (('default', None, 'messages'),
-                             ('shipped_profile', profile, 'messages'),
-                             ('shipped_profile_node_path', profile, 'nodes')):
+    for name, shipped, path in VARIANTS:
         log(f'transport: {name} ({frames} frames at {rate:g} Hz)')
-        result = measure(prof, domain_id, frames, rate, width, height, path)
+        result = measure(profile if shipped else None, domain_id, frames, rate, width, height,
+                         path, VARIANT_ENV.get(name))
         result.pop('latencies_ms', None)  # the raw samples stay out of the results file
         section[name] = result
     shipped = section['shipped_profile_node_path']
