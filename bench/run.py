@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='seconds of each row of the budget section (default 30)')
     parser.add_argument('--budget-rows', default='',
                         help='comma-separated rows of the budget section (default: all): '
-                        + ', '.join(name for name, _, _ in _budget_rows()))
+                        + ', '.join(name for name, _, _ in _budget_rows()).replace('%', '%%'))
     parser.add_argument('--transport-frames', type=_positive(int), default=300,
                         help='frames per transport measurement (default 300)')
     parser.add_argument('--detector-frames', type=_positive(int), default=150,
