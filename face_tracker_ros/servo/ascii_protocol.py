@@ -10,18 +10,7 @@ A microcontroller (firmware/face_tracker_servo/face_tracker_servo.ino) answers
 import re
 from typing import List, Optional, Tuple
 
-from face_tracker_ros.servo.wire import (
-    Ack,
-    as_bytes,
-    check_pulse,
-    ErrorReply,
-    Garbage,
-    Pong,
-    Positions,
-    Reply,
-    ServoProtocol,
-    Version,
-)
+from face_tracker_ros.servo import wire
 
 #: Longest ASCII protocol line in characters, without the '\n' (and an optional '\r').
 MAX_LINE_CHARS = 64
@@ -94,7 +83,7 @@ class AsciiLineSplitter:
         return ('line', body)
 
 
-class AsciiProtocol(ServoProtocol):
+class AsciiProtocol(wire.ServoProtocol):
     r"""The face_tracker_ros ASCII line protocol (115200 8N1, '\n'-terminated lines)."""
 
     name = 'ascii'
@@ -106,8 +95,8 @@ class AsciiProtocol(ServoProtocol):
 
     def encode_move(self, pan_us: float, tilt_us: float) -> bytes:
         r"""Return ``MOVE <pan_us> <tilt_us>\n`` with pulses rounded to whole microseconds."""
-        pan = check_pulse('pan_us', pan_us, ASCII_MAX_US)
-        tilt = check_pulse('tilt_us', tilt_us, ASCII_MAX_US)
+        pan = wire.check_pulse('pan_us', pan_us, ASCII_MAX_US)
+        tilt = wire.check_pulse('tilt_us', tilt_us, ASCII_MAX_US)
         return 'MOVE {:d} {:d}\n'.format(int(round(pan)), int(round(tilt))).encode('ascii')
 
     def encode_query_positions(self) -> bytes:
@@ -130,38 +119,38 @@ class AsciiProtocol(ServoProtocol):
         """Drop any partial line."""
         self._splitter.reset()
 
-    def feed(self, data: bytes) -> List[Reply]:
+    def feed(self, data: bytes) -> List[wire.Reply]:
         """Parse reply lines; blank lines are skipped, anything unrecognised is Garbage."""
-        chunk = as_bytes(data)
+        chunk = wire.as_bytes(data)
         if chunk is None:
-            return [Garbage(b'')]
-        replies: List[Reply] = []
+            return [wire.Garbage(b'')]
+        replies: List[wire.Reply] = []
         for kind, payload in self._splitter.feed(chunk):
             if kind != 'line':
-                replies.append(Garbage(payload))
+                replies.append(wire.Garbage(payload))
                 continue
             text = payload.decode('ascii')
             if text.strip(' '):
                 reply = _parse_ascii_reply(text)
-                replies.append(reply if reply is not None else Garbage(payload))
+                replies.append(reply if reply is not None else wire.Garbage(payload))
         return replies
 
 
-def _parse_ascii_reply(line: str) -> Optional[Reply]:
+def _parse_ascii_reply(line: str) -> Optional[wire.Reply]:
     """Return the reply a valid line means, or None."""
     words = [w for w in line.split(' ') if w]
     head = words[0]
     if head in ('PONG', 'READY') and len(words) == 1:
-        return Pong()
+        return wire.Pong()
     if head == 'OK' and len(words) == 1:
-        return Ack()
+        return wire.Ack()
     if head == 'VERSION':
-        return Version(line.split('VERSION', 1)[1].strip(' '))
+        return wire.Version(line.split('VERSION', 1)[1].strip(' '))
     if head == 'POS' and len(words) == 3 \
             and _NUMBER.match(words[1]) and _NUMBER.match(words[2]):
-        return Positions(float(words[1]), float(words[2]))
+        return wire.Positions(float(words[1]), float(words[2]))
     if head == 'ERR':
         match = _ERR_LINE.match(line)
         if match:
-            return ErrorReply(match.group(1), match.group(2).strip(' '))
+            return wire.ErrorReply(match.group(1), match.group(2).strip(' '))
     return None

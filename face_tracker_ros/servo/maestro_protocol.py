@@ -5,16 +5,7 @@
 import collections
 from typing import Deque, List, Optional
 
-from face_tracker_ros.servo.wire import (
-    as_bytes,
-    check_pulse,
-    ErrorReply,
-    Garbage,
-    Pong,
-    Positions,
-    Reply,
-    ServoProtocol,
-)
+from face_tracker_ros.servo import wire
 
 #: Highest channel number of the largest Maestro (Mini Maestro 24).
 MAX_CHANNEL = 23
@@ -32,7 +23,7 @@ MAESTRO_ERROR_MASK = 0x01FF
 _MAX_PENDING = 64
 
 
-class MaestroProtocol(ServoProtocol):
+class MaestroProtocol(wire.ServoProtocol):
     """The Pololu Maestro compact protocol for two channels.
 
     Replies carry no framing, so the parser keeps a queue of the answers it
@@ -60,7 +51,7 @@ class MaestroProtocol(ServoProtocol):
         return len(self._expected)
 
     def _set_target(self, channel: int, name: str, us: float) -> bytes:
-        quarters = int(round(check_pulse(name, us, MAESTRO_MAX_US) * 4.0))
+        quarters = int(round(wire.check_pulse(name, us, MAESTRO_MAX_US) * 4.0))
         return bytes((MAESTRO_SET_TARGET, channel, quarters & 0x7F, (quarters >> 7) & 0x7F))
 
     def _expect(self, *what: str) -> None:
@@ -95,19 +86,19 @@ class MaestroProtocol(ServoProtocol):
         self._partial.clear()
         self._pan_position = None
 
-    def feed(self, data: bytes) -> List[Reply]:
+    def feed(self, data: bytes) -> List[wire.Reply]:
         """Match 2-byte answers to outstanding requests; other bytes are Garbage."""
-        chunk = as_bytes(data)
+        chunk = wire.as_bytes(data)
         if chunk is None:
-            return [Garbage(b'')]
-        replies: List[Reply] = []
+            return [wire.Garbage(b'')]
+        replies: List[wire.Reply] = []
         junk = bytearray()
         for byte in chunk:
             if not self._expected:
                 junk.append(byte)
                 continue
             if junk:
-                replies.append(Garbage(bytes(junk)))
+                replies.append(wire.Garbage(bytes(junk)))
                 junk.clear()
             self._partial.append(byte)
             if len(self._partial) < 2:
@@ -118,25 +109,25 @@ class MaestroProtocol(ServoProtocol):
             if reply is not None:
                 replies.append(reply)
         if junk:
-            replies.append(Garbage(bytes(junk)))
+            replies.append(wire.Garbage(bytes(junk)))
         return replies
 
-    def _answer(self, what: str, value: int) -> Optional[Reply]:
+    def _answer(self, what: str, value: int) -> Optional[wire.Reply]:
         if what == 'errors':
             if value == 0:
-                return Pong()
-            return ErrorReply('MAESTRO', 'error bits 0x{:04X}'.format(value))
+                return wire.Pong()
+            return wire.ErrorReply('MAESTRO', 'error bits 0x{:04X}'.format(value))
         if what == 'pan':
             self._pan_position = value / 4.0
             return None
         pan = self._pan_position
         self._pan_position = None
         if pan is None:
-            return Garbage(bytes((value & 0xFF, value >> 8)))
-        return Positions(pan, value / 4.0)
+            return wire.Garbage(bytes((value & 0xFF, value >> 8)))
+        return wire.Positions(pan, value / 4.0)
 
 
-def maestro_error_bits(reply: ErrorReply) -> Optional[int]:
+def maestro_error_bits(reply: wire.ErrorReply) -> Optional[int]:
     """Return the error register of a Maestro Get Errors answer, None for other errors."""
     if reply.code != 'MAESTRO':
         return None
