@@ -15,55 +15,26 @@ schedule or start at run time from ``sim/inject_fault`` (``std_msgs/String``
 ``"serial:<kind>:<duration_s>[:<value>]"``).
 """
 
-import math
-
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 
 from face_tracker_ros.common import qos
-from face_tracker_ros.common.health import NodeHealth, OK, WARN
-from face_tracker_ros.common.params import COMMON, declare, differ, Param, ParameterError
+from face_tracker_ros.common.health import NodeHealth
+from face_tracker_ros.common.params import declare, ParameterError
 from face_tracker_ros.common.paths import runtime_dir
 from face_tracker_ros.common.runner import main_for
-from face_tracker_ros.servo.calibration import AxisCalibration
-from face_tracker_ros.servo.protocols import PROTOCOLS
-from face_tracker_ros.sim.controller import parse_serial_faults, SimServoController
+from face_tracker_ros.common.status import OK, WARN
+from face_tracker_ros.interface import (
+    SIM_INJECT_FAULT_TOPIC,
+    SIM_JOINT_STATES_TOPIC,
+    SIM_SERVO_NODE,
+    SIM_SERVO_TASK,
+)
+from face_tracker_ros.sim.controller import SimServoController
+from face_tracker_ros.sim.servo_params import PARAMS, RULES, SimServoConfig
 
-
-def _axis_params(axis: str, travel: float):
-    c = AxisCalibration()
-    return (
-        Param(f'{axis}.travel', travel, f'Physical travel limit of the simulated {axis} servo '
-              '(+-)', min=0.05, max=math.pi, unit='rad'),
-        Param(f'{axis}.invert', False, f'Simulate a {axis} servo mounted reversed'),
-        Param(f'{axis}.center_us', c.center_us, f'Pulse width that puts {axis} at 0',
-              min=400.0, max=2600.0, unit='us'),
-        Param(f'{axis}.us_per_rad', c.us_per_rad, f'{axis} pulse width change per radian',
-              min=50.0, max=5000.0, unit='us/rad'),
-    )
-
-
-PARAMS = (
-    Param('protocol', 'ascii', 'Protocol the simulated firmware speaks', choices=PROTOCOLS),
-    Param('link_path', '', 'Symlink to the pseudo-terminal; empty = '
-          '$XDG_RUNTIME_DIR/face_tracker_ros/sim_servo (or /tmp/face_tracker_ros-<uid>/...)'),
-    Param('maestro.pan_channel', 0, 'Maestro channel of the pan servo', min=0, max=23),
-    Param('maestro.tilt_channel', 1, 'Maestro channel of the tilt servo', min=0, max=23),
-    Param('max_speed', 3.0, 'Servo speed (about 0.17 s per 60 degrees, a common hobby servo)',
-          min=0.01, max=50.0, unit='rad/s'),
-    Param('faults', '', 'Fault schedule of the simulated controller: comma-separated '
-          '<kind>:<start_s>:<duration_s>[:<value>], kinds disconnect, garbage, silent, slow, '
-          'stall, error_storm (e.g. "disconnect:20:3")'),
-    Param('publish_rate_hz', 100.0, 'Rate of sim/joint_states', min=1.0, max=1000.0, unit='Hz'),
-    Param('stop_linger_s', 2.0, 'After its stop signal, go on serving a client that has the '
-          'port open until it closes it (the servo node parking the head: under ros2 launch '
-          'both stop at once), at most this long; 0 = close at once', min=0.0, max=10.0,
-          unit='s', live=True),
-) + _axis_params('pan', 1.4) + _axis_params('tilt', 0.8) + COMMON
-
-#: Rules between the simulated controller's parameters, checked at start.
-RULES = (differ('maestro.pan_channel', 'maestro.tilt_channel'),)
+__all__ = ('SimServoNode', 'PARAMS', 'RULES', 'default_link_path', 'main')
 
 
 def default_link_path() -> str:
@@ -76,32 +47,27 @@ class SimServoNode(Node):
 
     def __init__(self, **kwargs):
         """Open the pseudo-terminal and start publishing."""
-        super().__init__('sim_servo', **kwargs)
-        self.params = p = declare(self, PARAMS, RULES)
-
-        def cal(axis):
-            return AxisCalibration(center_us=p[f'{axis}.center_us'],
-                                   us_per_rad=p[f'{axis}.us_per_rad'],
-                                   invert=p[f'{axis}.invert'])
+        super().__init__(SIM_SERVO_NODE, **kwargs)
+        self.params = declare(self, PARAMS, RULES, apply=self._apply)
+        self.config = c = SimServoConfig.from_params(self.params)
         try:
             self.controller = SimServoController(
-                protocol=p['protocol'], link_path=p['link_path'] or default_link_path(),
-                pan_cal=cal('pan'), tilt_cal=cal('tilt'),
-                pan_channel=p['maestro.pan_channel'], tilt_channel=p['maestro.tilt_channel'],
-                pan_limits=(-p['pan.travel'], p['pan.travel']),
-                tilt_limits=(-p['tilt.travel'], p['tilt.travel']),
-                max_speed_rad_s=p['max_speed'],
-                faults=parse_serial_faults([e for e in p['faults'].split(',') if e.strip()],
-                                           'faults'))
+                protocol=c.protocol, link_path=c.link_path or default_link_path(),
+                pan_cal=c.pan_cal, tilt_cal=c.tilt_cal, pan_channel=c.pan_channel,
+                tilt_channel=c.tilt_channel, pan_limits=c.pan_limits,
+                tilt_limits=c.tilt_limits, max_speed_rad_s=c.max_speed, faults=c.faults)
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
         port = self.controller.start()
-        self._pub = self.create_publisher(JointState, 'sim/joint_states', qos.STREAM_PUB)
-        self.create_timer(1.0 / p['publish_rate_hz'], self._publish)
-        self.create_subscription(String, 'sim/inject_fault', self._on_inject, 10)
+        self._pub = self.create_publisher(JointState, SIM_JOINT_STATES_TOPIC, qos.STREAM_PUB)
+        self.create_timer(1.0 / c.publish_rate_hz, self._publish)
+        self.create_subscription(String, SIM_INJECT_FAULT_TOPIC, self._on_inject, 10)
         self.health = NodeHealth(self, hardware_id=port)
-        self.health.add('simulated controller', self._report)
-        self.get_logger().info(f"simulated servo controller ({p['protocol']}) on {port}")
+        self.health.add(SIM_SERVO_TASK, self._report)
+        self.get_logger().info(f'simulated servo controller ({c.protocol}) on {port}')
+
+    def _apply(self, changed) -> None:
+        self.config = SimServoConfig.from_params(self.params)
 
     def _publish(self) -> None:
         pan, tilt = self.controller.angles()
@@ -130,19 +96,19 @@ class SimServoNode(Node):
         fw = self.controller.firmware
         pan, tilt = self.controller.angles()
         faults = self.controller.active_faults()
-        figures = {'port': self.controller.port_path, 'protocol': self.params['protocol'],
+        figures = {'port': self.controller.port_path, 'protocol': self.config.protocol,
                    'commands_total': fw.commands_total, 'errors_total': fw.errors_total,
                    'pan_rad': pan, 'tilt_rad': tilt,
                    'active_faults': ','.join(str(f) for f in faults) or 'none'}
         if faults:
-            return WARN, f"simulated {self.params['protocol']} controller, injected fault", \
+            return WARN, f'simulated {self.config.protocol} controller, injected fault', \
                 figures
-        return OK, f"simulated {self.params['protocol']} controller", figures
+        return OK, f'simulated {self.config.protocol} controller', figures
 
     def shutdown(self) -> None:
         """Serve a connected client until it closes the port (bounded), then close it."""
         controller = self.controller
-        controller.stop(linger_s=self.params['stop_linger_s'])
+        controller.stop(linger_s=self.config.stop_linger_s)
         if controller.linger_commands or controller.linger_end == 'time limit':
             pan, tilt = controller.angles()
             model = controller.model
@@ -156,7 +122,7 @@ class SimServoNode(Node):
 
 def main(args=None):
     """Run the simulated servo controller node."""
-    main_for(SimServoNode, 'sim_servo', background=True)
+    main_for(SimServoNode, SIM_SERVO_NODE, background=True)
 
 
 if __name__ == '__main__':
