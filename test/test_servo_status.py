@@ -5,7 +5,7 @@
 import subprocess
 import sys
 
-from face_tracker_ros.common.params import validate_all
+from face_tracker_ros.common.params import Tuner, validate_all
 from face_tracker_ros.common.status import ERROR, OK, WARN
 from face_tracker_ros.servo.control import PanTiltController
 from face_tracker_ros.servo.params import PARAMS, RULES, ServoConfig
@@ -68,6 +68,16 @@ def test_config_from_the_defaults_is_typed_and_homes_at_the_centre_pulse():
     assert config.pan_gains.max_angle == 1.3 and config.tilt_gains.max_angle == 0.7
     assert config.home_us == (1500.0, 1500.0)
     assert config.connection.handshake_timeout_s >= config.connection.reply_timeout_s
+
+
+def test_a_live_change_rebuilds_the_config_from_the_values_as_at_start():
+    values = validate_all(PARAMS, {}, RULES)
+    tuner = Tuner(PARAMS, values, RULES)
+    tuner.commit(tuner.check({'pan.kp': 2, 'pan.invert': True, 'pan.home': 0.5})[0])
+    config = ServoConfig.from_params(values)
+    assert config.pan_gains.kp == 2.0 and config.pan_calibration.invert
+    assert config.home_us == (config.pan_calibration.angle_to_us(0.5), 1500.0)
+    assert config.home_us[0] < 1500.0  # inverted: a positive angle is a shorter pulse
 
 
 def test_refusals_are_logged_at_most_every_refusal_log_s_with_a_count():
