@@ -152,12 +152,11 @@ def test_background_nodes_lower_their_priority(tmp_path):
     calls = []
     missing = str(tmp_path / 'no' / 'autogroup')
     assert process.lower_priority({}, nice=lambda tid, v: calls.append((tid, v)),
-                                  policy=lambda tid: True, autogroup=missing,
-                                  threads=[11, 12]) == \
-        'niceness +10, SCHED_BATCH (background node, 2 threads)'
+                                  autogroup=missing, threads=[11, 12]) == \
+        'niceness +10 (background node, 2 threads)'
     assert process.lower_priority({'FACE_TRACKER_BACKGROUND_NICE': '5'},
                                   nice=lambda tid, v: calls.append((tid, v)),
-                                  policy=lambda tid: False, autogroup=missing,
+                                  autogroup=missing,
                                   threads=[13]) == 'niceness +5 (background node, 1 thread)'
     assert calls == [(11, 10), (12, 10), (13, 5)]
 
@@ -168,23 +167,21 @@ def test_threads_that_cannot_be_lowered_are_skipped_and_none_means_nothing_done(
     def nice(tid, _value):
         if tid == 2:
             raise ProcessLookupError('no such thread')  # it ended meanwhile
-    assert process.lower_priority({}, nice=nice, policy=lambda tid: True, autogroup=missing,
-                                  threads=[1, 2]) == \
-        'niceness +10, SCHED_BATCH (background node, 1 thread)'
+    assert process.lower_priority({}, nice=nice, autogroup=missing, threads=[1, 2]) == \
+        'niceness +10 (background node, 1 thread)'
 
     def refused(_tid, _value):
         raise PermissionError('not allowed')
-    said = process.lower_priority({}, nice=refused, policy=lambda tid: True,
-                                  autogroup=missing, threads=[1])
+    said = process.lower_priority({}, nice=refused, autogroup=missing, threads=[1])
     assert said == 'priority left as is (nice failed: not allowed)'
 
 
 def test_a_background_node_sets_its_session_autogroup_too(tmp_path):
     group = tmp_path / 'autogroup'
     group.write_text('/autogroup-1 nice 0\n')
-    assert process.lower_priority({}, nice=lambda _t, _v: None, policy=lambda tid: True,
-                                  autogroup=str(group), threads=[1]) == \
-        'niceness +10, SCHED_BATCH (background node, 1 thread), session autogroup +10'
+    assert process.lower_priority({}, nice=lambda _t, _v: None, autogroup=str(group),
+                                  threads=[1]) == \
+        'niceness +10 (background node, 1 thread), session autogroup +10'
     assert group.read_text() == '10'
 
 
@@ -216,8 +213,8 @@ def test_every_thread_is_lowered_and_only_a_session_leader_lowers_its_autogroup(
     assert len(threads) == 3
     for niceness, policy in threads.values():
         assert niceness == min(19, ours + 10)
-        assert policy == os.SCHED_BATCH
-    assert said.startswith('niceness +10, SCHED_BATCH (background node, 2 threads)')
+        assert policy == os.sched_getscheduler(0)  # the policy is left as it is
+    assert said.startswith('niceness +10 (background node, 2 threads)')
     if own_session:
         assert said.endswith('session autogroup +10')
         assert group.endswith('nice 10')
@@ -233,12 +230,14 @@ def test_every_thread_is_lowered_and_only_a_session_leader_lowers_its_autogroup(
 def test_background_priority_can_be_kept_and_bad_values_are_named(value, why):
     calls = []
     assert why in process.lower_priority({'FACE_TRACKER_BACKGROUND_NICE': value},
-                                         nice=lambda tid, v: calls.append(v),
-                                         policy=calls.append)
+                                         nice=lambda tid, v: calls.append(v))
     assert calls == []
+    # Background nodes keep the normal priority unless the variable is set (opt-in).
+    assert process.background_priority({}) == 'normal priority'
+    assert why in process.background_priority({'FACE_TRACKER_BACKGROUND_NICE': value})
 
 
-@pytest.mark.skipif(not hasattr(os, 'SCHED_BATCH') or not os.path.isdir('/proc/self/task'),
+@pytest.mark.skipif(not os.path.isdir('/proc/self/task'),
                     reason='per-thread priorities are Linux')
 def test_lowering_twice_lowers_only_the_threads_started_since():
     # As the benchmark does: every thread but the main one, once per round.
@@ -260,7 +259,7 @@ def test_lowering_twice_lowers_only_the_threads_started_since():
                           timeout=60, check=True)
     first, again, third, nice = json.loads(done.stdout)
     ours = os.getpriority(os.PRIO_PROCESS, 0)
-    assert first.startswith('niceness +10, SCHED_BATCH (background node, 1 thread)')
+    assert first.startswith('niceness +10 (background node, 1 thread)')
     assert again == 'priority left as is (every thread already lowered)'
-    assert third.startswith('niceness +10, SCHED_BATCH (background node, 1 thread)')
+    assert third.startswith('niceness +10 (background node, 1 thread)')
     assert nice == [ours, min(19, ours + 10), min(19, ours + 10)]

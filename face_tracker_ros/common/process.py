@@ -1,31 +1,26 @@
 # Copyright 2026 The face_tracker_ros authors
 # SPDX-License-Identifier: Apache-2.0
-"""Per-process settings every node applies before it starts: the allocator and the executor.
+"""Per-process settings of the nodes: the allocator, the executor, a background priority.
 
-Allocator.  A 640x480 bgr8 frame is 900 KB.  glibc's ``malloc`` serves blocks
-that large with a fresh ``mmap`` (and hands them back to the kernel when freed)
-and gives memory at the top of a heap back once more than a threshold is free,
-so every frame's buffers (the serialized message, its copy into a Python
-object) are new pages: about 225 page faults and a zero-fill per buffer, which
-on this project's 2-core machine made up more than half of a frame's trip
-between two processes.  :func:`tune_allocator` raises the two thresholds
-(``M_MMAP_THRESHOLD`` to 16 MiB, ``M_TRIM_THRESHOLD`` to 32 MiB) with
-``mallopt`` so those buffers are reused from the heap.  The cost is memory
-that stays with the process after a burst instead of going back to the
-kernel; it is bounded by the peak in use, which is why only the nodes that move
-camera frames (camera, detector) ask for it.  It is skipped where the C library is
-not glibc, when ``FACE_TRACKER_TUNE_MALLOC=0``, and when the standard
-``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` environment variables
-are set (the user's settings win).
+Allocator (on in the camera and detector).  A 640x480 bgr8 frame is 900 KB; glibc's
+``malloc`` serves blocks that large with a fresh ``mmap`` and hands them back when freed,
+so every frame's buffers are new pages.  :func:`tune_allocator` raises ``M_MMAP_THRESHOLD``
+to 16 MiB and ``M_TRIM_THRESHOLD`` to 32 MiB with ``mallopt`` so they are reused from the
+heap.  Same run of the transport benchmark (``make bench``, the nodes' image path with and
+without it, 300 frames at 30 Hz): 418 minor page faults per frame in the publisher and 644
+in the subscriber without, under 1 with; latency p50 5.19 against 1.54 ms.  The cost is
+memory that stays with the process after a burst, bounded by its peak.  Skipped where the
+C library is not glibc, with ``FACE_TRACKER_TUNE_MALLOC=0``, and when the standard
+``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` variables are set.
 
-Executor.  rclpy's ``SingleThreadedExecutor`` rebuilds its wait set in Python
-for every callback; the ``EventsExecutor`` (rclpy 9, Kilted and later, under
-``rclpy.experimental``) dispatches from C++ and cut the median frame latency
-between two processes here by about 0.5 ms and its 99th percentile by a
-third.  :func:`make_executor` picks it where it exists (``auto``), and the
-single-threaded executor elsewhere or when ``FACE_TRACKER_EXECUTOR=single``.
-Both run every callback of a node in the one thread that spins, which the nodes
-rely on.
+Executor.  :func:`make_executor` picks rclpy's ``EventsExecutor`` where it exists
+(``rclpy.experimental``, Kilted and later; ``auto``), else the ``SingleThreadedExecutor``;
+``FACE_TRACKER_EXECUTOR=single`` chooses the latter.  Both run every callback of a node in
+the one thread that spins, which the nodes rely on.  In the same transport run: p50 1.54
+against 1.91 ms, p99 11.3 against 14.1 ms (a loaded machine: within the spread of repeated
+runs, 1.54-1.75 against 1.54-3.41 ms).
+
+Background priority (opt-in, :func:`background_priority`): see there for the figures.
 """
 
 import ctypes
@@ -114,54 +109,50 @@ def release_free_memory(libc=None) -> bool:
     return True
 
 
-#: Niceness of nodes that watch and record rather than track (diagnostics, flight recorder).
+#: Niceness of the threads :func:`lower_priority` lowers when no value is given.
 BACKGROUND_NICE = 10
 NICE_ENV = 'FACE_TRACKER_BACKGROUND_NICE'
 AUTOGROUP_FILE = '/proc/self/autogroup'
 
 
+def background_priority(environ: Optional[Mapping[str, str]] = None) -> str:
+    """Lower a background node's priority if ``FACE_TRACKER_BACKGROUND_NICE`` asks; say what.
+
+    Opt-in: unset (or 0), the node keeps the normal priority.  The figure behind it, from
+    the pipeline benchmark (three alternating rounds each, in one run): with the session's
+    autogroup niceness set the latency ratio was 1.48-1.61 (mean 1.53) against 1.59-1.69
+    (mean 1.65) at normal priority; niceness alone made no measurable difference, and
+    ``SCHED_BATCH`` on every thread changed the p50 by less than the spread between runs
+    (so it is not used).  Lowered, the simulated controller also answered the servo node
+    late beside other work (see bench/budget.py).
+    """
+    environ = os.environ if environ is None else environ
+    if not environ.get(NICE_ENV, '').strip():
+        return 'normal priority'
+    return lower_priority(environ)
+
+
 def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None,
-                   autogroup: Optional[str] = None, threads: Optional[Iterable[int]] = None,
-                   policy=None) -> str:
-    """Lower the CPU priority of this process's threads for a background node; say what was done.
+                   autogroup: Optional[str] = None,
+                   threads: Optional[Iterable[int]] = None) -> str:
+    """Raise the niceness of this process's threads (a background node's); say what was done.
 
-    The tracking chain (camera, detector, servo) shares the cores with the
-    nodes that watch and record it.  Those run at niceness
-    :data:`BACKGROUND_NICE` (``FACE_TRACKER_BACKGROUND_NICE`` overrides it,
-    0 keeps the normal priority and policy) under the ``SCHED_BATCH`` policy,
-    so that when the cores are busy the scheduler runs a frame through the
-    chain first; the background nodes' work is not urgent to the millisecond
-    and still gets the idle time, which on a tracker is most of it.
+    The niceness is ``FACE_TRACKER_BACKGROUND_NICE`` (0 keeps the priority), else
+    :data:`BACKGROUND_NICE`.  It is set on every thread: on Linux niceness belongs to a
+    thread, and a node's middleware threads exist before this is called; threads started
+    later inherit it.  A thread already lowered is left as it is, so a second call lowers
+    only the threads started since.  Where the kernel groups processes by session for
+    scheduling (autogroup), niceness only orders a thread against its own session, so a
+    session leader (the standalone runner starts each node in a session of its own) also
+    sets its session's autogroup niceness (``/proc/self/autogroup``); a process in a shared
+    session leaves it alone, since that would lower the whole session.
 
-    Both are set on every thread: on Linux niceness and policy belong to a
-    thread, and a node's middleware threads (DDS receive and event threads)
-    exist before this is called; threads started later inherit them.
-    Niceness sets a thread's share of a busy core.  ``SCHED_BATCH`` keeps the
-    share and stops a waking thread from preempting a running one, which
-    niceness does not: the kernel's fair scheduler (EEVDF) lets a thread that
-    has slept take the core from a running one at once, whatever their weights,
-    and a background node wakes for every message it watches, in the middle of
-    a frame's detection.
-
-    Where the kernel groups processes by session for scheduling (autogroup,
-    ``/proc/sys/kernel/sched_autogroup_enabled``, on by default in most
-    desktop and many server kernels), a thread's niceness only orders it
-    against the threads of its own session: a node started in a session of
-    its own (the standalone bring-up does that, so that it can stop a node's
-    whole process group) would get a full share whatever its niceness.  A
-    session leader therefore also sets its session's autogroup niceness
-    (``/proc/self/autogroup``); a process in a shared session leaves it alone,
-    since that would lower the whole session.
-
-    ``threads`` are the thread ids to lower (default: every thread of this
-    process); a thread already under ``SCHED_BATCH`` is left as it is, so a
-    second call lowers only threads started since.  ``nice(tid, increment)``,
-    ``policy(tid)`` and ``autogroup`` (the autogroup file) are for tests.
+    ``threads`` are the thread ids (default: every thread of this process);
+    ``nice(tid, increment)`` and ``autogroup`` (the autogroup file) are for tests.
     Never raises.
     """
     environ = os.environ if environ is None else environ
     nice = nice or _renice_thread
-    policy = policy or _batch_thread
     text = environ.get(NICE_ENV, str(BACKGROUND_NICE)).strip()
     try:
         value = int(text)
@@ -171,12 +162,13 @@ def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None,
         return f'priority left as is ({NICE_ENV}={value} is not in 0..19)'
     if value == 0:
         return 'priority left as is'
-    # A thread already under SCHED_BATCH was lowered before: not again (niceness only rises).
-    tids = [tid for tid in (thread_ids() if threads is None else threads)
-            if not _is_batch(tid)]
+    lowered = min(19, _base_niceness() + value)
+    own = thread_ids()
+    tids = [tid for tid in (own if threads is None else threads)
+            if tid not in own or _niceness(tid) < lowered]
     if not tids:
         return 'priority left as is (every thread already lowered)'
-    reniced = batched = 0
+    reniced = 0
     error = ''
     for tid in tids:
         try:
@@ -184,13 +176,9 @@ def lower_priority(environ: Optional[Mapping[str, str]] = None, nice=None,
             reniced += 1
         except OSError as exc:  # the thread ended meanwhile, or not allowed
             error = str(exc)
-        batched += bool(policy(tid))
     if not reniced:
         return f'priority left as is (nice failed: {error or "no thread"})'
-    done = f'niceness +{value}'
-    if batched:
-        done += ', SCHED_BATCH'
-    done += f' (background node, {reniced} thread{"s" if reniced != 1 else ""})'
+    done = f'niceness +{value} (background node, {reniced} thread{"s" if reniced != 1 else ""})'
     if autogroup is None:
         if os.getsid(0) != os.getpid():
             return done
@@ -211,30 +199,28 @@ def thread_ids() -> List[int]:
         return [0]
 
 
+_BASE_NICE: List[int] = []
+
+
+def _base_niceness() -> int:
+    """Return the niceness this process had when it first lowered a thread."""
+    if not _BASE_NICE:
+        _BASE_NICE.append(os.getpriority(os.PRIO_PROCESS, 0))
+    return _BASE_NICE[0]
+
+
+def _niceness(tid: int) -> int:
+    """Return thread ``tid``'s niceness (-20 when unknown: not lowered)."""
+    try:
+        return os.getpriority(os.PRIO_PROCESS, tid)
+    except OSError:
+        return -20
+
+
 def _renice_thread(tid: int, increment: int) -> None:
     """Add ``increment`` to thread ``tid``'s niceness (at most 19); OSError if refused."""
     current = os.getpriority(os.PRIO_PROCESS, tid)
     os.setpriority(os.PRIO_PROCESS, tid, min(19, current + increment))
-
-
-def _is_batch(tid: int) -> bool:
-    """Return True if thread ``tid`` runs under ``SCHED_BATCH`` (False if unknown)."""
-    try:
-        return os.sched_getscheduler(tid) == os.SCHED_BATCH
-    except (AttributeError, OSError):
-        return False
-
-
-def _batch_thread(tid: int) -> bool:
-    """Put thread ``tid`` under ``SCHED_BATCH`` (niceness kept); False where not possible."""
-    batch = getattr(os, 'SCHED_BATCH', None)
-    if batch is None or not hasattr(os, 'sched_setscheduler'):
-        return False
-    try:
-        os.sched_setscheduler(tid, batch, os.sched_param(0))
-    except OSError:
-        return False
-    return True
 
 
 def executor_choice(environ: Optional[Mapping[str, str]] = None) -> str:

@@ -164,8 +164,8 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
     ``tune_malloc`` (nodes that move camera frames) raises glibc's allocator
     thresholds first (:func:`face_tracker_ros.common.process.tune_allocator`);
     ``background`` (nodes that watch rather than track) lowers the process's
-    CPU priority (:func:`face_tracker_ros.common.process.lower_priority`) once
-    the node has been created.
+    CPU priority once the node has been created, if the user opted in
+    (:func:`face_tracker_ros.common.process.background_priority`).
     """
     import rclpy
     from rclpy.exceptions import NameValidationException, ParameterException
@@ -173,8 +173,8 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
     from rclpy.signals import SignalHandlerOptions
 
     from face_tracker_ros.common.process import (
+        background_priority,
         executor_choice,
-        lower_priority,
         make_executor,
         release_free_memory,
         tune_allocator,
@@ -217,7 +217,7 @@ def run(node_factory: Callable[[], object], args: Optional[List[str]] = None,
         if background:
             # Once the node exists: a background node still starts up at full speed, so the
             # parts others wait for (the simulated controller's port) appear as they did.
-            priority = lower_priority()
+            priority = background_priority()
         if not tune_malloc:
             node.create_timer(TRIM_PERIOD_S, release_free_memory)
         executor.add_node(node)
