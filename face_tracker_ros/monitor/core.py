@@ -110,7 +110,7 @@ class Monitor:
 
     # ----------------------------------------------------------------- inputs
     def status(self, name: str, message: str, values: Mapping[str, str]) -> None:
-        """Take one ``/diagnostics`` status (``values``: its key/value pairs)."""
+        """Take one status of ``/diagnostics``; ``values`` are its key/value pairs."""
         node, _ = split_status_name(name)
         if node not in self.watchers:
             return
