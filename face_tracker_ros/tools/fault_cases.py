@@ -1,9 +1,13 @@
 # Copyright 2026 The face_tracker_ros authors
 # SPDX-License-Identifier: Apache-2.0
-"""The faults ``make faults`` runs (tools/fault_suite.py): what breaks, how long, who shows it."""
+"""The faults ``make faults`` runs (tools/fault_suite.py) and the table of their results.
+
+Each case says what breaks, for how long, and which statuses should show it.
+"""
 
 from dataclasses import dataclass, field
-from typing import Dict
+import math
+from typing import Dict, List
 
 from face_tracker_ros.interface import (
     CAMERA_NODE,
@@ -115,3 +119,28 @@ CASES = (
                                              'peer_watch.startup_grace_s': 10.0}},
               expect_survival=False),
 )
+
+
+def to_markdown(results: List[dict]) -> str:
+    """Render the README table."""
+    lines = ['| fault | recovered | recovery_s | frames_lost | node_survived | ended_after_s '
+             '| visible_in_diagnostics | log_has_traceback |',
+             '|---|---|---|---|---|---|---|---|']
+    for r in results:
+        if 'error' in r and 'recovered' not in r:
+            lines.append(f"| {r['fault']} | error: {r['error']} | | | | | | |")
+            continue
+        lines.append(
+            f"| {r['fault']} | {_yes(r['recovered'])} | {_num(r['recovery_s'])} | "
+            f"{r['frames_lost']} | {_yes(r['node_survived'])} | {_num(r['ended_after_s'])} | "
+            f"{_yes(r['visible_in_diagnostics'])} | {_yes(r['log_has_traceback'])} |")
+    return '\n'.join(lines) + '\n'
+
+
+def _yes(value) -> str:
+    return 'yes' if value else 'no'
+
+
+def _num(value) -> str:
+    return '' if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else f'{value:.2f}'

@@ -28,7 +28,6 @@ The faults themselves are listed in ``face_tracker_ros.tools.fault_cases``.
 import argparse
 from dataclasses import asdict
 import json
-import math
 import os
 from pathlib import Path
 import platform
@@ -42,6 +41,7 @@ from typing import Dict, List, Optional
 
 from face_tracker_ros.bringup.plan import BringupArgs, make_plan
 from face_tracker_ros.bringup.standalone import Supervisor, transport_env
+from face_tracker_ros.common.params import defaults
 from face_tracker_ros.common.paths import default_params_file
 from face_tracker_ros.common.status import decode_level, level_label, WARN
 from face_tracker_ros.interface import (
@@ -51,7 +51,8 @@ from face_tracker_ros.interface import (
     SIM_TRUE_TARGET_TOPIC,
     TARGET_TOPIC,
 )
-from face_tracker_ros.tools.fault_cases import CASES, FaultCase
+from face_tracker_ros.monitor.params import PARAMS as MONITOR_PARAMS
+from face_tracker_ros.tools.fault_cases import CASES, FaultCase, to_markdown
 
 TRACKED_ERROR = 0.15
 TRACKED_HOLD_S = 0.5
@@ -67,6 +68,8 @@ PROCESS_SIGNALS = {'sigstop': signal.SIGSTOP, 'sigkill': signal.SIGKILL,
                    'sighup': signal.SIGHUP, 'sigstop_cont': signal.SIGSTOP}
 #: A process fault its node survives is watched this long after it ends (a wrong kill shows).
 SETTLE_S = 5.0
+#: The log file's name (the diagnostics node's default).
+LOG_NAME = defaults(MONITOR_PARAMS)['log_file']
 
 
 class Observer:
@@ -107,6 +110,13 @@ class Observer:
             for s in msg.status:
                 self.levels.append((now, s.name, decode_level(s.level), s.message))
 
+    def clear(self) -> None:
+        """Forget everything received (a new run starts)."""
+        with self.lock:
+            self.truth.clear()
+            self.targets.clear()
+            self.levels.clear()
+
     def inject(self, target: str, kind: str, duration_s: float, value: float) -> None:
         """Ask the simulation to start a fault now."""
         from std_msgs.msg import String
@@ -145,16 +155,8 @@ def _face_near(faces, t: float, window: float = 0.5) -> bool:
     return any(f for tf, f in faces if abs(tf - t) <= window)
 
 
-def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
-             timeout_s: float = 40.0) -> dict:
-    """Run one fault on a fresh pipeline and return its result entry."""
-    log_dir = workdir / case.name
-    filler = None
-    if case.target == 'disk':
-        problem = _mount_small_disk(log_dir)
-        if problem:
-            return {'fault': case.name, 'kind': case.kind, 'duration_s': case.duration_s,
-                    'error': problem}
+def _plan(case: FaultCase, workdir: Path, log_dir: Path) -> list:
+    """Return the simulated pipeline's plan with the case's parameters and a quick watchdog."""
     plan = make_plan(BringupArgs(use_sim=True, sim_port=str(workdir / f'{case.name}.pty'),
                                  log_dir=str(log_dir)))
     for spec in plan:
@@ -163,94 +165,136 @@ def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
             spec.parameters.update({'watchdog.stale_timeout_s': 3.0,
                                     'watchdog.startup_grace_s': 10.0,
                                     'sample_period_s': 0.5})
-    output = open(workdir / f'{case.name}.nodes.log', 'w')
-    supervisor = Supervisor(plan, str(default_params_file()), respawn_delay=1.0,
-                            env=transport_env(True), stdout=output)
-    with observer.lock:
-        observer.truth.clear()
-        observer.targets.clear()
-        observer.levels.clear()
-    supervisor.start()
-    result = {'fault': case.name, 'kind': case.kind, 'duration_s': case.duration_s}
-    try:
-        deadline = time.monotonic() + 30.0
-        while observer.tracked_since(time.time() - 2.0) is None:
-            supervisor.poll()
-            if time.monotonic() > deadline:
-                result['error'] = 'the pipeline never tracked before the fault'
-                return result
-            time.sleep(0.1)
-        time.sleep(max(0.0, WARMUP_S - 5.0))
-        pids_before = supervisor.pids()
-        pid_before = pids_before.get(case.node)
-        start = time.time()
-        victim = None
+    return plan
+
+
+def _tracked_before(supervisor: Supervisor, observer: Observer, limit_s: float = 30.0) -> bool:
+    """Wait until the pipeline tracks the face; False if it does not within ``limit_s``."""
+    deadline = time.monotonic() + limit_s
+    while observer.tracked_since(time.time() - 2.0) is None:
+        supervisor.poll()
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+class _FaultRun:
+    """One fault injected into a tracking pipeline, followed until tracking is back."""
+
+    def __init__(self, case: FaultCase, supervisor: Supervisor, observer: Observer,
+                 log_dir: Path):
+        """Start the fault now."""
+        self.case, self.supervisor, self.observer = case, supervisor, observer
+        self.log_dir = log_dir
+        self.pids_before = supervisor.pids()
+        self.pid_before = self.pids_before.get(case.node)
+        self.start = time.time()
+        self.end = self.start + case.duration_s
+        self.victim = None
+        self.filler = None
+        self.ended_at = None
+        self.recovered_at = None
+        self.settled = case.target == 'process' and case.expect_survival
         if case.target == 'process':
-            victim = supervisor.pids().get(case.signal_node) if case.signal_node else pid_before
-            os.kill(victim, PROCESS_SIGNALS[case.kind])
-            end = start + case.duration_s
-        elif case.target == 'load':  # set by the parameters from the start: watch it last
-            end = start + case.duration_s
+            self.victim = (supervisor.pids().get(case.signal_node) if case.signal_node
+                           else self.pid_before)
+            os.kill(self.victim, PROCESS_SIGNALS[case.kind])
         elif case.target == 'disk':
-            filler = _fill_disk(log_dir)
-            end = start + case.duration_s
-        else:
+            self.filler = _fill_disk(log_dir)
+        elif case.target != 'load':  # a load is set by the parameters from the start
             observer.inject(case.target, case.kind, case.duration_s, case.value)
-            end = start + case.duration_s
-        ended_at = None
-        recovered_at = None
-        limit = time.monotonic() + case.duration_s + timeout_s
-        settled = case.target == 'process' and case.expect_survival
+
+    def watch(self, timeout_s: float) -> None:
+        """Follow the fault until tracking is back, at most ``timeout_s`` after its end."""
+        limit = time.monotonic() + self.case.duration_s + timeout_s
         while time.monotonic() < limit:
-            supervisor.poll()
-            now = time.time()
-            pid = supervisor.pids().get(case.node)
-            if ended_at is None and pid != pid_before:
-                ended_at = now
-            if filler is not None and now >= end:
-                filler.unlink()
-                filler = None
-            if case.kind == 'sigstop_cont' and victim is not None and now >= end:
-                os.kill(victim, signal.SIGCONT)
-                victim = None
-            if now >= end:
-                since = ended_at if (ended_at and not case.expect_survival) else end
-                recovered_at = observer.tracked_since(max(end, since))
-                if recovered_at is not None and (case.target != 'process'
-                                                 or ended_at is not None
-                                                 or (settled and now >= end + SETTLE_S)):
-                    break
+            self.supervisor.poll()
+            if self._step(time.time()):
+                break
             time.sleep(0.1)
-        if case.kind == 'sigstop_cont' and victim is not None:
-            os.kill(victim, signal.SIGCONT)
-        pids_after = supervisor.pids()
-        pid_after = pids_after.get(case.node)
-        recovered = recovered_at is not None
-        until = recovered_at if recovered else time.time()
-        expected = int((until - start) * FPS)
-        seen = observer.frames_between(start, until)
+        if self.case.kind == 'sigstop_cont' and self.victim is not None:
+            os.kill(self.victim, signal.SIGCONT)
+
+    def _step(self, now: float) -> bool:
+        """Take one look at ``now``; return True once tracking is back (and that is final)."""
+        case = self.case
+        if self.ended_at is None and self.supervisor.pids().get(case.node) != self.pid_before:
+            self.ended_at = now
+        if now < self.end:
+            return False
+        if self.filler is not None:
+            self.filler.unlink()
+            self.filler = None
+        if case.kind == 'sigstop_cont' and self.victim is not None:
+            os.kill(self.victim, signal.SIGCONT)
+            self.victim = None
+        self.recovered_at = self.observer.tracked_since(max(self.end, self._over()))
+        return self.recovered_at is not None and (
+            case.target != 'process' or self.ended_at is not None
+            or (self.settled and now >= self.end + SETTLE_S))
+
+    def _over(self) -> float:
+        """Return when the fault is over for the tracker.
+
+        A process that was ended (frozen, bloated, killed) recovers from its restart on:
+        the fault is over once the old process is gone.
+        """
+        ended = self.ended_at if not self.case.expect_survival else None
+        return max(self.end, ended) if ended else self.end
+
+    def result(self) -> dict:
+        """Return the measured figures of the run."""
+        case, observer = self.case, self.observer
+        pids_after = self.supervisor.pids()
+        recovered = self.recovered_at is not None
+        until = self.recovered_at if recovered else time.time()
+        expected = int((until - self.start) * FPS)
+        seen = observer.frames_between(self.start, until)
         visible = observer.not_ok_between(
-            start, max(end + (SETTLE_S if settled else 0.0), until), case.statuses)
-        text = ''
-        log_file = log_dir / 'face_tracker.log'
-        if log_file.exists():
-            text = log_file.read_text(errors='replace')
-        # A process that was ended (frozen, bloated, killed) recovers from its restart on:
-        # the fault is over for the tracker once the old process is gone.
-        over = max(end, ended_at) if (ended_at and not case.expect_survival) else end
-        result.update({
+            self.start, max(self.end + (SETTLE_S if self.settled else 0.0), until),
+            case.statuses)
+        log_file = self.log_dir / LOG_NAME
+        text = log_file.read_text(errors='replace') if log_file.exists() else ''
+        ended = self.ended_at if not case.expect_survival else None
+        return {
             'recovered': recovered,
-            'recovery_s': round(max(0.0, recovered_at - over), 2) if recovered else None,
+            'recovery_s': round(max(0.0, self.recovered_at - self._over()), 2)
+            if recovered else None,
             'frames_lost': max(0, expected - seen),
             # With another process signalled, every node must have survived.
-            'node_survived': pid_after == pid_before and (not case.signal_node
-                                                          or pids_after == pids_before),
-            'ended_after_s': round(ended_at - start, 2) if ended_at and not
-            case.expect_survival else None,
+            'node_survived': pids_after.get(case.node) == self.pid_before and (
+                not case.signal_node or pids_after == self.pids_before),
+            'ended_after_s': round(ended - self.start, 2) if ended else None,
             'visible_in_diagnostics': bool(visible),
             'statuses_seen': visible[:4],
             'log_has_traceback': 'Traceback' in text,
-        })
+        }
+
+
+def run_case(case: FaultCase, executor, observer: Observer, workdir: Path,
+             timeout_s: float = 40.0) -> dict:
+    """Run one fault on a fresh pipeline and return its result entry."""
+    log_dir = workdir / case.name
+    result = {'fault': case.name, 'kind': case.kind, 'duration_s': case.duration_s}
+    if case.target == 'disk':
+        problem = _mount_small_disk(log_dir)
+        if problem:
+            return dict(result, error=problem)
+    plan = _plan(case, workdir, log_dir)
+    output = open(workdir / f'{case.name}.nodes.log', 'w')
+    supervisor = Supervisor(plan, str(default_params_file()), respawn_delay=1.0,
+                            env=transport_env(True), stdout=output)
+    observer.clear()
+    supervisor.start()
+    try:
+        if not _tracked_before(supervisor, observer):
+            result['error'] = 'the pipeline never tracked before the fault'
+            return result
+        time.sleep(max(0.0, WARMUP_S - 5.0))
+        run = _FaultRun(case, supervisor, observer, log_dir)
+        run.watch(timeout_s)
+        result.update(run.result())
         return result
     finally:
         supervisor.stop()
@@ -281,31 +325,6 @@ def _fill_disk(path: Path) -> Path:
             except OSError:
                 pass
     return filler
-
-
-def to_markdown(results: List[dict]) -> str:
-    """Render the README table."""
-    lines = ['| fault | recovered | recovery_s | frames_lost | node_survived | ended_after_s '
-             '| visible_in_diagnostics | log_has_traceback |',
-             '|---|---|---|---|---|---|---|---|']
-    for r in results:
-        if 'error' in r and 'recovered' not in r:
-            lines.append(f"| {r['fault']} | error: {r['error']} | | | | | | |")
-            continue
-        lines.append(
-            f"| {r['fault']} | {_yes(r['recovered'])} | {_num(r['recovery_s'])} | "
-            f"{r['frames_lost']} | {_yes(r['node_survived'])} | {_num(r['ended_after_s'])} | "
-            f"{_yes(r['visible_in_diagnostics'])} | {_yes(r['log_has_traceback'])} |")
-    return '\n'.join(lines) + '\n'
-
-
-def _yes(value) -> str:
-    return 'yes' if value else 'no'
-
-
-def _num(value) -> str:
-    return '' if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else f'{value:.2f}'
 
 
 def main(argv: Optional[List[str]] = None) -> int:
