@@ -41,7 +41,7 @@ import yaml
 from face_tracker_ros.bringup.plan import (
     ArgumentError,
     BringupArgs,
-    check_choice,
+    check_argument,
     instance_log_dir,
     logger_name,
     make_plan,
@@ -208,8 +208,8 @@ def _arguments(context) -> dict:
     if values['middleware_log_level']:
         values['middleware_log_level'] = parse_log_level('middleware_log_level',
                                                          values['middleware_log_level'])
-    check_choice('protocol', values['protocol'], PROTOCOLS, empty_ok=True)
-    check_choice('sim_path', values['sim_path'], PATHS, empty_ok=True)
+    check_argument('protocol', values['protocol'], PROTOCOLS, empty_ok=True)
+    check_argument('sim_path', values['sim_path'], PATHS, empty_ok=True)
     values['namespace'] = parse_namespace(values['namespace'])
     try:
         levels = parse_node_log_levels(values['node_log_levels'])

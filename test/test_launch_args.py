@@ -10,7 +10,7 @@ import pytest
 from face_tracker_ros.bringup.plan import (
     ArgumentError,
     BringupArgs,
-    check_choice,
+    check_argument,
     default_sim_port,
     instance_log_dir,
     logger_name,
@@ -35,9 +35,9 @@ def test_an_unknown_log_level_names_the_argument_and_the_levels():
 
 
 def test_choices():
-    assert check_choice('protocol', '', ('ascii', 'maestro'), empty_ok=True) == ''
+    assert check_argument('protocol', '', ('ascii', 'maestro'), empty_ok=True) == ''
     with pytest.raises(ArgumentError, match=r"protocol:='bogus' \(allowed: ascii, maestro"):
-        check_choice('protocol', 'bogus', ('ascii', 'maestro'), empty_ok=True)
+        check_argument('protocol', 'bogus', ('ascii', 'maestro'), empty_ok=True)
 
 
 @pytest.mark.parametrize('text, namespace', [('', ''), ('left', '/left'), ('/left/', '/left'),

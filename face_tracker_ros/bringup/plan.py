@@ -95,8 +95,13 @@ class ArgumentError(ValueError):
     """A bring-up argument with a value outside the allowed ones (its message names both)."""
 
 
-def check_choice(argument: str, value: str, allowed: Sequence[str], empty_ok: bool = False) -> str:
-    """Return ``value`` if it is one of ``allowed``, else raise :class:`ArgumentError`."""
+def check_argument(argument: str, value: str, allowed: Sequence[str],
+                   empty_ok: bool = False) -> str:
+    """Return a bring-up argument's ``value`` if it is one of ``allowed``, else raise.
+
+    :class:`ArgumentError` names the argument as launch shows it: ``invalid argument
+    protocol:='pwm' (allowed: ascii, maestro)``.
+    """
     if (empty_ok and value == '') or value in allowed:
         return value
     choices = ', '.join(allowed) + (' or empty (as in the parameters file)' if empty_ok else '')
@@ -106,7 +111,7 @@ def check_choice(argument: str, value: str, allowed: Sequence[str], empty_ok: bo
 def parse_log_level(argument: str, text: str) -> str:
     """Return the log level ``text`` names (case-insensitive); raise :class:`ArgumentError`."""
     level = str(text).strip().lower()
-    return check_choice(argument, LOG_LEVEL_ALIASES.get(level, level), LOG_LEVEL_NAMES)
+    return check_argument(argument, LOG_LEVEL_ALIASES.get(level, level), LOG_LEVEL_NAMES)
 
 
 def parse_namespace(text: str) -> str:
