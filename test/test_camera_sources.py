@@ -180,9 +180,9 @@ def test_file_source_read_before_open_returns_none(video_path):
 
 
 def test_file_source_rejects_bad_fps(video_path):
-    """A negative fps is a ValueError naming fps."""
+    """A negative fps is a ValueError naming fps (checked once, by make_source)."""
     with pytest.raises(ValueError, match='fps'):
-        VideoFileSource(video_path, fps=-1.0)
+        make_source('file', video_path=video_path, fps=-1.0)
 
 
 # -- V4L2 (no camera on this machine) ----------------------------------------------------------
@@ -235,9 +235,9 @@ def test_v4l2_regular_file_is_not_a_device(tmp_path):
 
 @pytest.mark.parametrize('fourcc', ['MJP', 'MJPEG', '', 'MJ\nG', 42])
 def test_v4l2_bad_fourcc(fourcc):
-    """A fourcc that is not 4 printable characters is a ValueError."""
+    """A fourcc that is not 4 printable characters is a ValueError (checked by make_source)."""
     with pytest.raises(ValueError, match='fourcc'):
-        V4L2Source('/dev/video0', fourcc=fourcc)
+        make_source('v4l2', device='/dev/video0', fourcc=fourcc)
 
 
 @pytest.mark.parametrize('kwargs,name', [
@@ -249,7 +249,7 @@ def test_v4l2_bad_arguments_name_the_parameter(kwargs, name):
     args = {'device': '/dev/video0'}
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
-        V4L2Source(**args)
+        make_source('v4l2', **args)
 
 
 def test_v4l2_describe_shows_request_before_open():

@@ -23,7 +23,7 @@ from face_tracker_ros.camera.capture import CaptureThread
 from face_tracker_ros.camera.native_log import NativeStderr
 from face_tracker_ros.camera.params import CameraConfig, PARAMS, RULES
 from face_tracker_ros.camera.publisher import camera_info, FramePublisher  # noqa: F401
-from face_tracker_ros.camera.sources import check_video_file, make_source
+from face_tracker_ros.camera.sources import check_video_file, V4L2Source, VideoFileSource
 from face_tracker_ros.camera.status import CameraReport
 from face_tracker_ros.common.health import NodeHealth, STARTUP_GRACE_S
 from face_tracker_ros.common.params import declare, ParameterError
@@ -37,9 +37,9 @@ __all__ = ('CameraNode', 'PARAMS', 'RULES', 'camera_info', 'main')
 class CameraNode(Node):
     """Publishes camera frames, captured in threads of their own.
 
-    A camera with another frame source subclasses it and overrides the hooks
-    :meth:`source_factory`, :meth:`identity`, :meth:`on_published` and
-    :meth:`extra_figures` (and passes its own parameter table and rules).
+    A camera with another frame source subclasses it, passes its own parameter
+    table and rules, and overrides the hooks :meth:`source_factory`,
+    :meth:`identity`, :meth:`ready`, :meth:`on_published` and :meth:`extra_figures`.
     """
 
     def __init__(self, params=PARAMS, rules=RULES, **kwargs):
@@ -83,10 +83,11 @@ class CameraNode(Node):
             problem = check_video_file(source.video_path)
             if problem:
                 raise ParameterError(f"parameter 'video_path': {problem}")
-        return (lambda: make_source(
-            source.kind, device=source.device, video_path=source.video_path,
-            width=source.width, height=source.height, fps=source.fps, fourcc=source.fourcc,
-            loop=source.loop)), None
+        if source.kind == 'v4l2':
+            return (lambda: V4L2Source(source.device, width=source.width, height=source.height,
+                                       fps=source.fps, fourcc=source.fourcc)), None
+        return (lambda: VideoFileSource(source.video_path, loop=source.loop,
+                                        fps=source.fps)), None
 
     def identity(self, config: CameraConfig):
         """Return ``(source kind, device)`` for the log and the status figures."""

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from face_tracker_ros.camera.frame_source import DEFAULT_CAMERA_FPS
 from face_tracker_ros.camera.sources import SOURCES
+from face_tracker_ros.camera.v4l2 import fourcc_problem
 from face_tracker_ros.common.params import at_most, COMMON, Param, required_when, Rule
 
 #: Why the capture settings are read-only.
@@ -70,9 +71,14 @@ PARAMS = SOURCE_PARAMS + CAPTURE_PARAMS + COMMON
 
 
 def _fourcc_problem(v):
-    if len(v['fourcc']) == 4:
+    problem = fourcc_problem(v['fourcc'])
+    return f"parameter 'fourcc' = {v['fourcc']!r} {problem}" if problem else None
+
+
+def _device_problem(v):
+    if v['source'] != 'v4l2' or v['device'].strip():
         return None
-    return f"parameter 'fourcc' = {v['fourcc']!r} must be 4 characters"
+    return "parameter 'device' is required when 'source' is 'v4l2'"
 
 
 #: Rules between the parameters every camera has.
@@ -86,7 +92,7 @@ CAPTURE_RULES = (
 #: Rules between the camera's parameters, checked at start and for every change.
 RULES = (
     required_when('video_path', 'source', ('file',)),
-    required_when('device', 'source', ('v4l2',)),
+    Rule(('device', 'source'), _device_problem),
 ) + CAPTURE_RULES
 
 

@@ -14,16 +14,17 @@ from face_tracker_ros.camera.frame_source import (  # noqa: F401 - re-exported
     DEFAULT_CAMERA_FPS,
     DEFAULT_FILE_FPS,
     FrameSource,
+    MAX_FPS,
     SourceError,
     to_bgr,
 )
-from face_tracker_ros.camera.v4l2 import V4L2Source
+from face_tracker_ros.camera.v4l2 import DEVICE_FORMS, fourcc_problem, V4L2Source
 from face_tracker_ros.camera.video_file import (  # noqa: F401 - re-exported
     check_video_file,
     text_file_problem,
     VideoFileSource,
 )
-from face_tracker_ros.common.checks import check_choice
+from face_tracker_ros.common.checks import check_choice, check_int, check_number, must_be
 
 #: The kinds of source the camera node opens (its ``source`` parameter).
 SOURCES = ('v4l2', 'file')
@@ -37,10 +38,22 @@ def make_source(kind: str, device: str = '', video_path: str = '', width: int = 
     ``v4l2`` opens ``device`` (with width/height/fps/fourcc); ``file`` plays
     ``video_path`` (fps, 0 = the file's rate, loop, realtime).  Every call
     builds a fresh, unopened source, so ``lambda: make_source(...)`` is a
-    source factory for :class:`CaptureThread`.  The source checks its own
-    arguments: a ValueError names the parameter and the allowed values.
+    source factory for :class:`CaptureThread`.  The arguments are checked here
+    (the sources trust theirs): a ValueError names the parameter and the
+    allowed values.
     """
     check_choice('source', kind, SOURCES)
     if kind == 'v4l2':
-        return V4L2Source(device, width=width, height=height, fps=fps, fourcc=fourcc)
-    return VideoFileSource(video_path, loop=loop, fps=fps, realtime=realtime)
+        if not isinstance(device, str) or not device.strip():
+            raise must_be('device', device, DEVICE_FORMS)
+        problem = fourcc_problem(fourcc)
+        if problem:
+            raise ValueError(f'fourcc {problem}, got {fourcc!r}')
+        return V4L2Source(device, width=check_int('width', width, low=1),
+                          height=check_int('height', height, low=1),
+                          fps=check_number('fps', fps, 0.0, MAX_FPS, low_open=True),
+                          fourcc=fourcc)
+    if not isinstance(video_path, str) or not video_path:
+        raise must_be('video_path', video_path, 'a path to a video file')
+    return VideoFileSource(video_path, loop=loop, fps=check_number('fps', fps, 0.0, MAX_FPS),
+                           realtime=realtime)

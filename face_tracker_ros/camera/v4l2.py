@@ -17,13 +17,23 @@ import numpy as np
 from face_tracker_ros.camera.frame_source import (
     fourcc_text,
     FrameSource,
-    MAX_FPS,
     SourceError,
     to_bgr,
 )
-from face_tracker_ros.common.checks import check_int, check_number
 
 os.environ.setdefault('OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT', '2')
+
+#: What a V4L2 device may be named, for messages.
+DEVICE_FORMS = "a /dev/video* path, a /dev/v4l/by-id/ or by-path link, or an index like '0'"
+
+
+def fourcc_problem(fourcc) -> str:
+    """Return why ``fourcc`` is not a pixel format code ('' if it is one): 4 printable ASCII."""
+    if not isinstance(fourcc, str) or len(fourcc) != 4:
+        return 'must be 4 characters'
+    if not (fourcc.isascii() and fourcc.isprintable()):
+        return "must be 4 printable ASCII characters such as 'MJPG' or 'YUYV'"
+    return ''
 
 
 class V4L2Source(FrameSource):
@@ -38,21 +48,12 @@ class V4L2Source(FrameSource):
 
     def __init__(self, device: str, width: int = 640, height: int = 480, fps: float = 30.0,
                  fourcc: str = 'MJPG') -> None:
-        """Validate the request; nothing is opened until :meth:`open`."""
+        """Keep the request (checked by :func:`make_source` or the parameters); open nothing."""
         super().__init__()
-        if not isinstance(device, str) or not device.strip():
-            raise ValueError(
-                'device must be a /dev/video* path, a /dev/v4l/by-id/ or by-path link, or an '
-                f"index like '0', got {device!r}")
-        if not isinstance(fourcc, str) or len(fourcc) != 4 or not fourcc.isascii() \
-                or not fourcc.isprintable():
-            raise ValueError(
-                f"fourcc must be 4 printable ASCII characters such as 'MJPG' or 'YUYV', "
-                f'got {fourcc!r}')
         self.device = device.strip()
-        self.req_width = check_int('width', width, low=1)
-        self.req_height = check_int('height', height, low=1)
-        self.req_fps = check_number('fps', fps, low=0.0, high=MAX_FPS, low_open=True)
+        self.req_width = int(width)
+        self.req_height = int(height)
+        self.req_fps = float(fps)
         self.req_fourcc = fourcc
         self.fourcc = ''
         self.resolved = ''

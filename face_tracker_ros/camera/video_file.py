@@ -19,7 +19,6 @@ from face_tracker_ros.camera.frame_source import (
     SourceError,
     to_bgr,
 )
-from face_tracker_ros.common.checks import check_number
 
 # FFmpeg's tty demuxer shows a text file as a "video" of rendered characters.
 _TEXT_CODECS = ('ansi', 'bint', 'xbin', 'idf')
@@ -61,13 +60,11 @@ class VideoFileSource(FrameSource):
     def __init__(self, path: str, loop: bool = True, fps: float = 0.0, realtime: bool = True,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        """Validate the arguments; ``fps`` 0 means the file's own rate."""
+        """Keep the arguments (checked by make_source or the parameters); fps 0: the file's."""
         super().__init__()
-        if not isinstance(path, str) or not path:
-            raise ValueError(f'video_path must be a path to a video file, got {path!r}')
         self.path = path
         self.loop = bool(loop)
-        self.req_fps = check_number('fps', fps, low=0.0, high=MAX_FPS)
+        self.req_fps = float(fps)
         self.realtime = bool(realtime)
         self._clock = clock
         self._sleep = sleep

@@ -81,7 +81,7 @@ class SimCameraNode(CameraNode):
         if not self._pose_received:
             # The simulated view is aimed by the simulated servos: until their angles
             # arrive, a frame would show the scene from a head that is not there.
-            self.get_logger().info('waiting for sim/joint_states before publishing',
+            self.get_logger().info(f'waiting for {SIM_JOINT_STATES_TOPIC} before publishing',
                                    throttle_duration_sec=5.0)
         return self._pose_received
 
@@ -123,7 +123,7 @@ class SimCameraNode(CameraNode):
             pan = msg.position[list(msg.name).index('pan')]
             tilt = msg.position[list(msg.name).index('tilt')]
         except (ValueError, IndexError):
-            self.get_logger().warning('sim/joint_states without pan and tilt: ignored',
+            self.get_logger().warning(f'{SIM_JOINT_STATES_TOPIC} without pan and tilt: ignored',
                                       throttle_duration_sec=10.0)
             return
         with self._pose_lock:
