@@ -35,6 +35,7 @@ import time
 from typing import List, Optional
 
 from face_tracker_ros.bringup.standalone import add_bringup_arguments, supervisor_from_args
+from face_tracker_ros.common.params import defaults
 from face_tracker_ros.common.paths import default_log_dir
 from face_tracker_ros.common.stats import percentile
 from face_tracker_ros.common.status import decode_level, level_label, OK
@@ -51,6 +52,7 @@ from face_tracker_ros.interface import (
     SYSTEM_STATUS,
     TARGET_TOPIC,
 )
+from face_tracker_ros.monitor.params import PARAMS as MONITOR_PARAMS
 
 SETTLE_S = 3.0
 
@@ -230,6 +232,26 @@ def make_monitor(stats: DemoStats):
     return node
 
 
+def _watch(duration_s: float, supervisor, stats: DemoStats, started: float,
+           interactive: bool) -> None:
+    """Poll the nodes for ``duration_s`` (or until Ctrl-C), printing a status line each second."""
+    next_line = started + 1.0
+    try:
+        while True:
+            now = time.monotonic()
+            if now - started >= duration_s or supervisor.fatal_status is not None:
+                break
+            supervisor.poll()
+            if now >= next_line:
+                line = stats.status_line(now - started)
+                print(('\r' + line) if interactive else line, end='' if interactive else '\n',
+                      flush=True)
+                next_line += 1.0
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the closed-loop demo for ``--duration`` seconds and write the summary."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -262,22 +284,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     stop_spinning = spin_in_thread(executor)
     supervisor.start()
     started = stats.started = time.monotonic()
-    next_line = started + 1.0
     interactive = sys.stdout.isatty()
     try:
-        while True:
-            now = time.monotonic()
-            if now - started >= args.duration or supervisor.fatal_status is not None:
-                break
-            supervisor.poll()
-            if now >= next_line:
-                line = stats.status_line(now - started)
-                print(('\r' + line) if interactive else line, end='' if interactive else '\n',
-                      flush=True)
-                next_line += 1.0
-            time.sleep(0.05)
-    except KeyboardInterrupt:
-        pass
+        _watch(args.duration, supervisor, stats, started, interactive)
     finally:
         elapsed = time.monotonic() - started
         if interactive:
@@ -295,7 +304,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(json.dumps(summary, indent=2))
     print(f'summary written to {Path(args.output).resolve()}')
     log_dir = Path(args.log_dir).expanduser() if args.log_dir else default_log_dir()
-    print(f'log of the run: {log_dir / "face_tracker.log"}')
+    print(f'log of the run: {log_dir / defaults(MONITOR_PARAMS)["log_file"]}')
     if supervisor.fatal_status is not None:
         return supervisor.fatal_status
     if summary['servo_commands'] == 0:

@@ -92,6 +92,20 @@ def _proc_cmdline(pid: int) -> str:
     return text.replace('\x00', ' ').strip()[:300]
 
 
+def _open_fds(fd_dir: str, fds: List[str], wanted: Dict[str, List[str]]
+              ) -> Dict[str, List[int]]:
+    """Return ``{path: [fd]}`` of the ``wanted`` targets among one process's fd links."""
+    found: Dict[str, List[int]] = {}
+    for fd in fds:
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        for path in wanted.get(target, ()):
+            found.setdefault(path, []).append(int(fd) if fd.isdigit() else -1)
+    return found
+
+
 def device_holders(paths: Iterable[str], proc_root: str = '/proc') -> dict:
     """Return which processes hold each of ``paths`` open, from ``/proc/<pid>/fd`` links.
 
@@ -121,15 +135,7 @@ def device_holders(paths: Iterable[str], proc_root: str = '/proc') -> dict:
             continue
         except OSError:
             continue  # gone
-        found: Dict[str, List[int]] = {}
-        for fd in fds:
-            try:
-                target = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            for path in wanted.get(target, ()):
-                found.setdefault(path, []).append(int(fd) if fd.isdigit() else -1)
-        for path, fd_list in found.items():
+        for path, fd_list in _open_fds(fd_dir, fds, wanted).items():
             pid = int(name)
             comm = (read_text(os.path.join(proc_root, name, 'comm')) or '').strip()
             holders[path].append({'pid': pid, 'name': comm, 'cmdline': _proc_cmdline(pid),

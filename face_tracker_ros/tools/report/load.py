@@ -73,6 +73,26 @@ def resolve_bag(path: Path) -> Path:
     return path
 
 
+def _wanted_connections(connections, data: BagData) -> list:
+    """Count every topic's messages into ``data.topics``; return the connections to read.
+
+    A topic the report reads with another type than expected is noted and not read.
+    """
+    wanted = []
+    for conn in connections:
+        msgtype, count = data.topics.get(conn.topic, (conn.msgtype, 0))
+        data.topics[conn.topic] = (msgtype, count + int(conn.msgcount or 0))
+        key = topic_key(conn.topic)
+        if key is None:
+            continue
+        if conn.msgtype != TOPIC_TYPES[key]:
+            data.notes.append(f'{conn.topic} has type {conn.msgtype}, expected '
+                              f'{TOPIC_TYPES[key]}: not used')
+            continue
+        wanted.append(conn)
+    return wanted
+
+
 def load_bag(path: Path) -> BagData:
     """Read the topics the report uses from a bag.
 
@@ -98,18 +118,7 @@ def load_bag(path: Path) -> BagData:
         data.start_ns, data.end_ns = int(reader.start_time), int(reader.end_time)
         if data.end_ns < data.start_ns:
             data.start_ns = data.end_ns = 0
-        wanted = []
-        for conn in reader.connections:
-            msgtype, count = data.topics.get(conn.topic, (conn.msgtype, 0))
-            data.topics[conn.topic] = (msgtype, count + int(conn.msgcount or 0))
-            key = topic_key(conn.topic)
-            if key is None:
-                continue
-            if conn.msgtype != TOPIC_TYPES[key]:
-                data.notes.append(f'{conn.topic} has type {conn.msgtype}, expected '
-                                  f'{TOPIC_TYPES[key]}: not used')
-                continue
-            wanted.append(conn)
+        wanted = _wanted_connections(reader.connections, data)
         readers = _Dispatch(data)
         count = 0
         try:
