@@ -11,9 +11,9 @@ from rclpy.parameter import Parameter
 
 from face_tracker_ros.common import compat
 from face_tracker_ros.common.health import (
+    decode_level,
     ERROR,
     format_value,
-    from_msg_level,
     NodeHealth,
     OK,
     to_msg_level,
@@ -97,7 +97,7 @@ def test_a_failing_report_is_an_error_not_a_crash(ros_node):
 
 def test_level_and_value_conversions():
     assert to_msg_level(ERROR) == DiagnosticStatus.ERROR
-    assert from_msg_level(DiagnosticStatus.WARN) == WARN
+    assert decode_level(DiagnosticStatus.WARN) == WARN
     assert format_value(0.1234567) == '0.123'
     assert format_value(None) == ''
     assert format_value(False) == 'false'

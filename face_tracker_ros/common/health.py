@@ -35,10 +35,6 @@ def to_msg_level(level: int) -> bytes:
     return bytes([level])
 
 
-#: The older name of :func:`~face_tracker_ros.common.status.decode_level`.
-from_msg_level = decode_level
-
-
 def format_value(value) -> str:
     """Render a figure as diagnostic_updater expects (strings): floats short, bools lower."""
     if isinstance(value, bool):
