@@ -53,10 +53,10 @@ lint: $(STAMP)
 	$(PY) -m flake8 --config setup.cfg face_tracker_ros launch test bench setup.py
 	$(PY) -m pydocstyle --config setup.cfg face_tracker_ros launch test bench setup.py
 
-## Regenerate config/tracker.yaml and the README's parameter tables from the nodes' tables
+## Regenerate config/tracker.yaml and the parameter reference (docs/parameters.md) from the nodes' tables
 config: $(STAMP)
 	$(PY) -m face_tracker_ros.tools.params_doc yaml > config/tracker.yaml
-	$(PY) -m face_tracker_ros.tools.params_doc readme README.md
+	$(PY) -m face_tracker_ros.tools.params_doc doc docs/parameters.md
 
 clean:
 	rm -rf $(VENV) .venv-distro build install log *.egg-info demo-summary.json demo-nodes.log \

@@ -1,6 +1,6 @@
 # Copyright 2026 The face_tracker_ros authors
 # SPDX-License-Identifier: Apache-2.0
-"""Parameter tables: validation messages, declaration on a node, config file and README in sync."""
+"""Parameter tables: validation messages, declaration on a node, config file and docs in sync."""
 
 from pathlib import Path
 
@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from face_tracker_ros.common.params import declare, Param, ParameterError, validate_all
-from face_tracker_ros.tools.params_doc import node_tables, replace_section, to_yaml
+from face_tracker_ros.tools.params_doc import doc_tables, node_tables, replace_section, to_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,12 +54,12 @@ def test_shipped_config_matches_the_code():
 
 
 def test_readme_documents_every_parameter():
-    readme = (ROOT / 'README.md').read_text()
-    assert readme == replace_section(readme, node_tables()), \
-        'the README parameter tables are stale: run make config'
-    for node, table in node_tables().items():
+    reference = (ROOT / 'docs' / 'parameters.md').read_text()
+    assert reference == replace_section(reference, doc_tables()), \
+        'the parameter tables of docs/parameters.md are stale: run make config'
+    for node, table in doc_tables().items():
         for p in table:
-            assert f'`{p.name}`' in readme, f'{node}.{p.name} missing from README'
+            assert f'`{p.name}`' in reference, f'{node}.{p.name} missing from docs/parameters.md'
 
 
 def test_declare_on_a_real_node(tmp_path):

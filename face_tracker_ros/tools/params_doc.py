@@ -1,14 +1,14 @@
 # Copyright 2026 The face_tracker_ros authors
 # SPDX-License-Identifier: Apache-2.0
-"""Write ``config/tracker.yaml`` and the README's parameter tables from the nodes' own tables.
+"""Write ``config/tracker.yaml`` and the parameter reference's tables from the nodes' own tables.
 
 Usage::
 
     python -m face_tracker_ros.tools.params_doc yaml > config/tracker.yaml
     python -m face_tracker_ros.tools.params_doc markdown
-    python -m face_tracker_ros.tools.params_doc readme README.md   # rewrite its table section
+    python -m face_tracker_ros.tools.params_doc doc docs/parameters.md   # rewrite its tables
 
-The tests check that the shipped YAML and the README agree with the code, so
+The tests check that the shipped YAML and docs/parameters.md agree with the code, so
 a parameter cannot be added, renamed or given a new default in one place only.
 """
 
@@ -39,6 +39,27 @@ def node_tables() -> Dict[str, Sequence[Param]]:
     from face_tracker_ros.sim.node import PARAMS as SIM_SERVO
     return {'camera': CAMERA, 'detector': DETECTOR, 'servo': SERVO, 'sim_servo': SIM_SERVO,
             'diagnostics': DIAGNOSTICS, 'flight_recorder': FLIGHT_RECORDER}
+
+
+#: Headings of the reference's tables that are not a node's name alone.
+TITLES = {'sim_camera': '`camera` in the simulation (`sim_camera_node`): its own parameters'}
+
+
+def doc_tables() -> Dict[str, Sequence[Param]]:
+    """Return the reference's tables: every node's, and the simulated camera's own ``sim.*``.
+
+    The simulated camera is the node ``camera`` too and reads the camera's section
+    of the parameters file, so ``config/tracker.yaml`` has no section of its own for it.
+    """
+    from face_tracker_ros.sim.camera_params import PARAMS as SIM_CAMERA
+    tables = node_tables()
+    camera = {p.name for p in tables['camera']}
+    out = {}
+    for node, table in tables.items():
+        out[node] = table
+        if node == 'camera':
+            out['sim_camera'] = tuple(p for p in SIM_CAMERA if p.name not in camera)
+    return out
 
 
 def _yaml_value(value) -> str:
@@ -77,7 +98,7 @@ def to_markdown(tables: Dict[str, Sequence[Param]]) -> str:
     """Render one markdown table per node."""
     out = []
     for node, table in tables.items():
-        out.append(f'#### `{node}`\n')
+        out.append(f"#### {TITLES.get(node, f'`{node}`')}\n")
         out.append('| parameter | default | unit | allowed | live | description |')
         out.append('|---|---|---|---|---|---|')
         for p in table:
@@ -102,18 +123,18 @@ def replace_section(text: str, tables: Dict[str, Sequence[Param]]) -> str:
 
 
 def main() -> int:
-    """Print the YAML or the markdown tables, or rewrite a README's table section."""
+    """Print the YAML or the markdown tables, or rewrite a document's table section."""
     what = sys.argv[1] if len(sys.argv) > 1 else 'yaml'
-    if what == 'readme' and len(sys.argv) == 3:
+    if what in ('doc', 'readme') and len(sys.argv) == 3:
         with open(sys.argv[2]) as f:
             text = f.read()
         with open(sys.argv[2], 'w') as f:
-            f.write(replace_section(text, node_tables()))
+            f.write(replace_section(text, doc_tables()))
         return 0
     if what not in ('yaml', 'markdown'):
-        print('usage: params_doc [yaml|markdown|readme README.md]', file=sys.stderr)
+        print('usage: params_doc [yaml|markdown|doc docs/parameters.md]', file=sys.stderr)
         return 2
-    text = to_yaml(node_tables()) if what == 'yaml' else to_markdown(node_tables())
+    text = to_yaml(node_tables()) if what == 'yaml' else to_markdown(doc_tables())
     sys.stdout.write(text)
     return 0
 
