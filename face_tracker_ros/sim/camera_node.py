@@ -36,6 +36,7 @@ from face_tracker_ros.interface import (
 )
 from face_tracker_ros.sim.camera_params import PARAMS, RULES, SimCameraConfig
 from face_tracker_ros.sim.faults import FaultSchedule, faulty_factory
+from face_tracker_ros.sim.injection import inject_from_text
 from face_tracker_ros.sim.scene import SimScene
 from face_tracker_ros.sim.source import SimSource
 
@@ -102,17 +103,7 @@ class SimCameraNode(CameraNode):
 
     def _on_inject(self, msg: String) -> None:
         """Start a fault now: ``camera:<kind>:<duration_s>[:<value>]`` (others are ignored)."""
-        target, _, rest = msg.data.partition(':')
-        if target != 'camera':
-            return
-        try:
-            parts = rest.split(':')
-            value = float(parts[2]) if len(parts) > 2 else None
-            self._schedule.inject(parts[0], float(parts[1]), value)
-        except (ValueError, IndexError) as exc:
-            self.get_logger().warning(f"fault injection '{msg.data}' ignored: {exc}")
-            return
-        self.get_logger().warning(f'injected camera fault {rest}')
+        inject_from_text(msg.data, 'camera', self._schedule.inject, self.get_logger())
 
     def _current_pose(self):
         with self._pose_lock:

@@ -32,6 +32,7 @@ from face_tracker_ros.interface import (
     SIM_SERVO_TASK,
 )
 from face_tracker_ros.sim.controller import SimServoController
+from face_tracker_ros.sim.injection import inject_from_text
 from face_tracker_ros.sim.servo_params import PARAMS, RULES, SimServoConfig
 
 __all__ = ('SimServoNode', 'PARAMS', 'RULES', 'default_link_path', 'main')
@@ -79,18 +80,8 @@ class SimServoNode(Node):
 
     def _on_inject(self, msg: String) -> None:
         """Start a fault now: ``serial:<kind>:<duration_s>[:<value>]`` (others are ignored)."""
-        target, _, rest = msg.data.partition(':')
-        if target != 'serial':
-            return
-        try:
-            parts = rest.split(':')
-            kind, duration = parts[0], float(parts[1])
-            value = float(parts[2]) if len(parts) > 2 else 0.0
-            self.controller.inject(kind, duration, value)
-        except (ValueError, IndexError) as exc:
-            self.get_logger().warning(f"fault injection '{msg.data}' ignored: {exc}")
-            return
-        self.get_logger().warning(f'injected serial fault {rest}')
+        inject_from_text(msg.data, 'serial', lambda kind, duration, value: self.controller.inject(
+            kind, duration, 0.0 if value is None else value), self.get_logger())
 
     def _report(self):
         fw = self.controller.firmware
