@@ -3,7 +3,7 @@
 """Fault schedules for the simulated camera: the failures a USB camera really shows.
 
 A schedule is a list of entries ``"<kind>:<start_s>:<duration_s>[:<value>]"``,
-times counted from when the schedule was made (the camera node's start), for
+times counted from when the schedule was made (the simulated camera's start), for
 example ``["read_fail:10:3", "frozen:20:5", "disappear:40:4"]``:
 
 * ``read_fail``: every read fails (returns no frame);
