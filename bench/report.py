@@ -1,6 +1,6 @@
 # Copyright 2026 The face_tracker_ros authors
 # SPDX-License-Identifier: Apache-2.0
-"""Turn the benchmark results into markdown tables (for the README) and a terminal summary."""
+"""Turn the benchmark results into markdown tables (docs/benchmarks.md) and a terminal summary."""
 
 from typing import Dict, List, Optional
 
@@ -53,7 +53,7 @@ def _table(header: List[str], rows: List[List[str]]) -> List[str]:
 
 
 def markdown(results: Dict[str, object]) -> str:
-    """Return the README's benchmark tables for ``results`` (the bench-results.json content)."""
+    """Return the benchmark tables for ``results`` (the bench-results.json content)."""
     machine = results.get('machine', {})
     lines = [f"Measured {results.get('started', '')} on {_get(machine, 'cpu_count')} cores "
              f"({_get(machine, 'cpu_model')}), Python {_get(machine, 'python')}, OpenCV "

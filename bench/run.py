@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="directory for the nodes' output (default: discarded)")
     parser.add_argument('--output', default='bench-results.json', help='results file (JSON)')
     parser.add_argument('--markdown', default='bench-results.md',
-                        help='markdown table file for the README')
+                        help='markdown table file (docs/benchmarks.md quotes it)')
     parser.add_argument('--fail-on-miss', action='store_true',
                         help='exit 3 when a target is missed')
     return parser

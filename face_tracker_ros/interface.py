@@ -22,7 +22,7 @@ RUN_ID_ENV = 'FACE_TRACKER_RUN_ID'
 PARENT_PID_ENV = 'FACE_TRACKER_PARENT_PID'
 
 # Topics, relative to the node's namespace unless they start with '/'. The message types and
-# QoS profiles are in the README's node tables and face_tracker_ros.common.qos.
+# QoS profiles are in docs/design.md (Topics and QoS) and face_tracker_ros.common.qos.
 IMAGE_TOPIC = 'camera/image_raw'
 CAMERA_INFO_TOPIC = 'camera/camera_info'
 TARGET_TOPIC = 'face/target'

@@ -5,7 +5,7 @@
 Nothing here asserts a speed: the figures depend on the machine.  What is
 checked is that every cheap piece of ``bench/`` still works end to end on
 real parts (real OpenCV on real photographs, two real DDS processes, a real
-pseudo-terminal) and that the results have the shape the README table needs.
+pseudo-terminal) and that the results have the shape the tables of docs/benchmarks.md need.
 """
 
 import json

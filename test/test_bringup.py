@@ -186,7 +186,7 @@ def test_demo_summary(tmp_path):
     assert summary['frames_processed'] >= 0.25 * summary['frames_published'], summary
     # Tracked: the face within 0.1 half-widths of the centre in at least half of the frames.
     # (Under load the RMS error grows with the seconds the loop waits for the CPU; at rest
-    # it is about 0.03, see the README; the benchmark holds it to its targets.)
+    # it is about 0.03, see docs/benchmarks.md; the benchmark holds it to its targets.)
     assert summary['target_error_p50'] <= 0.10, summary
     assert 0 < summary['latency_capture_to_command_ms_p50'] < 500
     # Every node's status, the system status and one status per process, all OK.

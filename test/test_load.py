@@ -92,7 +92,7 @@ def test_budget_rows_and_quota_text_files(tmp_path):
 
 
 def test_budget_table_in_the_markdown():
-    """A budget section becomes a README table row per quota, a skip says why."""
+    """A budget section becomes a table row per quota, a skip says why."""
     row = {'start_to_tracked_s': 5.2, 'frames_published': 900, 'frames_processed': 880,
            'servo_commands': 875,
            'commands_per_processed_frame': 0.994, 'target_error_rms': 0.031,

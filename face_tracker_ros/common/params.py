@@ -5,7 +5,7 @@
 Every node lists its parameters as :class:`Param` entries.  The same table
 declares them on the node (with a ``ParameterDescriptor`` carrying the
 description, the allowed values and the numeric range), validates the values
-it received, documents them (the README table and ``config/tracker.yaml`` are
+it received, documents them (docs/parameters.md and ``config/tracker.yaml`` are
 checked against it by the tests) and gives the standalone bring-up its
 defaults.  This module is ROS-free; declaring a table on an rclpy node is
 :func:`face_tracker_ros.common.ros_params.declare` (importable from here too).

@@ -122,7 +122,7 @@ CASES = (
 
 
 def to_markdown(results: List[dict]) -> str:
-    """Render the README table."""
+    """Render the results table (docs/benchmarks.md)."""
     lines = ['| fault | recovered | recovery_s | frames_lost | node_survived | ended_after_s '
              '| visible_in_diagnostics | log_has_traceback |',
              '|---|---|---|---|---|---|---|---|']

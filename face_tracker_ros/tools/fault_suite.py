@@ -21,7 +21,7 @@ process (freeze with SIGSTOP, kill with SIGKILL); the suite then measures:
   while the fault lasted, and which;
 * ``log_has_traceback``: a traceback in ``face_tracker.log`` during the run.
 
-Writes ``fault-results.json`` and ``fault-results.md`` (the README's table).
+Writes ``fault-results.json`` and ``fault-results.md`` (the table of docs/benchmarks.md).
 The faults themselves are listed in ``face_tracker_ros.tools.fault_cases``.
 """
 

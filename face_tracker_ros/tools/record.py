@@ -81,7 +81,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if shutil.which('ros2') is None:
         print('face_tracker_record needs the ros2 CLI (a ROS 2 distribution); without it use '
-              'the flight recorder (see README, Post-mortem)', file=sys.stderr)
+              'the flight recorder (see docs/operations.md, Post-mortem)', file=sys.stderr)
         return 2
     sys.stdout.flush()
     os.execvp(cmd[0], cmd)
