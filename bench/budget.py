@@ -211,14 +211,15 @@ class CpuQuota:
 
 
 def restore_priority(pid: int) -> int:
-    """Put every thread of ``pid`` back to niceness 0 and SCHED_OTHER; return how many moved.
+    """Put every lowered thread of ``pid`` back to niceness 0; return how many moved.
 
-    The simulated controller lowers itself like a background node (niceness 10,
-    ``SCHED_BATCH``, its session's autogroup too) so that in a demo it does not
-    compete with the tracker.  Here it stands for hardware, which the host's
-    load does not slow: lowered, beside other work it answered the servo node
-    so late that the servo node took it for unresponsive ("no reply for 1.0 s")
-    and dropped targets while it reconnected.
+    Where ``FACE_TRACKER_BACKGROUND_NICE`` asks for it, the simulated controller
+    lowers itself like a background node (its threads' niceness, its session's
+    autogroup too) so that in a demo it does not compete with the tracker.  Here
+    it stands for hardware, which the host's load does not slow: lowered, beside
+    other work it answered the servo node so late that the servo node took it
+    for unresponsive ("no reply for 1.0 s") and dropped targets while it
+    reconnected.
     """
     restored = 0
     try:
@@ -227,9 +228,8 @@ def restore_priority(pid: int) -> int:
         return 0
     for tid in tids:
         try:
-            if os.sched_getscheduler(tid) != os.SCHED_BATCH:
+            if os.getpriority(os.PRIO_PROCESS, tid) <= 0:
                 continue
-            os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
             os.setpriority(os.PRIO_PROCESS, tid, 0)
             restored += 1
         except OSError:
