@@ -14,6 +14,7 @@ from typing import Tuple
 
 import numpy as np
 
+from face_tracker_ros.common.status import STARTING_MESSAGE
 from face_tracker_ros.interface import DIAGNOSTICS_TOPIC
 
 try:  # pragma: no cover - depends on the installation
@@ -175,7 +176,7 @@ except ImportError:  # the standalone path
             self.tasks.append((name, function))
             status = DiagnosticStatusWrapper()
             status.name = name
-            status.summary(DiagnosticStatus.OK, 'Node starting up')
+            status.summary(DiagnosticStatus.OK, STARTING_MESSAGE)
             self.publish(status)
 
         def removeByName(self, name: str) -> bool:  # noqa: N802 - diagnostic_updater's name

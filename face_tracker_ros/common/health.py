@@ -20,11 +20,9 @@ from face_tracker_ros.common.status import (  # noqa: F401 - the levels, re-expo
     ERROR,
     OK,
     STALE,
+    STARTUP_GRACE_S,
     WARN,
 )
-
-#: Seconds after a node starts during which missing input or a low rate is not yet an alarm.
-STARTUP_GRACE_S = 5.0
 
 #: A task returns (level, message, figures).
 Report = Tuple[int, str, Dict[str, object]]

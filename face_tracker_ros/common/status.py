@@ -15,6 +15,13 @@ WARN = 1
 ERROR = 2
 STALE = 3
 
+#: The message of the OK status diagnostic_updater (and its built-in equivalent) publishes for
+#: a task before the task has reported: not a report of the node's health yet.
+STARTING_MESSAGE = 'Node starting up'
+
+#: Seconds after a node starts during which missing input or a low rate is not yet an alarm.
+STARTUP_GRACE_S = 5.0
+
 #: Lower-case names of the levels, for messages and logs.
 LEVEL_NAMES = {OK: 'ok', WARN: 'warn', ERROR: 'error', STALE: 'stale'}
 

@@ -16,8 +16,10 @@ import re
 import time
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
+from face_tracker_ros.common.status import LOG_LEVEL_LABELS
+
 #: Severity names of rcl_interfaces/Log levels.
-LEVEL_NAMES = {10: 'DEBUG', 20: 'INFO', 30: 'WARN', 40: 'ERROR', 50: 'FATAL'}
+LEVEL_NAMES = LOG_LEVEL_LABELS
 _LEVEL_NUMBERS = {name: number for number, name in LEVEL_NAMES.items()}
 
 #: How much of an existing file's end is read to skip records already written.

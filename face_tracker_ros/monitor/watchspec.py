@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import re
 from typing import Iterable, List
 
-from face_tracker_ros.common.status import WARN
+from face_tracker_ros.common.status import STARTING_MESSAGE, WARN  # noqa: F401 - re-exported
 from face_tracker_ros.interface import (
     CAMERA_INFO_TOPIC,
     CAMERA_NODE,
@@ -45,7 +45,6 @@ DEFAULT_UPSTREAMS = {DETECTOR_NODE: CAMERA_NODE}
 STALL_GAP_S = 3.0
 
 #: The status every node announces before its first real report; not a sign of work.
-STARTING_MESSAGE = 'Node starting up'
 
 #: A ROS node name: a letter or _, then letters, digits or _.
 NODE_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')

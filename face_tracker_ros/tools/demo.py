@@ -38,7 +38,7 @@ from face_tracker_ros.bringup.standalone import add_bringup_arguments, superviso
 from face_tracker_ros.common.params import defaults
 from face_tracker_ros.common.paths import default_log_dir
 from face_tracker_ros.common.stats import percentile
-from face_tracker_ros.common.status import decode_level, level_label, OK
+from face_tracker_ros.common.status import decode_level, level_label, OK, STARTING_MESSAGE
 from face_tracker_ros.interface import (
     CAMERA_STATUS,
     COMMAND_LATENCY_TOPIC,
@@ -116,7 +116,7 @@ class DemoStats:
             if wanted is not None and name not in self.status_first_seen and level == OK \
                     and all(k in keys for k in wanted):
                 self.status_first_seen[name] = round(now, 2)
-            if level != OK and message != 'Node starting up':
+            if level != OK and message != STARTING_MESSAGE:
                 self.not_ok.setdefault(name, f'{level_label(level)}: {message} (at {now:.1f} s)')
 
     def on_truth(self, stamp: float, error: float) -> None:

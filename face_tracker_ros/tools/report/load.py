@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Dict, List
 
-from face_tracker_ros.common.status import decode_level
+from face_tracker_ros.common.status import decode_level, LOG_LEVEL_LABELS
 from face_tracker_ros.interface import (
     CAMERA_TASK,
     COMMAND_LATENCY_TOPIC,
@@ -30,7 +30,6 @@ from face_tracker_ros.tools.report.data import (
 )
 
 #: rcl_interfaces/Log levels.
-LOG_LEVELS = {10: 'DEBUG', 20: 'INFO', 30: 'WARN', 40: 'ERROR', 50: 'FATAL'}
 
 
 def _stamp(msg_stamp) -> float:
@@ -207,7 +206,7 @@ class _Dispatch:
 
     def _rosout(self, t: float, msg) -> None:
         d = self.data
-        level = LOG_LEVELS.get(int(msg.level), str(msg.level))
+        level = LOG_LEVEL_LABELS.get(int(msg.level), str(msg.level))
         d.log_counts[level] = d.log_counts.get(level, 0) + 1
         if int(msg.level) >= 40:
             d.logs.append((t, level, str(msg.name), str(msg.msg)))
