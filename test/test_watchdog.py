@@ -597,7 +597,7 @@ def test_default_specs_name_each_nodes_output():
     assert specs['sim_servo'] == WatchSpec('sim_servo', 'sim/joint_states')
     assert specs['diagnostics'] == WatchSpec('diagnostics')
     assert default_specs(['detector'])[0].upstream == ''  # no camera watched: no upstream
-    assert set(STATES) == {'ok', 'starting', 'hung', 'bloated', 'zombie', 'terminating',
+    assert set(STATES) == {'ok', 'starting', 'starved', 'hung', 'bloated', 'zombie', 'terminating',
                            'budget_exhausted', 'not_running'}
     when = Action('camera', 'SIGTERM', 1, 'why', 0.0, 0.0, True).when
     assert datetime.fromisoformat(when).timestamp() == 0.0

@@ -26,7 +26,7 @@ from face_tracker_ros.interface import (
 )
 from face_tracker_ros.monitor.logkeeper import LogKeeper
 from face_tracker_ros.monitor.params import MonitorConfig
-from face_tracker_ros.monitor.readings import process_summary_line, sample_system
+from face_tracker_ros.monitor.readings import process_summary_line, read_cpu, sample_system
 from face_tracker_ros.monitor.reports import (
     camera_device_report,
     LevelNotes,
@@ -94,7 +94,7 @@ class Monitor:
                  else spec for spec in default_specs(r.watched_nodes)]
         self.watchdog = Watchdog.from_config(
             specs, config.watchdog, owned=self.scope.owns,
-            stall_gap_s=max(STALL_GAP_S, 3.0 * self.check_period_s))
+            stall_gap_s=max(STALL_GAP_S, 3.0 * self.check_period_s), read_cpu=read_cpu)
         self._progress: Dict[str, int] = {}
 
     def configure(self, config: MonitorConfig) -> None:

@@ -51,6 +51,24 @@ def start_time(pid: int) -> Optional[float]:
         return None
 
 
+def check_setting(name: str, value, inclusive: bool) -> float:
+    """Return a watchdog setting (seconds or MB) > 0 (>= 0 if ``inclusive``); else ValueError."""
+    number = as_float(value)
+    if number is None or number < 0.0 or (number == 0.0 and not inclusive):
+        sign = '>=' if inclusive else '>'
+        raise ValueError(f'{name} must be a finite number {sign} 0 (seconds or MB), '
+                         f'got {value!r}')
+    return number
+
+
+def check_budget(value) -> int:
+    """Return ``max_restarts_per_hour`` if it is an integer >= 0; else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError('max_restarts_per_hour must be an integer >= 0 (0: never end a '
+                         f'node), got {value!r}')
+    return value
+
+
 def always(_pid: int) -> bool:
     """Return True: every process is owned (the default ``owned``)."""
     return True

@@ -22,7 +22,8 @@ reusing :class:`~face_tracker_ros.monitor.watchdog.Watchdog` for the one node:
   process needs it), each checked to be the same process (start time) and of
   this run; at most ``max_restarts_per_hour``, then ERROR and nothing more;
 * time the watching process itself did not run (a gap between two checks
-  over ``stall_gap_s``) is unknown, not silence;
+  over ``stall_gap_s``) is unknown, not silence; a process starved of CPU
+  is not hung (:mod:`~face_tracker_ros.monitor.starvation`, ``read_cpu``);
 * every action and every change of state is one log sentence
   (:meth:`PeerWatch.check` returns them); :meth:`PeerWatch.report` is the
   status for ``/diagnostics``.
@@ -37,6 +38,7 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 from face_tracker_ros.interface import DIAGNOSTICS_NODE
+from face_tracker_ros.monitor.readings import read_cpu as proc_cpu
 from face_tracker_ros.monitor.resources import ProcessWatcher, RunScope
 from face_tracker_ros.monitor.watchdog import Action, Event, Watchdog, WatchSpec
 from face_tracker_ros.monitor.watchspec import STALL_GAP_S, STARTING_MESSAGE
@@ -59,7 +61,7 @@ class PeerWatch:
                  scope: Optional[RunScope] = None, stall_gap_s: float = STALL_GAP_S,
                  clock: Callable[[], float] = time.monotonic,
                  kill: Callable[[int, int], None] = os.kill,
-                 watcher: Optional[ProcessWatcher] = None):
+                 watcher: Optional[ProcessWatcher] = None, read_cpu=proc_cpu):
         """Watch ``node_name`` among the processes of ``scope`` (default: this process's run).
 
         Raises ValueError naming the setting for a value out of range.
@@ -72,7 +74,7 @@ class PeerWatch:
                             startup_grace_s=startup_grace_s, kill_grace_s=kill_grace_s,
                             max_restarts_per_hour=max_restarts_per_hour, enabled=enabled,
                             clock=clock, kill=kill, owned=self.scope.owns,
-                            stall_gap_s=stall_gap_s)
+                            stall_gap_s=stall_gap_s, read_cpu=read_cpu)
         self._prefix = f'{node_name}: '
         self._lock = threading.Lock()
         self._clock = clock

@@ -13,7 +13,7 @@ import math
 import os
 import re
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import psutil
 
@@ -129,6 +129,48 @@ def start_time(proc: psutil.Process) -> Optional[float]:
         except (OSError, ValueError, IndexError):
             return None
     return _call_quietly(proc.create_time)
+
+
+@dataclass(frozen=True)
+class CpuReading:
+    """What one process did on the CPUs so far (Linux ``/proc``), for the watchdog.
+
+    ``ran_s``: its CPU time, utime + stime of every thread (ended ones too);
+    ``waits_s``: per thread id, the time it waited on a run queue for a CPU
+    (``run_delay``, the second field of ``/proc/<pid>/task/<tid>/schedstat``;
+    a CPU quota's throttled time counts); ``state``: the state letter of
+    ``/proc/<pid>/stat`` (R running, S sleeping, D disk sleep, T stopped ...).
+    """
+
+    ran_s: float
+    waits_s: Mapping[int, float]
+    state: str
+
+
+def read_cpu(pid: int) -> Optional[CpuReading]:
+    """Return what ``pid`` did on the CPUs so far; None when gone or unreadable.
+
+    Unreadable: not Linux, or a kernel without ``schedstat`` files.
+    """
+    if not _LINUX_PROC:
+        return None
+    base = f'/proc/{int(pid)}'
+    try:
+        with open(base + '/stat', 'rb') as handle:
+            data = handle.read()
+        fields = data[data.rindex(b')') + 2:].split()  # state is field 3, utime/stime 14/15
+        state = fields[0].decode('ascii', 'replace')
+        ran = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        waits: Dict[int, float] = {}
+        for tid in os.listdir(base + '/task'):
+            try:
+                with open(f'{base}/task/{tid}/schedstat', 'rb') as handle:
+                    waits[int(tid)] = int(handle.read().split()[1]) / 1e9
+            except FileNotFoundError:
+                continue  # the thread ended meanwhile (or this kernel has no schedstat)
+    except (OSError, ValueError, IndexError):
+        return None
+    return CpuReading(ran, waits, state) if waits else None
 
 
 def _call_quietly(getter) -> Optional[float]:

@@ -14,7 +14,10 @@ whose memory has grown past any reason.  This core decides, per watched node:
   so a respawned node gets its grace again.  A node with an ``upstream``
   (the detector, fed by the camera) is not blamed for a silent output while
   its upstream's output is silent too, nor before ``stale_timeout_s`` has
-  passed since that input came back.
+  passed since that input came back.  With a ``read_cpu`` reader, a silent
+  node whose process waited for a CPU rather than ran or slept is
+  **starved**, not hung: WARN, ended only after a longer silence
+  (:mod:`~face_tracker_ros.monitor.starvation`).
 * **bloated**: the process's RSS is above ``rss_limit_mb``.
 * **zombie**: reported only.  A zombie has already exited; no signal can end
   it, its parent (``ros2 launch`` or the standalone runner) must reap it.
@@ -63,16 +66,18 @@ import os
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from face_tracker_ros.common.checks import as_float
 from face_tracker_ros.common.status import ERROR, OK, WARN
 from face_tracker_ros.monitor.enforcer import (  # noqa: F401 - HOUR_S: old imports
     always,
+    check_budget,
+    check_setting,
     Enforcer,
     HOUR_S,
     is_alive,
     NodeRecord,
     start_time,
 )
+from face_tracker_ros.monitor.starvation import CpuJudge
 from face_tracker_ros.monitor.watchspec import (  # noqa: F401 - the vocabulary, re-exported
     Action,
     check_specs,
@@ -85,7 +90,7 @@ from face_tracker_ros.monitor.watchspec import (  # noqa: F401 - the vocabulary,
 )
 
 
-class Watchdog(Enforcer):
+class Watchdog(CpuJudge, Enforcer):
     """Decides when a tracker node is hung or bloated and ends it; see the module docstring."""
 
     def __init__(self, nodes: Iterable, stale_timeout_s: float = 10.0,
@@ -97,22 +102,18 @@ class Watchdog(Enforcer):
                  is_alive: Callable[[int], bool] = is_alive,
                  identify: Callable[[int], Optional[float]] = start_time,
                  owned: Optional[Callable[[int], bool]] = None,
-                 stall_gap_s: Optional[float] = None):
+                 stall_gap_s: Optional[float] = None, read_cpu=None):
         """Watch ``nodes`` (WatchSpec objects or plain names, which get :func:`default_specs`).
 
         Raises ValueError naming the parameter for a value out of range.
         """
-        self.stale_timeout_s = self._number('stale_timeout_s', stale_timeout_s, 0.0, False)
-        self.startup_grace_s = self._number('startup_grace_s', startup_grace_s, 0.0, True)
-        self.kill_grace_s = self._number('kill_grace_s', kill_grace_s, 0.0, False)
-        self.rss_limit_mb = self._number('rss_limit_mb', rss_limit_mb, 0.0, False)
-        self.stall_gap_s = None if stall_gap_s is None else self._number(
-            'stall_gap_s', stall_gap_s, 0.0, False)
-        if isinstance(max_restarts_per_hour, bool) or not isinstance(max_restarts_per_hour, int) \
-                or max_restarts_per_hour < 0:
-            raise ValueError('max_restarts_per_hour must be an integer >= 0 (0: never end a '
-                             f'node), got {max_restarts_per_hour!r}')
-        self.max_restarts_per_hour = max_restarts_per_hour
+        self.stale_timeout_s = check_setting('stale_timeout_s', stale_timeout_s, False)
+        self.startup_grace_s = check_setting('startup_grace_s', startup_grace_s, True)
+        self.kill_grace_s = check_setting('kill_grace_s', kill_grace_s, False)
+        self.rss_limit_mb = check_setting('rss_limit_mb', rss_limit_mb, False)
+        self.stall_gap_s = None if stall_gap_s is None else check_setting(
+            'stall_gap_s', stall_gap_s, False)
+        self.max_restarts_per_hour = check_budget(max_restarts_per_hour)
         if not isinstance(enabled, bool):
             raise ValueError(f'enabled must be true or false, got {enabled!r}')
         self.enabled = enabled
@@ -122,6 +123,7 @@ class Watchdog(Enforcer):
             if not callable(fn):
                 raise ValueError(f'{name} must be a callable, got {fn!r}')
         self._owned = owned if owned is not None else always
+        self._init_cpu(read_cpu)
         #: End of the last gap in which the watchdog itself did not run (None: none yet).
         self.resumed_t: Optional[float] = None
         self.stalls_total = 0
@@ -138,21 +140,11 @@ class Watchdog(Enforcer):
         #: Sentences for the log, oldest first; see :meth:`drain_events`.
         self.events: List[Event] = []
 
-    # ------------------------------------------------------------- validation
-    @staticmethod
-    def _number(name: str, value, low: float, inclusive: bool) -> float:
-        number = as_float(value)
-        if number is None or number < low or (number == low and not inclusive):
-            sign = '>=' if inclusive else '>'
-            raise ValueError(f'{name} must be a finite number {sign} {low:g} (seconds or MB), '
-                             f'got {value!r}')
-        return number
-
     @classmethod
     def from_config(cls, nodes: Iterable, config, **kwargs) -> 'Watchdog':
         """Return a watchdog of ``nodes`` with the settings of a ``WatchdogConfig``.
 
-        ``kwargs`` are the injected clocks, probes and ``owned``/``stall_gap_s``.
+        ``kwargs`` are the injected clocks, probes, ``owned``, ``stall_gap_s``, ``read_cpu``.
         """
         return cls(nodes, stale_timeout_s=config.stale_timeout_s,
                    startup_grace_s=config.startup_grace_s, kill_grace_s=config.kill_grace_s,
@@ -217,6 +209,7 @@ class Watchdog(Enforcer):
                 self._advance(entry, stamp, actions)
                 if entry.term is not None:
                     continue
+            self._note_cpu(entry, stamp)
             self._judge(entry, stamp, actions)
         return actions
 
@@ -240,20 +233,23 @@ class Watchdog(Enforcer):
             return t
         return self.resumed_t if t is None else max(t, self.resumed_t)
 
-    def _problem(self, entry: NodeRecord, now: float) -> Optional[Tuple[str, str]]:
-        """Return (state, reason) when the node is bloated or hung, else None."""
+    def _problem(self, entry: NodeRecord, now: float) -> Optional[Tuple[str, str, float]]:
+        """Return (state, reason, watched silence) when the node is bloated or hung, else None."""
         if entry.rss_mb is not None and entry.rss_mb > self.rss_limit_mb:
             return 'bloated', (f'rss {entry.rss_mb:.0f} MB > limit '
-                               f'{self.rss_limit_mb:g} MB')
+                               f'{self.rss_limit_mb:g} MB'), 0.0
         since = entry.since if entry.since is not None else now
         if not entry.healthy_once and now - since < self.startup_grace_s:
             return None
         reasons = []
         watched_since = self._since_resumed(since)
-        if entry.heartbeat_t is None:
-            if now - watched_since > self.stale_timeout_s:
-                reasons.append(f'no status in the {now - since:.1f} s since it started')
-        elif now - self._since_resumed(entry.heartbeat_t) > self.stale_timeout_s:
+        silence = now - self._since_resumed(
+            entry.heartbeat_t if entry.heartbeat_t is not None else since)
+        if silence <= self.stale_timeout_s:
+            silence = 0.0
+        elif entry.heartbeat_t is None:
+            reasons.append(f'no status in the {now - since:.1f} s since it started')
+        else:
             reasons.append(f'no status for {now - entry.heartbeat_t:.1f} s')
         topic = entry.spec.output_topic
         if topic and self._input_flows(entry, now):
@@ -266,13 +262,14 @@ class Watchdog(Enforcer):
                     refs.append(upstream.output_resumed_t)
             age = now - max(refs)
             if age > self.stale_timeout_s:
+                silence = max(silence, age)
                 if entry.output_t is None:
                     reasons.append(f'no output on {topic} in the {now - since:.1f} s since it '
                                    'started')
                 else:
                     reasons.append(f'no output on {topic} for {now - entry.output_t:.1f} s')
         if reasons:
-            return 'hung', ', '.join(reasons)
+            return 'hung', ', '.join(reasons), silence
         return None
 
     def _input_flows(self, entry: NodeRecord, now: float) -> bool:
@@ -313,7 +310,12 @@ class Watchdog(Enforcer):
                           f'starting (pid {pid}, {now - since:.1f} s of '
                           f'{self.startup_grace_s:g} s grace)')
             return
-        self._act(entry, problem, now, actions)
+        state, reason, silence = problem
+        if state == 'hung':
+            reason = self._review(entry, reason, silence, now)
+            if reason is None:
+                return  # starved of CPU, not hung: given more time
+        self._act(entry, (state, reason), now, actions)
 
     def _alive_text(self, entry: NodeRecord, now: float) -> str:
         parts = [f'pid {entry.pid} alive']
@@ -369,6 +371,7 @@ class Watchdog(Enforcer):
             'rss_mb': entry.rss_mb if entry.rss_mb is not None else 'unknown',
             'rss_limit_mb': self.rss_limit_mb,
             'stale_timeout_s': self.stale_timeout_s,
+            'starved_timeout_s': self.starved_timeout_s,
             'actions_total': entry.actions_total,
             'restarts_last_hour': self.restarts_last_hour(node, stamp),
             'max_restarts_per_hour': self.max_restarts_per_hour,

@@ -26,8 +26,8 @@ from face_tracker_ros.interface import (
 )
 
 #: The states a watched node can be in, as shown in the ``state`` figure.
-STATES = ('ok', 'starting', 'hung', 'bloated', 'zombie', 'terminating', 'budget_exhausted',
-          'not_running')
+STATES = ('ok', 'starting', 'starved', 'hung', 'bloated', 'zombie', 'terminating',
+          'budget_exhausted', 'not_running')
 
 #: The topic whose messages prove each tracker node is working.
 DEFAULT_OUTPUTS = {
