@@ -100,26 +100,26 @@ RULES = (
 class SourceConfig:
     """Which source to open and what to ask of it (``fps`` 0: the file's own rate)."""
 
-    kind: str = 'v4l2'
-    device: str = '/dev/video0'
-    video_path: str = ''
-    loop: bool = True
-    width: int = 640
-    height: int = 480
-    fps: float = DEFAULT_CAMERA_FPS
-    fourcc: str = 'MJPG'
+    kind: str
+    device: str
+    video_path: str
+    loop: bool
+    width: int
+    height: int
+    fps: float
+    fourcc: str
 
 
 @dataclass(frozen=True)
 class CaptureConfig:
     """The capture thread's recovery policy (see :mod:`face_tracker_ros.camera.capture`)."""
 
-    max_consecutive_errors: int = 10
-    reopen_backoff_s: float = 0.5
-    reopen_backoff_max_s: float = 1.0
-    frame_timeout_s: float = 2.0
-    frozen_timeout_s: float = 2.0
-    max_recovery_s: float = 60.0
+    max_consecutive_errors: int
+    reopen_backoff_s: float
+    reopen_backoff_max_s: float
+    frame_timeout_s: float
+    frozen_timeout_s: float
+    max_recovery_s: float
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,6 @@ class CameraConfig:
     #: The requested rate, 0 = the source's own.
     fps: float
     frame_id: str
-    fourcc: str
     fps_warn_ratio: float
     fps_error_ratio: float
     preview_rate_hz: float
@@ -160,7 +159,7 @@ class CameraConfig:
                 frame_timeout_s=v['frame_timeout_s'], frozen_timeout_s=v['frozen_timeout_s'],
                 max_recovery_s=v['max_recovery_s']),
             width=v['width'], height=v['height'], fps=v['fps'], frame_id=v['frame_id'],
-            fourcc=v['fourcc'], fps_warn_ratio=v['diag.fps_warn_ratio'],
+            fps_warn_ratio=v['diag.fps_warn_ratio'],
             fps_error_ratio=v['diag.fps_error_ratio'], preview_rate_hz=v['preview_rate_hz'],
             preview_width=v['preview_width'], preview_jpeg_quality=v['preview_jpeg_quality'],
             source=source)

@@ -33,7 +33,6 @@ times and leak.  Faults can be added at run time with
 """
 
 from dataclasses import dataclass
-import math
 import mmap
 import threading
 import time
@@ -41,7 +40,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Unio
 
 import numpy as np
 
-from face_tracker_ros.camera.sources import FrameSource, SourceError
+from face_tracker_ros.camera.frame_source import FrameSource, SourceError
+from face_tracker_ros.common.checks import as_float
 
 FAULT_KINDS = ('read_fail', 'frozen', 'black', 'slow', 'hang', 'disappear', 'leak',
                'future_stamp', 'past_stamp')
@@ -88,14 +88,11 @@ def make_fault(kind: str, start_s: float, duration_s: float, value: Optional[flo
     numbers = []
     for label, number in (('start_s', start_s), ('duration_s', duration_s),
                           ('value', DEFAULT_VALUES.get(kind, 0.0) if value is None else value)):
-        try:
-            number = float(number)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not math.isfinite(number):
+        converted = as_float(number)
+        if converted is None:
             raise ValueError(f'{name}: {label} of {kind!r} must be a finite number, got '
                              f'{number!r}')
-        numbers.append(number)
+        numbers.append(converted)
     start, duration, amount = numbers
     if start < 0.0 or duration <= 0.0:
         raise ValueError(f'{name}: {kind!r} needs start_s >= 0 and duration_s > 0, got '
