@@ -22,10 +22,12 @@ from face_tracker_ros.monitor.starvation import (
     BLOCKED,
     BUSY,
     classify,
+    CpuHistory,
     STARVED,
     STARVED_TIMEOUT_FACTOR,
 )
 from face_tracker_ros.monitor.watchdog import Watchdog, WatchSpec
+from face_tracker_ros.tools.cpu_starve import CpuStarvation
 
 STALE = 10.0
 NODE = 'flight_recorder'
@@ -191,6 +193,32 @@ def test_the_watchdogs_own_stall_postpones_both_judgements_alike():
     assert signals == [signal.SIGTERM]
 
 
+def test_a_wait_in_progress_counts_before_the_kernel_adds_it():
+    # The kernel adds a wait to run_delay when the thread gets its CPU: a thread that is
+    # ready to run and never gets it shows no wait at all, only the same CPU time while
+    # ready (R) at every reading.
+    readings = {'t': 0}
+
+    def read(pid):
+        readings['t'] += 1
+        if readings['t'] <= 3:  # healthy: it runs and sleeps
+            return CpuReading(5.0 + 0.01 * readings['t'], {PID: 1.0}, 'S')
+        if readings['t'] < 40:  # ready to run, never run: nothing moves
+            return CpuReading(5.04, {PID: 1.0}, 'R', ready={PID: 5.04})
+        return CpuReading(5.05, {PID: 40.0}, 'R', ready={PID: 5.05})  # it ran: the wait lands
+
+    dog, clock, signals = make_dog(read)
+    for _ in range(35):
+        clock.t += 1.0
+        dog.check()
+    assert signals == [] and dog.state(NODE) == 'starved', dog.report(NODE)
+    assert 'waited 10.0 s for a CPU in the last 10.0 s' in dog.report(NODE)[1]
+    for _ in range(10):  # the landed wait is not counted twice (a wait never exceeds the window)
+        clock.t += 1.0
+        dog.check()
+    assert signals == [] and 'waited 10.0 s for a CPU in the last 10.0 s' in dog.report(NODE)[1]
+
+
 def test_classify_takes_the_longest_wait_of_one_thread_and_the_whole_cpu_time():
     before = CpuReading(1.0, {10: 1.0, 11: 2.0}, 'S')
     # Thread 12 was born in the window (counted from 0); 11 ended (ignored).
@@ -220,11 +248,15 @@ def _spawn(code=BUSY_LOOP, cpu=None, nice=None):
 
 
 def _verdict_over(pid, seconds):
-    first, t0 = read_cpu(pid), time.monotonic()
-    time.sleep(seconds)
-    last, t1 = read_cpu(pid), time.monotonic()
-    assert first is not None and last is not None
-    return classify(first, last, t1 - t0)
+    """Read ``pid`` four times a second for ``seconds``, as the watchdog does; its verdict."""
+    history = CpuHistory()
+    start = time.monotonic()
+    while True:
+        now = time.monotonic()
+        history.add(pid, now, read_cpu(pid), seconds)
+        if now - start >= seconds:
+            return history.verdict(pid, now, seconds)
+        time.sleep(0.25)
 
 
 @pytest.fixture
@@ -305,3 +337,20 @@ def test_a_sleeping_process_reads_as_blocked_and_a_busy_one_as_busy(procs):
     time.sleep(0.3)
     verdict = _verdict_over(busy.pid, 1.0)
     assert verdict.kind == BUSY, verdict
+
+
+@needs_schedstat
+def test_the_fault_suites_starvation_starves_a_node_in_its_own_session_and_is_undone(procs):
+    # As the standalone runner starts a node: a session of its own (its own autogroup).
+    node = subprocess.Popen([sys.executable, '-S', '-c', BUSY_LOOP], start_new_session=True)
+    procs.append(node)
+    time.sleep(0.3)
+    before = (os.sched_getaffinity(node.pid), os.sched_getscheduler(node.pid))
+    starvation = CpuStarvation(node.pid, limit_s=20.0)
+    try:
+        verdict = _verdict_over(node.pid, 2.0)
+    finally:
+        starvation.stop()
+    assert verdict.kind == STARVED, verdict
+    assert (os.sched_getaffinity(node.pid), os.sched_getscheduler(node.pid)) == before
+    assert starvation.hogs == [] and node.poll() is None

@@ -138,13 +138,18 @@ class CpuReading:
     ``ran_s``: its CPU time, utime + stime of every thread (ended ones too);
     ``waits_s``: per thread id, the time it waited on a run queue for a CPU
     (``run_delay``, the second field of ``/proc/<pid>/task/<tid>/schedstat``;
-    a CPU quota's throttled time counts); ``state``: the state letter of
-    ``/proc/<pid>/stat`` (R running, S sleeping, D disk sleep, T stopped ...).
+    a CPU quota's throttled time counts; the kernel adds a wait when the
+    thread gets its CPU, not while it waits); ``state``: the state letter of
+    ``/proc/<pid>/stat`` (R running, S sleeping, D disk sleep, T stopped ...);
+    ``ready``: per thread ready to run (state R) now, its CPU time so far (the
+    first field of its ``schedstat``): one ready at two readings with the same
+    CPU time has waited all the time between them.
     """
 
     ran_s: float
     waits_s: Mapping[int, float]
     state: str
+    ready: Mapping[int, float] = field(default_factory=dict)
 
 
 def read_cpu(pid: int) -> Optional[CpuReading]:
@@ -162,15 +167,21 @@ def read_cpu(pid: int) -> Optional[CpuReading]:
         state = fields[0].decode('ascii', 'replace')
         ran = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
         waits: Dict[int, float] = {}
+        ready: Dict[int, float] = {}
         for tid in os.listdir(base + '/task'):
             try:
                 with open(f'{base}/task/{tid}/schedstat', 'rb') as handle:
-                    waits[int(tid)] = int(handle.read().split()[1]) / 1e9
+                    cpu_ns, delay_ns = handle.read().split()[:2]
+                with open(f'{base}/task/{tid}/stat', 'rb') as handle:
+                    task = handle.read()
             except FileNotFoundError:
                 continue  # the thread ended meanwhile (or this kernel has no schedstat)
+            waits[int(tid)] = int(delay_ns) / 1e9
+            if task[task.rindex(b')') + 2:task.rindex(b')') + 3] == b'R':
+                ready[int(tid)] = int(cpu_ns) / 1e9
     except (OSError, ValueError, IndexError):
         return None
-    return CpuReading(ran, waits, state) if waits else None
+    return CpuReading(ran, waits, state, ready) if waits else None
 
 
 def _call_quietly(getter) -> Optional[float]:

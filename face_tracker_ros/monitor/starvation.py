@@ -93,25 +93,44 @@ def classify(before: CpuReading, after: CpuReading, window_s: float) -> Verdict:
 
 
 class CpuHistory:
-    """One node's CPU readings: the newest ones and one at least a window old."""
+    """One node's CPU readings: the newest ones and one at least a window old.
+
+    The waits kept include the wait in progress: a thread ready to run at
+    consecutive readings with the same CPU time has waited since the first of
+    them, which the kernel adds to ``run_delay`` only once the thread runs.
+    """
 
     def __init__(self) -> None:
         """Start with no readings."""
         self.pid: Optional[int] = None
         self.readings: Deque[Tuple[float, CpuReading]] = deque()
         self.unreadable = False
+        self._ready: Dict[int, Tuple[float, float, float]] = {}  # tid: cpu, wait, since
+
+    def _with_wait_in_progress(self, t: float, reading: CpuReading) -> CpuReading:
+        waits = dict(reading.waits_s)
+        ready = {}
+        for tid, cpu in reading.ready.items():
+            before = self._ready.get(tid)
+            since = before[2] if before is not None and before[:2] == (cpu, waits.get(tid)) \
+                else t
+            ready[tid] = (cpu, waits.get(tid), since)
+            waits[tid] = waits.get(tid, 0.0) + (t - since)
+        self._ready = ready
+        return CpuReading(reading.ran_s, waits, reading.state)
 
     def add(self, pid: int, t: float, reading: Optional[CpuReading], window_s: float) -> None:
         """Keep ``reading`` of process ``pid`` at ``t`` (a new pid starts afresh)."""
         if pid != self.pid:
             self.pid = pid
             self.readings.clear()
+            self._ready = {}
         self.unreadable = reading is None
         if reading is None:
             return
         if self.readings and t <= self.readings[-1][0]:
             return  # the clock did not move on: nothing new
-        self.readings.append((t, reading))
+        self.readings.append((t, self._with_wait_in_progress(t, reading)))
         while len(self.readings) > 1 and self.readings[1][0] <= t - window_s:
             self.readings.popleft()
 

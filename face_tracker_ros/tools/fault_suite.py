@@ -52,6 +52,7 @@ from face_tracker_ros.interface import (
     TARGET_TOPIC,
 )
 from face_tracker_ros.monitor.params import PARAMS as MONITOR_PARAMS
+from face_tracker_ros.tools.cpu_starve import CpuStarvation
 from face_tracker_ros.tools.fault_cases import CASES, FaultCase, to_markdown
 
 TRACKED_ERROR = 0.15
@@ -196,10 +197,14 @@ class _FaultRun:
         self.ended_at = None
         self.recovered_at = None
         self.settled = case.target == 'process' and case.expect_survival
+        self.starved = None
         if case.target == 'process':
             self.victim = (supervisor.pids().get(case.signal_node) if case.signal_node
                            else self.pid_before)
-            os.kill(self.victim, PROCESS_SIGNALS[case.kind])
+            if case.kind == 'starve':
+                self.starved = CpuStarvation(self.victim, case.duration_s + 10.0)
+            else:
+                os.kill(self.victim, PROCESS_SIGNALS[case.kind])
         elif case.target == 'disk':
             self.filler = _fill_disk(log_dir)
         elif case.target != 'load':  # a load is set by the parameters from the start
@@ -215,6 +220,8 @@ class _FaultRun:
             time.sleep(0.1)
         if self.case.kind == 'sigstop_cont' and self.victim is not None:
             os.kill(self.victim, signal.SIGCONT)
+        if self.starved is not None:
+            self.starved.stop()
 
     def _step(self, now: float) -> bool:
         """Take one look at ``now``; return True once tracking is back (and that is final)."""
@@ -229,6 +236,9 @@ class _FaultRun:
         if case.kind == 'sigstop_cont' and self.victim is not None:
             os.kill(self.victim, signal.SIGCONT)
             self.victim = None
+        if self.starved is not None:
+            self.starved.stop()
+            self.starved = None
         self.recovered_at = self.observer.tracked_since(max(self.end, self._over()))
         return self.recovered_at is not None and (
             case.target != 'process' or self.ended_at is not None
