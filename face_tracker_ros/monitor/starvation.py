@@ -4,9 +4,10 @@
 
 On a machine loaded far beyond its cores a working node can wait seconds on a
 run queue and miss its status.  When the watchdog would judge a node hung, it
-looks at what the process did over the last ``stale_timeout_s`` (the time
-between two of its CPU readings, :func:`~face_tracker_ros.monitor.readings.read_cpu`,
-taken at every check):
+looks at what the process did over the last ``stale_timeout_s`` (between two of
+its CPU readings, :func:`~face_tracker_ros.monitor.readings.read_cpu`, taken at
+every check once the node has been silent for :data:`READ_AFTER_SHARE` of
+``stale_timeout_s``; a wait still in progress counts, see :class:`CpuHistory`):
 
 * **busy**: it ran at least :data:`BUSY_CPU_SHARE` of that time on a CPU (a
   1 Hz status needs a few ms a second: this is many times that) and
@@ -44,6 +45,9 @@ STARVED_WAIT_SHARE = 0.5
 STARVED_TIMEOUT_FACTOR = 6.0
 #: A baseline reading must be at least this share of ``stale_timeout_s`` old to judge.
 MIN_WINDOW_SHARE = 0.5
+#: A node's process is read only once its status or output is this share of
+#: ``stale_timeout_s`` old (about 1 ms a reading for 20 threads: none while all is well).
+READ_AFTER_SHARE = 0.25
 
 BUSY, STARVED, BLOCKED = 'busy', 'starved', 'blocked'
 _STATES = {'R': 'running', 'S': 'sleeping', 'D': 'disk sleep', 'T': 'stopped',
@@ -167,8 +171,15 @@ class CpuJudge:
         return STARVED_TIMEOUT_FACTOR * self.stale_timeout_s
 
     def _note_cpu(self, entry, now: float) -> None:
-        """Read the CPU figures of ``entry``'s live process (nothing without a reader)."""
+        """Read the CPU figures of ``entry``'s live process once it is silent a while."""
         if self._read_cpu is None or entry.pid is None or not entry.alive or entry.zombie:
+            return
+        since = entry.since if entry.since is not None else now
+        signs = [entry.heartbeat_t if entry.heartbeat_t is not None else since]
+        if entry.spec.output_topic:
+            signs.append(entry.output_t if entry.output_t is not None else since)
+        if now - min(signs) < READ_AFTER_SHARE * self.stale_timeout_s:
+            self._cpu.pop(entry.spec.name, None)  # lively: nothing to read, nothing kept
             return
         try:
             reading = self._read_cpu(entry.pid)
