@@ -182,9 +182,11 @@ def test_the_watchdogs_own_stall_postpones_both_judgements_alike():
     dog.check()
     assert any('not run for 30.0 s' in e for e in dog.drain_events())
     assert signals == []
-    # Every node gets stale_timeout_s of watched silence, then the starvation verdict again.
-    silent_for(dog, clock, cpu, STALE + 1, ran=0.02, waited=0.9)
+    # Every node gets stale_timeout_s of watched silence, then the starvation verdict again;
+    # still silent, it was never 'healthy again' meanwhile and is not said starved twice.
+    events = silent_for(dog, clock, cpu, STALE + 1, ran=0.02, waited=0.9)
     assert signals == [] and dog.state(NODE) == 'starved'
+    assert not [e for e in events if 'healthy again' in e or 'starved of CPU' in e]
     # The cap counts the watched silence too: the 44 s before the stall are unknown.
     silent_for(dog, clock, cpu, STARVED_TIMEOUT_FACTOR * STALE - STALE - 2, ran=0.02,
                waited=0.9)

@@ -188,6 +188,16 @@ class CpuJudge:
         self._cpu.setdefault(entry.spec.name, CpuHistory()).add(
             entry.pid, now, reading, self.stale_timeout_s)
 
+    def _still_starved(self, entry, now: float) -> bool:
+        """Return True if a node judged starved is only excused by the watchdog's own stall.
+
+        It sent nothing since: not healthy again (said once, when it is).
+        """
+        if entry.flag != (STARVED, entry.pid):
+            return False
+        last = entry.heartbeat_t if entry.heartbeat_t is not None else entry.since
+        return last is None or now - last > self.stale_timeout_s
+
     def _review(self, entry, reason: str, silence_s: float, now: float) -> Optional[str]:
         """Return why a silent node is hung (with what it did); None: starved, given time."""
         if self._read_cpu is None:

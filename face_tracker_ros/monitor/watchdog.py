@@ -302,7 +302,7 @@ class Watchdog(CpuJudge, Enforcer):
         if problem is None:
             if entry.healthy_once or now - since >= self.startup_grace_s:
                 self._set(entry, 'ok', OK, self._alive_text(entry, now))
-                if entry.flag is not None:
+                if entry.flag is not None and not self._still_starved(entry, now):
                     entry.flag = None
                     self.events.append(Event(f'watchdog: {name} healthy again (pid {pid})', OK))
             else:
