@@ -257,7 +257,7 @@ def _verdict_over(pid, seconds):
         now = time.monotonic()
         history.add(pid, now, read_cpu(pid), seconds)
         if now - start >= seconds:
-            return history.verdict(pid, now, seconds)
+            return history.verdict(pid, seconds)
         time.sleep(0.25)
 
 

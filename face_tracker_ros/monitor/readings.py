@@ -143,13 +143,15 @@ class CpuReading:
     ``/proc/<pid>/stat`` (R running, S sleeping, D disk sleep, T stopped ...);
     ``ready``: per thread ready to run (state R) now, its CPU time so far (the
     first field of its ``schedstat``): one ready at two readings with the same
-    CPU time has waited all the time between them.
+    CPU time has waited all the time between them; ``t``: when it was read
+    (``time.monotonic``; None: at the reader's caller's time).
     """
 
     ran_s: float
     waits_s: Mapping[int, float]
     state: str
     ready: Mapping[int, float] = field(default_factory=dict)
+    t: Optional[float] = None
 
 
 def read_cpu(pid: int) -> Optional[CpuReading]:
@@ -160,6 +162,7 @@ def read_cpu(pid: int) -> Optional[CpuReading]:
     if not _LINUX_PROC:
         return None
     base = f'/proc/{int(pid)}'
+    now = time.monotonic()
     try:
         with open(base + '/stat', 'rb') as handle:
             data = handle.read()
@@ -181,7 +184,7 @@ def read_cpu(pid: int) -> Optional[CpuReading]:
                 ready[int(tid)] = int(cpu_ns) / 1e9
     except (OSError, ValueError, IndexError):
         return None
-    return CpuReading(ran, waits, state, ready) if waits else None
+    return CpuReading(ran, waits, state, ready, now) if waits else None
 
 
 def _call_quietly(getter) -> Optional[float]:

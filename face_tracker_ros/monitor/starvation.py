@@ -124,7 +124,13 @@ class CpuHistory:
         return CpuReading(reading.ran_s, waits, reading.state)
 
     def add(self, pid: int, t: float, reading: Optional[CpuReading], window_s: float) -> None:
-        """Keep ``reading`` of process ``pid`` at ``t`` (a new pid starts afresh)."""
+        """Keep ``reading`` of process ``pid`` (a new pid starts afresh).
+
+        Its time is its own (``time.monotonic``), else ``t``: the kernel's counters
+        run in real time, and are judged so even under an injected clock.
+        """
+        if reading is not None and reading.t is not None:
+            t = reading.t
         if pid != self.pid:
             self.pid = pid
             self.readings.clear()
@@ -138,14 +144,14 @@ class CpuHistory:
         while len(self.readings) > 1 and self.readings[1][0] <= t - window_s:
             self.readings.popleft()
 
-    def verdict(self, pid: int, now: float, window_s: float) -> Optional[Verdict]:
+    def verdict(self, pid: int, window_s: float) -> Optional[Verdict]:
         """Return what ``pid`` did over about the last ``window_s``; None when unknown."""
         if pid != self.pid or self.unreadable or len(self.readings) < 2:
             return None
         t1, last = self.readings[-1]
         t0, first = self.readings[0]
-        if now - t1 > 1.0 or t1 - t0 < MIN_WINDOW_SHARE * window_s:
-            return None  # no fresh reading, or too short a span to tell
+        if t1 - t0 < MIN_WINDOW_SHARE * window_s:
+            return None  # too short a span to tell
         return classify(first, last, t1 - t0)
 
 
@@ -203,7 +209,7 @@ class CpuJudge:
         if self._read_cpu is None:
             return reason
         history = self._cpu.get(entry.spec.name)
-        verdict = history.verdict(entry.pid, now, self.stale_timeout_s) \
+        verdict = history.verdict(entry.pid, self.stale_timeout_s) \
             if history is not None else None
         if verdict is None:
             if history is not None and history.unreadable and not self._cpu_unknown_said:
