@@ -8,7 +8,8 @@ records each node's process readings (a new pid or start time is a new
 process, which restarts the node's clocks), and ends a node: SIGTERM, then
 SIGKILL ``kill_grace_s`` later, each only to the same process (start time)
 of this run (``owned``), at most ``max_restarts_per_hour`` per node in any
-sliding hour.  ROS-free; every process probe and the signal are injected.
+sliding hour.  :func:`check_setting` and :func:`check_budget` check the
+Watchdog's settings.  ROS-free; every process probe and the signal are injected.
 """
 
 from collections import deque
