@@ -111,8 +111,9 @@ CASES = (
               statuses=(LOG_FILE_STATUS,)),
     # The controller floods 'ERR MAESTRO 0x0001' lines, 3500 per second for 3 s.
     _serial_fault('serial_error_storm', 'error_storm', 3.0),
-    # The detector starved of CPU for 10 s (pinned at nice 19 beside two busy processes):
-    # it waits for a CPU and misses its statuses, but is working: the watchdog says WARN
+    # The detector starved of CPU for 10 s (tools/cpu_starve.py: pinned to one CPU beside two
+    # busy processes, at the lowest priority): it waits for a CPU and misses its statuses,
+    # but is working: the watchdog says WARN
     # 'starved of CPU' and does not end it (issue 14: a starved node used to be killed).
     FaultCase('detector_starved', 'process', 'starve', 10.0, node=DETECTOR_NODE,
               statuses=(_watchdog(DETECTOR_NODE),)),
