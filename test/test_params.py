@@ -27,6 +27,18 @@ def test_validate_names_the_parameter_and_the_allowed_values():
     assert fps.validate(30) == 30.0 and isinstance(fps.validate(30), float)
 
 
+def test_a_value_that_belongs_elsewhere_says_where_to_go():
+    from face_tracker_ros.camera.params import PARAMS
+    source = next(p for p in PARAMS if p.name == 'source')
+    with pytest.raises(ParameterError, match=r"'source' = 'sim' is not allowed: one of "
+                       r"'v4l2', 'file' \(the simulated camera is its own executable, "
+                       r'sim_camera_node: use_sim:=true'):
+        source.validate('sim')
+    with pytest.raises(ParameterError) as refused:
+        source.validate('usb')
+    assert 'sim_camera_node' not in str(refused.value)
+
+
 def test_validate_all_fills_defaults():
     table = (Param('a', 1, 'a', min=0), Param('b', 'x', 'b'))
     assert validate_all(table, {'a': 5}) == {'a': 5, 'b': 'x'}

@@ -24,7 +24,9 @@ _OPENED = 'the source is opened with it at start'
 #: The parameters of the source to open (the camera node's own; see :data:`CAPTURE_PARAMS`).
 SOURCE_PARAMS = (
     Param('source', 'v4l2', 'Frame source: a V4L2 device or a video file (the simulated '
-          'camera is its own executable, sim_camera_node)', choices=SOURCES, why=_OPENED),
+          'camera is its own executable, sim_camera_node)', choices=SOURCES, why=_OPENED,
+          elsewhere=(('sim', 'the simulated camera is its own executable, sim_camera_node: '
+                             'use_sim:=true or camera_source:=sim in the launch file'),)),
     Param('device', '/dev/video0',
           'V4L2 device: /dev/videoN, a /dev/v4l/by-id/... link, or an index (source v4l2)',
           why=_OPENED),

@@ -54,6 +54,8 @@ class Param:
     live: bool = False
     #: Why a parameter that is not live needs a restart (its read-only description).
     why: str = ''
+    #: Values refused here that belong elsewhere, each with where to go: ``(value, hint)``.
+    elsewhere: Tuple[Tuple[Any, str], ...] = ()
 
     @property
     def type_name(self) -> str:
@@ -90,8 +92,9 @@ class Param:
                 f"parameter '{self.name}' = {list(value)!r} is not allowed: every element "
                 'must be a finite number')
         if self.choices is not None and value not in self.choices:
+            hint = ''.join(f' ({where})' for known, where in self.elsewhere if known == value)
             raise ParameterError(
-                f"parameter '{self.name}' = {value!r} is not allowed: {self.allowed()}")
+                f"parameter '{self.name}' = {value!r} is not allowed: {self.allowed()}{hint}")
         if self.min is not None and (value < self.min or (self.min_exclusive and
                                                           value == self.min)):
             raise ParameterError(
