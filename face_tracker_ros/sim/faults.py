@@ -236,6 +236,12 @@ class FaultSchedule:
             block.close()
 
 
+def _inner_attribute(name: str) -> property:
+    """Return a read-only property: the wrapped source's (``self.inner``) attribute ``name``."""
+    return property(lambda self: getattr(self.inner, name),
+                    doc=f"The inner source's ``{name}``.")
+
+
 class FaultySource(FrameSource):
     """A frame source that misbehaves on schedule (and on request, for tests).
 
@@ -277,21 +283,10 @@ class FaultySource(FrameSource):
             raise AttributeError(name)
         return getattr(self.inner, name)
 
-    @property
-    def width(self) -> int:  # noqa: D102 - the inner source's
-        return self.inner.width
-
-    @property
-    def height(self) -> int:  # noqa: D102 - the inner source's
-        return self.inner.height
-
-    @property
-    def fps(self) -> float:  # noqa: D102 - the inner source's
-        return self.inner.fps
-
-    @property
-    def is_open(self) -> bool:  # noqa: D102 - the inner source's
-        return self.inner.is_open
+    width = _inner_attribute('width')
+    height = _inner_attribute('height')
+    fps = _inner_attribute('fps')
+    is_open = _inner_attribute('is_open')
 
     @property
     def repeats_frames(self) -> bool:  # noqa: D102 - the inner source's
