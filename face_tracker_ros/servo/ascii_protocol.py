@@ -8,7 +8,7 @@ A microcontroller (firmware/face_tracker_servo/face_tracker_servo.ino) answers
 """
 
 import re
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 from face_tracker_ros.servo import wire
 
@@ -83,6 +83,17 @@ class AsciiLineSplitter:
         return ('line', body)
 
 
+def _request(word: str, note: str = '') -> Callable[[wire.ServoProtocol], bytes]:
+    r"""Return an ``encode_*`` method that sends ``<word>\n``, a request without arguments."""
+    line = f'{word}\n'.encode('ascii')
+
+    def encode(_protocol: wire.ServoProtocol) -> bytes:
+        return line
+
+    encode.__doc__ = f'Return ``{word}\\n``{note}.'
+    return encode
+
+
 class AsciiProtocol(wire.ServoProtocol):
     r"""The face_tracker_ros ASCII line protocol (115200 8N1, '\n'-terminated lines)."""
 
@@ -99,21 +110,10 @@ class AsciiProtocol(wire.ServoProtocol):
         tilt = wire.check_pulse('tilt_us', tilt_us, ASCII_MAX_US)
         return 'MOVE {:d} {:d}\n'.format(int(round(pan)), int(round(tilt))).encode('ascii')
 
-    def encode_query_positions(self) -> bytes:
-        r"""Return ``POS?\n``."""
-        return b'POS?\n'
-
-    def encode_handshake(self) -> bytes:
-        r"""Return ``PING\n`` (answered by ``PONG``)."""
-        return b'PING\n'
-
-    def encode_home(self) -> bytes:
-        r"""Return ``HOME\n`` (the controller parks both axes at 1500 us)."""
-        return b'HOME\n'
-
-    def encode_version(self) -> bytes:
-        r"""Return ``VERSION\n``."""
-        return b'VERSION\n'
+    encode_query_positions = _request('POS?')
+    encode_handshake = _request('PING', ' (answered by ``PONG``)')
+    encode_home = _request('HOME', ' (the controller parks both axes at 1500 us)')
+    encode_version = _request('VERSION')
 
     def reset(self) -> None:
         """Drop any partial line."""
