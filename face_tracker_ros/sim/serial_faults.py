@@ -31,7 +31,7 @@ runs on an injected ``clock``: they are about real bytes on a real pty.
 import math
 import threading
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from face_tracker_ros.common.checks import is_number
 from face_tracker_ros.sim.faults import Fault
@@ -66,27 +66,25 @@ _FORM = "'<kind>:<start_s>:<duration_s>[:<value>]'"
 SerialFault = Fault
 
 
+#: The kinds that take a value: its default, whether a value is allowed, and what it is.
+_VALUES: Dict[str, Tuple[float, Callable[[float], bool], str]] = {
+    'garbage': (float(DEFAULT_GARBAGE_BYTES),
+                lambda v: v == int(v) and 1 <= v <= _MAX_GARBAGE_BYTES,
+                'bytes per reply, an integer in 1..{}'.format(_MAX_GARBAGE_BYTES)),
+    'slow': (DEFAULT_SLOW_S, lambda v: 0.0 < v <= _MAX_SLOW_S,
+             'the reply delay in seconds, 0 < value <= {:g}'.format(_MAX_SLOW_S)),
+    'error_storm': (DEFAULT_STORM_PER_S, lambda v: 1.0 <= v <= _MAX_STORM_PER_S,
+                    'error lines per second, 1..{:g}'.format(_MAX_STORM_PER_S)),
+}
+
+
 def _fault_value(kind: str, value: Optional[float], entry: str, name: str) -> float:
-    if kind == 'garbage':
+    if kind in _VALUES:
+        default, allowed, meaning = _VALUES[kind]
         if value is None:
-            return float(DEFAULT_GARBAGE_BYTES)
-        if value != int(value) or not 1 <= value <= _MAX_GARBAGE_BYTES:
-            raise ValueError("{}: '{}': the garbage value is bytes per reply, an integer in "
-                             '1..{}'.format(name, entry, _MAX_GARBAGE_BYTES))
-        return value
-    if kind == 'slow':
-        if value is None:
-            return DEFAULT_SLOW_S
-        if not 0.0 < value <= _MAX_SLOW_S:
-            raise ValueError("{}: '{}': the slow value is the reply delay in seconds, "
-                             '0 < value <= {:g}'.format(name, entry, _MAX_SLOW_S))
-        return value
-    if kind == 'error_storm':
-        if value is None:
-            return DEFAULT_STORM_PER_S
-        if not 1.0 <= value <= _MAX_STORM_PER_S:
-            raise ValueError("{}: '{}': the error_storm value is error lines per second, "
-                             '1..{:g}'.format(name, entry, _MAX_STORM_PER_S))
+            return default
+        if not allowed(value):
+            raise ValueError(f"{name}: '{entry}': the {kind} value is {meaning}")
         return value
     if value is not None:
         raise ValueError(f"{name}: '{entry}': {kind} takes no value (only garbage, slow and "
