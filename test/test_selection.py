@@ -117,6 +117,26 @@ def test_invalid_parameters_are_named(kwargs, name):
         TargetSelector(**kwargs)
 
 
+def test_a_box_far_from_the_face_must_look_like_it():
+    """A box more than half a face width away is the target only if it looks like the face.
+
+    A false box below a rolled head (its chest) was taken for the face in the next
+    frame although it looked nothing like it; a face that moves as far is kept.
+    """
+    image = np.full((480, 640, 3), 90, np.uint8)
+    image[80:140, 80:140] = (60, 110, 200)  # the face: a skin-like orange
+    image[170:230, 110:170] = (200, 90, 40)  # below it: a blue shirt
+    image[80:140, 130:190] = (60, 110, 200)  # or the face itself, moved right
+    selector = TargetSelector(max_jump=1.0, switch_after_s=1.0)
+    face = Face(80.0, 80.0, 60.0, 60.0)
+    assert selector.choose([face], 0.0, image) == face
+    shirt = Face(110.0, 170.0, 60.0, 60.0)  # 95 px away, within the 12 fps allowance
+    assert selector.choose([shirt], 1 / 12.0, image) is None
+    assert selector.target_id is not None  # the person is still followed, only missing
+    moved = Face(130.0, 80.0, 60.0, 60.0)  # 50 px away, the same look
+    assert selector.choose([moved], 2 / 12.0, image) == moved
+
+
 def _astronaut_sprite(scale):
     """Return the astronaut's head and shoulders (BGR) scaled by ``scale``."""
     bgr = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)

@@ -91,7 +91,7 @@ PARAMS = (
           'another face is followed', min=0.0, max=60.0, unit='s', live=True),
     Param('selection.policy', 'largest', 'Which face becomes the target when none is followed',
           choices=POLICIES, live=True),
-    Param('selection.bridge_s', 1.0, 'While the detector misses the followed face, follow its '
+    Param('selection.bridge_s', 3.0, 'While the detector misses the followed face, follow its '
           'appearance (template) for at most this long; 0 = off', min=0.0, max=10.0, unit='s',
           live=True),
     Param('publish_debug_image', False, 'Publish face/debug_image with the faces drawn'),

@@ -10,9 +10,11 @@ target.  Each frame (``choose(faces, t, image)``):
    centre moved at most ``max_jump`` target widths per frame (at 30 frames per
    second) since the target was last seen (so the allowance grows with each
    frame missed or the time between frames, up to four times), whose width
-   is within a factor ``size_ratio`` of the target's, and, after a gap, whose
-   appearance (a hue/saturation histogram of the face, when the image is
-   given) is similar enough.  If found, it is the target.
+   is within a factor ``size_ratio`` of the target's, and, after a gap or a
+   move of more than :data:`LOOK_CHECK_JUMP` of its width (where a false box
+   near the face is likelier than the face itself), whose appearance (a
+   hue/saturation histogram of the face, when the image is given) is similar
+   enough.  If found, it is the target.
 2. If not, the target is *missing*: nothing is returned for this frame, but the
    person is kept.  A face that comes back within ``switch_after_s`` seconds
    where the target could be is the target again.
@@ -45,6 +47,9 @@ NOMINAL_FPS = 30.0
 
 MAX_GATE_GROWTH = 4.0
 """The distance allowance of a missing target grows per missed frame up to this factor."""
+
+LOOK_CHECK_JUMP = 0.5
+"""A face whose centre moved more than this many target widths must also look like the target."""
 
 _HIST_BINS = (16, 8)
 
@@ -202,7 +207,10 @@ class TargetSelector:
             if cost is None:
                 continue
             look = None
-            if track.misses > 0 and track.look is not None:
+            jump = math.hypot(face.center[0] - track.face.center[0],
+                              face.center[1] - track.face.center[1])
+            if track.look is not None and (track.misses > 0
+                                           or jump > LOOK_CHECK_JUMP * track.face.w):
                 look = appearance(image, face)
                 alike = similarity(track.look, look)
                 if alike < self.min_similarity:
