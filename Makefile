@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DURATION ?= 30
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-distro lint config faults bench eval clean
+.PHONY: setup demo test test-fast test-distro lint config faults bench eval clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -c 'import sys, platform; \
@@ -26,9 +26,14 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m face_tracker_ros.tools.demo --duration $(DURATION)
 
-## The test suite (ROS-free units, nodes over real DDS, closed loop)
+## The whole test suite: test/unit, test/integration (nodes over real DDS, processes,
+## pseudo-terminals, closed loop, fault suite) and the ament lint tests at test/ (about 10 min)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## The fast subset: test/unit only (ROS-free: no node, no DDS, no child process, no pty; under a minute)
+test-fast: $(STAMP)
+	$(PY) -m pytest test/unit $(PYTEST_ARGS)
 
 ## The distribution lane: Debian's Python and OpenCV, the Kilted wheels and ../shared/ros2-python,
 ## rosdep, colcon build/test, launch tests under real `ros2 launch` (skips where that is absent)

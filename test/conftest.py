@@ -1,6 +1,13 @@
 # Copyright 2026 The face_tracker_ros authors
 # SPDX-License-Identifier: Apache-2.0
-"""Shared test set-up: DDS isolation per test run, node processes, waiting helpers."""
+"""Shared test set-up: DDS isolation per test run, node processes, waiting helpers.
+
+The layout: ``unit/`` (ROS-free, in this process: no node, no DDS, no child process, no
+pseudo-terminal; ``make test-fast``), ``integration/`` (nodes over real DDS, processes,
+pseudo-terminals, the closed loop, the fault suite), ``launch_tests/`` (the distribution lane
+only) and the ament lint tests here at the top (``colcon test`` finds them).  Every folder's
+tests import from this file: ``from conftest import ROOT, wait_for``.
+"""
 
 import os
 from pathlib import Path

@@ -28,7 +28,7 @@ from face_tracker_ros.monitor.watchdog import (
     WatchSpec,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / 'systemd'
 
 # A node stand-in: one line per 50 ms on stdout is its heartbeat and its output.

@@ -10,7 +10,7 @@ import yaml
 from face_tracker_ros.common.params import declare, Param, ParameterError, validate_all
 from face_tracker_ros.tools.params_doc import doc_tables, node_tables, replace_section, to_yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_validate_names_the_parameter_and_the_allowed_values():

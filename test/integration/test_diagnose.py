@@ -19,7 +19,7 @@ import pytest
 from face_tracker_ros.tools import diagnose
 from face_tracker_ros.tools.diagnose import render
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = {'system', 'processes', 'camera', 'serial', 'fds', 'kernel', 'log', 'ros'}
 
 

@@ -21,7 +21,7 @@ from bench.baseline import RealtimeLoop
 from bench.pipeline import NodeSampler, resources_section
 from bench.transport import measure, shipped_profile
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_statistics_and_targets():

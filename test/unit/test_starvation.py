@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+from conftest import ROOT
 import pytest
 
 from face_tracker_ros.common.status import OK, WARN
@@ -301,7 +302,7 @@ def test_a_process_crowded_off_its_cpu_reads_as_starved_and_is_not_ended(procs):
 
 @needs_schedstat
 def test_a_process_under_a_tiny_cpu_quota_reads_as_starved(procs):
-    sys.path.insert(0, str(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    sys.path.insert(0, str(ROOT))
     from bench.budget import CpuQuota, QuotaUnavailable
     try:
         quota = CpuQuota.create('face_tracker_starved_test')

@@ -16,7 +16,7 @@ import pytest
 
 from face_tracker_ros.detector import models
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED_MODEL = ROOT.parent / 'shared' / 'models' / 'face_detection_yunet.onnx'
 needs_model = pytest.mark.skipif(not SHARED_MODEL.is_file(),
                                  reason=f'{SHARED_MODEL} not present (../shared is absent)')

@@ -19,7 +19,7 @@ from face_tracker_ros.detector import backends, models
 from face_tracker_ros.detector.node import PARAMS
 from face_tracker_ros.detector.tracking import choose_backend, ConfigError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT.parent / 'shared' / 'models' / 'face_detection_yunet.onnx'
 needs_model = pytest.mark.skipif(not MODEL.is_file(),
                                  reason=f'{MODEL} not present (../shared is absent)')

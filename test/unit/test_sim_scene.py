@@ -16,7 +16,7 @@ from face_tracker_ros.sim.scene import SceneTruth, SimScene
 
 YUNET_MODEL = Path(os.environ.get(
     'FACE_TRACKER_YUNET_MODEL',
-    Path(__file__).resolve().parents[2] / 'shared' / 'models' / 'face_detection_yunet.onnx'))
+    Path(__file__).resolve().parents[3] / 'shared' / 'models' / 'face_detection_yunet.onnx'))
 WIDTH, HEIGHT = 640, 480
 FOCAL = geometry.focal_length_px(WIDTH, math.radians(60))
 STILL = make_path('still').position(0.0)
