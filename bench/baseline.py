@@ -48,7 +48,7 @@ def detector_tracker() -> FaceTracker:
     """
     from face_tracker_ros.bringup.plan import BringupArgs, make_plan
     from face_tracker_ros.common.params import defaults
-    from face_tracker_ros.detector.node import PARAMS
+    from face_tracker_ros.detector.params import PARAMS
 
     p = defaults(PARAMS)
     for spec in make_plan(BringupArgs(use_sim=True)):

@@ -60,7 +60,7 @@ HIT_IOU = 0.3
 
 def node_defaults() -> Dict[str, object]:
     """Return the detector node's parameter defaults (config/tracker.yaml)."""
-    from face_tracker_ros.detector.node import PARAMS
+    from face_tracker_ros.detector.params import PARAMS
     return defaults(PARAMS)
 
 

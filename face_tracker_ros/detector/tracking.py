@@ -30,7 +30,7 @@ evaluation (``make eval``) and the tests run exactly the same code.
 import dataclasses
 import math
 import os
-from typing import Callable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, List, Mapping, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -38,10 +38,14 @@ import numpy as np
 from face_tracker_ros.detector import models
 from face_tracker_ros.detector.backends import Face, FaceDetectorBackend, make_backend
 from face_tracker_ros.detector.finder import FaceFinder
+from face_tracker_ros.detector.params import DETECTOR_BACKENDS, DetectorConfig
 from face_tracker_ros.detector.selection import at_border, TargetSelector
 
-DETECTOR_BACKENDS = ('auto', 'haar', 'yunet')
-"""Values of the ``backend`` parameter: ``auto`` is YuNet when a model is found, else Haar."""
+__all__ = ['BackendChoice', 'build_tracker', 'choose_backend', 'ConfigError',
+           'DETECTOR_BACKENDS', 'FaceTracker']
+
+Settings = Union[DetectorConfig, Mapping[str, Any]]
+"""A :class:`DetectorConfig`, or the detector's flat parameter values it is built from."""
 
 TEMPLATE_PX = 32
 """Width, in pixels, the bridging template is matched at."""
@@ -164,6 +168,24 @@ class FaceTracker:
         self.last_bridged = False
         self.full_searches = 0
 
+    def configure(self, config: DetectorConfig) -> None:
+        """Apply the live-tunable settings of ``config`` (between two frames)."""
+        backend = self.finder.backend
+        if backend.name == 'haar':
+            backend.scale_factor = config.haar.scale_factor
+            backend.min_neighbors = config.haar.min_neighbors
+            backend.min_size_px = config.haar.min_size_px
+        else:
+            backend.set_thresholds(config.yunet.score_threshold, config.yunet.nms_threshold)
+        self.finder.roi_search = config.finder.roi_search
+        self.finder.full_search_every = config.finder.full_search_every
+        s = config.selection
+        self.selector.max_jump = s.max_jump
+        self.selector.size_ratio = s.size_ratio
+        self.selector.switch_after_s = s.switch_after_s
+        self.selector.policy = s.policy
+        self.bridge_s = s.bridge_s
+
     def reset(self) -> None:
         """Forget every face: the next frame starts from a full search."""
         self.finder.reset()
@@ -240,14 +262,18 @@ def _gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, code)
 
 
-def _haar(p: Mapping) -> FaceDetectorBackend:
-    return make_backend('haar', cascade_path=p['haar.cascade_path'],
-                        scale_factor=p['haar.scale_factor'],
-                        min_neighbors=p['haar.min_neighbors'],
-                        min_size_px=p['haar.min_size_px'], profile=p['haar.profile'])
+def _config(settings: Settings) -> DetectorConfig:
+    if isinstance(settings, DetectorConfig):
+        return settings
+    return DetectorConfig.from_params(settings)
 
 
-def choose_backend(p: Mapping, find_model: Callable[[], Optional[os.PathLike]] = models.find_model
+def _haar(config: DetectorConfig) -> FaceDetectorBackend:
+    return make_backend('haar', **dataclasses.asdict(config.haar))
+
+
+def choose_backend(settings: Settings,
+                   find_model: Callable[[], Optional[os.PathLike]] = models.find_model
                    ) -> BackendChoice:
     """Resolve the ``backend`` parameter; raise :class:`ConfigError` for what cannot run.
 
@@ -256,14 +282,15 @@ def choose_backend(p: Mapping, find_model: Callable[[], Optional[os.PathLike]] =
     when a model is found and this OpenCV runs it, else Haar with a warning
     that names the model command.
     """
-    name = p['backend']
+    p = _config(settings)
+    name = p.backend
     if name not in DETECTOR_BACKENDS:
         raise ConfigError(f"parameter 'backend' = {name!r} is not allowed: one of "
                           + ', '.join(repr(b) for b in DETECTOR_BACKENDS))
     try:
         if name == 'haar':
             return BackendChoice(_haar(p), 'haar')
-        path = p['yunet.model_path']
+        path = p.yunet.model_path
         if path and not os.path.isfile(path):
             raise ConfigError(f"parameter 'yunet.model_path': no such file: {path!r}")
         if not path:
@@ -281,11 +308,11 @@ def choose_backend(p: Mapping, find_model: Callable[[], Optional[os.PathLike]] =
                         f'run {models.GET_MODEL_COMMAND} to download one (looked in {where})')
         try:
             backend = make_backend('yunet', model_path=path,
-                                   score_threshold=p['yunet.score_threshold'],
-                                   nms_threshold=p['yunet.nms_threshold'],
-                                   expected_sha256=p['yunet.sha256'])
+                                   score_threshold=p.yunet.score_threshold,
+                                   nms_threshold=p.yunet.nms_threshold,
+                                   expected_sha256=p.yunet.sha256)
         except RuntimeError as exc:
-            if name == 'yunet' or p['yunet.model_path']:
+            if name == 'yunet' or p.yunet.model_path:
                 raise ConfigError(str(exc)) from None
             return BackendChoice(_haar(p), 'haar',
                                  warning=f'using the Haar fallback: {exc}')
@@ -299,22 +326,18 @@ def choose_backend(p: Mapping, find_model: Callable[[], Optional[os.PathLike]] =
         raise ConfigError(str(exc)) from None
 
 
-def build_tracker(p: Mapping, find_model: Callable[[], Optional[os.PathLike]] = models.find_model
+def build_tracker(settings: Settings,
+                  find_model: Callable[[], Optional[os.PathLike]] = models.find_model
                   ) -> Tuple[FaceTracker, BackendChoice]:
-    """Build the detector's :class:`FaceTracker` from its parameter values ``p``."""
+    """Build the detector's :class:`FaceTracker` from its settings (or parameter values)."""
+    p = _config(settings)
     choice = choose_backend(p, find_model)
+    s = p.selection
     try:
-        finder = FaceFinder(choice.backend, detect_width=p['detect_width'],
-                            roi_search=p['roi_search'], roi_scale=p['roi_scale'],
-                            full_search_every=p['full_search_every'],
-                            roi_face_px=p['roi_face_px'],
-                            roi_size_band=tuple(p['roi_size_band']),
-                            min_face_px=p['min_face_px'])
-        selector = TargetSelector(max_jump=p['selection.max_jump'],
-                                  size_ratio=p['selection.size_ratio'],
-                                  switch_after_s=p['selection.switch_after_s'],
-                                  policy=p['selection.policy'])
-        tracker = FaceTracker(finder, selector, bridge_s=p['selection.bridge_s'])
+        finder = FaceFinder(choice.backend, **dataclasses.asdict(p.finder))
+        selector = TargetSelector(max_jump=s.max_jump, size_ratio=s.size_ratio,
+                                  switch_after_s=s.switch_after_s, policy=s.policy)
+        tracker = FaceTracker(finder, selector, bridge_s=s.bridge_s)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return tracker, choice

@@ -32,7 +32,7 @@ HEADER = """\
 def node_tables() -> Dict[str, Sequence[Param]]:
     """Return ``{node name: parameter table}`` for every node of the package."""
     from face_tracker_ros.camera.params import PARAMS as CAMERA
-    from face_tracker_ros.detector.node import PARAMS as DETECTOR
+    from face_tracker_ros.detector.params import PARAMS as DETECTOR
     from face_tracker_ros.monitor.params import PARAMS as DIAGNOSTICS
     from face_tracker_ros.recorder.params import PARAMS as FLIGHT_RECORDER
     from face_tracker_ros.servo.params import PARAMS as SERVO
