@@ -78,6 +78,25 @@ class FakeClock:
         self.now = self.start + elapsed
 
 
+class KillRecorder:
+    """A kill() that records the signals it is asked to send, and optionally sends them."""
+
+    def __init__(self, real=True, error=None):
+        self.calls = []
+        self.real = real
+        self.error = error
+        self.dead = set()
+
+    def __call__(self, pid, sig):
+        self.calls.append((pid, sig))
+        if self.error is not None:
+            raise self.error
+        if self.real:
+            os.kill(pid, sig)
+        else:
+            self.dead.add(pid)  # a fake process that obeys any signal
+
+
 class NodeProcess:
     """A node of the package running in its own process, its output kept in a file."""
 

@@ -1,21 +1,21 @@
 # Copyright 2026 The face_tracker_ros authors
 # SPDX-License-Identifier: Apache-2.0
-"""The watchdog on real processes (frozen, bloated, ignoring SIGTERM, zombie) and the units."""
+"""The watchdog's decisions (fake clock, recorded kills) and the systemd units.
+
+The watchdog on real processes is in test/integration/test_watchdog_processes.py.
+"""
 
 import argparse
 import ast
 from datetime import datetime
 import math
-import os
 from pathlib import Path
 import shlex
 import shutil
 import signal
 import subprocess
-import sys
-import time
 
-import psutil
+from conftest import FakeClock, KillRecorder
 import pytest
 
 from face_tracker_ros.monitor.watchdog import (
@@ -31,412 +31,14 @@ from face_tracker_ros.monitor.watchdog import (
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / 'systemd'
 
-# A node stand-in: one line per 50 ms on stdout is its heartbeat and its output.
-BEATER = """
-import sys, time
-while True:
-    sys.stdout.write('beat\\n')
-    sys.stdout.flush()
-    time.sleep(0.05)
-"""
-STUBBORN = 'import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n' + BEATER
 STALE = 1.0
 GRACE = 0.5
 
 
-class Child:
-    """A real child process whose stdout lines are read without blocking."""
-
-    def __init__(self, code):
-        # -S: no site packages, so the interpreter starts fast and the ROS wheels'
-        # bootstrapper does not re-execute it.
-        self.proc = subprocess.Popen([sys.executable, '-S', '-c', code],
-                                     stdout=subprocess.PIPE)
-        self.pid = self.proc.pid
-        os.set_blocking(self.proc.stdout.fileno(), False)
-
-    def beats(self):
-        """Return how many heartbeat lines arrived since the last call."""
-        try:
-            data = os.read(self.proc.stdout.fileno(), 65536)
-        except (BlockingIOError, OSError):
-            return 0
-        return data.count(b'\n')
-
-    def gone(self):
-        """Reap the child if it ended; True when it has."""
-        return self.proc.poll() is not None
-
-    def wait_ready(self, timeout=10.0):
-        """Wait for the first heartbeat line (the child's set-up code has run)."""
-        deadline = time.monotonic() + timeout
-        while not self.beats():
-            assert time.monotonic() < deadline, 'the child never started'
-            time.sleep(0.01)
-
-    def freeze(self, timeout=10.0):
-        """Stop the child with SIGSTOP and wait until the kernel shows it stopped."""
-        os.kill(self.pid, signal.SIGSTOP)
-        deadline = time.monotonic() + timeout
-        while self.status() != psutil.STATUS_STOPPED:
-            assert time.monotonic() < deadline, 'the child did not stop'
-            time.sleep(0.005)
-
-    def status(self):
-        try:
-            return psutil.Process(self.pid).status()
-        except psutil.NoSuchProcess:
-            return 'gone'
-
-
-@pytest.fixture
-def children():
-    started = []
-
-    def start(code=BEATER):
-        child = Child(code)
-        started.append(child)
-        return child
-
-    yield start
-    for child in started:
-        if child.proc.poll() is None:
-            child.proc.kill()
-        child.proc.wait(timeout=10)
-        child.proc.stdout.close()
-
-
-def sample(dog, node, child):
-    """Feed the watchdog a real psutil reading of the child, as the diagnostics node does."""
-    try:
-        proc = psutil.Process(child.pid)
-        with proc.oneshot():
-            zombie = proc.status() == psutil.STATUS_ZOMBIE
-            rss = 0.0 if zombie else proc.memory_info().rss / 1048576.0
-            created = proc.create_time()
-    except psutil.NoSuchProcess:
-        dog.process(node, None)
-        return
-    dog.process(node, child.pid, rss_mb=rss, zombie=zombie, create_time=created)
-
-
-def drive(dog, node, child, until, timeout, feed=True, now=None):
-    """Run the diagnostics loop (feed, sample, check) until ``until()`` or ``timeout``.
-
-    Returns (actions, done).  With ``now`` (a fake clock) it is advanced by the real
-    time that passes, so fake and real clocks move together.
-    """
-    actions = []
-    deadline = time.monotonic() + timeout
-    while True:
-        beats = child.beats()
-        if feed and beats:
-            t = time.monotonic()
-            dog.heartbeat(node, t)
-            dog.output(node, t)
-        sample(dog, node, child)
-        actions += dog.check()
-        if until():
-            return actions, True
-        if time.monotonic() >= deadline:
-            return actions, False
-        time.sleep(0.02)
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, t=1000.0):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-
-class Recorder:
-    """A kill() that records the signals it is asked to send, and optionally sends them."""
-
-    def __init__(self, real=True, error=None):
-        self.calls = []
-        self.real = real
-        self.error = error
-        self.dead = set()
-
-    def __call__(self, pid, sig):
-        self.calls.append((pid, sig))
-        if self.error is not None:
-            raise self.error
-        if self.real:
-            os.kill(pid, sig)
-        else:
-            self.dead.add(pid)  # a fake process that obeys any signal
-
-
-def healthy(dog, node, child, timeout=10.0):
-    _, done = drive(dog, node, child, lambda: dog.state(node) == 'ok', timeout)
-    assert done, f'{node} never became ok: {dog.report(node)}'
-
-
-# ------------------------------------------------------------------ real processes
-def test_frozen_node_gets_sigterm_then_sigkill_and_is_gone_in_time(children):
-    child = children()
-    dog = Watchdog([WatchSpec('detector', 'face/target')], stale_timeout_s=STALE,
-                   startup_grace_s=5.0, kill_grace_s=GRACE)
-    healthy(dog, 'detector', child)
-    assert dog.report('detector')[0] == OK
-
-    child.freeze()  # frozen: a stopped process leaves SIGTERM pending
-    frozen = time.monotonic()
-    budget = STALE + GRACE + 1.0
-    actions, done = drive(dog, 'detector', child, child.gone, budget + 2.0)
-    assert done, 'the frozen child was never ended'
-    assert time.monotonic() - frozen <= budget
-    assert child.proc.returncode == -signal.SIGKILL
-    assert [(a.what, a.pid, a.performed) for a in actions] == [
-        ('SIGTERM', child.pid, True), ('SIGKILL', child.pid, True)]
-    assert actions[0].why.startswith('hung (no status for')
-    assert 'no output on face/target' in actions[0].why
-
-    dog.check()
-    events = dog.drain_events()
-    text = '\n'.join(events)
-    assert 'watchdog: detector hung (no status for' in text
-    assert f'; SIGTERM to pid {child.pid}' in text
-    assert f'SIGKILL to pid {child.pid}' in text
-    assert f'detector pid {child.pid} ended' in text
-    assert all(event.level in (OK, 1, ERROR) for event in events)
-    assert dog.drain_events() == []
-
-    level, message, figures = dog.report('detector')
-    assert figures['state'] == 'not_running'
-    assert figures['actions_total'] == 2
-    assert figures['restarts_last_hour'] == 1
-    assert figures['last_action'] == f'SIGKILL to pid {child.pid}'
-    assert 'after SIGTERM' in figures['last_action_why']
-    assert datetime.fromisoformat(figures['last_action_when']).tzinfo is not None
-    assert 'waiting for the bring-up to restart it' in message
-
-
-def test_child_ignoring_sigterm_gets_sigkill(children):
-    child = children(STUBBORN)
-    dog = Watchdog(['detector'], stale_timeout_s=STALE, startup_grace_s=5.0,
-                   kill_grace_s=GRACE)
-    healthy(dog, 'detector', child)
-    # The child keeps running and printing, but nothing reaches the watchdog any more
-    # (as when its executor is stuck while a thread still runs).
-    actions, done = drive(dog, 'detector', child, child.gone, STALE + GRACE + 3.0, feed=False)
-    assert done
-    assert [a.what for a in actions] == ['SIGTERM', 'SIGKILL']
-    assert child.proc.returncode == -signal.SIGKILL
-    # SIGKILL waited for the grace period after SIGTERM.
-    assert actions[1].t - actions[0].t >= GRACE
-
-
-def test_bloated_process_is_terminated(children):
-    child = children()
-    dog = Watchdog(['camera'], stale_timeout_s=30.0, startup_grace_s=30.0,
-                   kill_grace_s=5.0, rss_limit_mb=1.0)  # any Python process is above 1 MB
-    actions, done = drive(dog, 'camera', child, child.gone, 5.0)
-    assert done
-    assert child.proc.returncode == -signal.SIGTERM  # it obeyed: no SIGKILL was needed
-    assert [a.what for a in actions] == ['SIGTERM']
-    assert actions[0].why.startswith('bloated (rss ')
-    assert '> limit 1 MB' in actions[0].why
-    assert any('camera bloated' in event for event in dog.drain_events())
-
-
-def test_report_only_decides_but_never_signals(children):
-    clock = FakeClock()
-    kill = Recorder()
-    child = children()
-    child.wait_ready()
-    dog = Watchdog(['detector'], stale_timeout_s=STALE, startup_grace_s=5.0,
-                   kill_grace_s=GRACE, enabled=False, clock=clock, kill=kill)
-    sample(dog, 'detector', child)
-    dog.heartbeat('detector')
-    dog.output('detector')
-    assert dog.check() == [] and dog.state('detector') == 'ok'
-    child.freeze()
-
-    clock.t += STALE + 0.5
-    sample(dog, 'detector', child)
-    actions = dog.check()
-    assert [(a.what, a.pid, a.performed) for a in actions] == [('SIGTERM', child.pid, False)]
-    level, message, figures = dog.report('detector')
-    assert (level, figures['state']) == (ERROR, 'hung')
-    assert f'would send SIGTERM to pid {child.pid}' in message
-    assert figures['enabled'] is False
-    assert figures['last_action'] == f'would send SIGTERM to pid {child.pid} (report only)'
-    for _ in range(5):  # long past any grace: still nothing sent
-        clock.t += 5.0
-        sample(dog, 'detector', child)
-        assert dog.check() == []
-    assert kill.calls == []
-    assert child.status() == psutil.STATUS_STOPPED
-    events = dog.drain_events()
-    assert len(events) == 1
-    assert events[0].startswith('watchdog (report only): detector hung')
-
-    os.kill(child.pid, signal.SIGCONT)  # it recovers: the report says so
-    clock.t += 0.1
-    dog.heartbeat('detector')
-    dog.output('detector')
-    dog.check()
-    assert dog.state('detector') == 'ok'
-    assert dog.drain_events() == ['watchdog: detector healthy again (pid %d)' % child.pid]
-
-
-def test_restart_budget_stops_after_n_then_frees_up_after_an_hour(children):
-    clock = FakeClock()
-    dog = Watchdog(['servo'], stale_timeout_s=STALE, startup_grace_s=2.0, kill_grace_s=GRACE,
-                   max_restarts_per_hour=2, clock=clock)
-
-    def start_healthy():
-        child = children()
-        sample(dog, 'servo', child)
-        dog.heartbeat('servo')
-        dog.output('servo')
-        dog.check()
-        assert dog.state('servo') == 'ok'
-        return child
-
-    for _ in range(2):
-        child = start_healthy()
-        clock.t += STALE + 0.1
-        assert [a.what for a in dog.check()] == ['SIGTERM']
-        deadline = time.monotonic() + 10.0
-        while not child.gone() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert child.proc.returncode == -signal.SIGTERM
-        clock.t += 0.1
-        dog.check()
-        assert dog.state('servo') == 'not_running'
-        dog.process('servo', child.pid, rss_mb=10.0)  # a late reading of the ended process
-        dog.check()
-        assert dog.state('servo') == 'not_running'
-        assert not any('not signalled' in e for e in dog.drain_events())
-        clock.t += 60.0
-
-    child = start_healthy()
-    clock.t += STALE + 0.1
-    assert dog.check() == []
-    level, message, figures = dog.report('servo')
-    assert (level, figures['state']) == (ERROR, 'budget_exhausted')
-    assert 'restart budget exhausted (2 terminations in the last hour, max 2)' in message
-    assert figures['restarts_last_hour'] == 2
-    assert child.status() not in ('gone', psutil.STATUS_ZOMBIE)
-    assert sum('budget exhausted' in e for e in dog.drain_events()) == 1
-
-    clock.t += 3600.0  # the sliding hour moves on: the node can be ended again
-    assert [a.what for a in dog.check()] == ['SIGTERM']
-
-
-def test_new_pid_restarts_the_clocks_and_gets_its_grace(children):
-    clock = FakeClock()
-    kill = Recorder()
-    dog = Watchdog(['detector'], stale_timeout_s=STALE, startup_grace_s=3.0,
-                   kill_grace_s=GRACE, clock=clock, kill=kill)
-    first = children()
-    sample(dog, 'detector', first)
-    dog.heartbeat('detector')
-    dog.output('detector')
-    dog.check()
-    first.proc.kill()
-    first.proc.wait()
-
-    clock.t += 0.5  # the bring-up restarted it: a new pid, no status from it yet
-    second = children()
-    sample(dog, 'detector', second)
-    dog.check()
-    figures = dog.report('detector')[2]
-    assert figures['state'] == 'starting'
-    assert figures['pid'] == second.pid
-    assert figures['heartbeat_age_s'] == 'never'
-    clock.t += 2.9  # older than stale_timeout_s, younger than startup_grace_s
-    sample(dog, 'detector', second)
-    dog.check()
-    assert dog.state('detector') == 'starting'
-    assert kill.calls == []
-    clock.t += 0.2  # grace over, never a sign of life: hung
-    sample(dog, 'detector', second)
-    actions = dog.check()
-    assert [(a.what, a.pid) for a in actions] == [('SIGTERM', second.pid)]
-    assert 'since it started' in actions[0].why
-    assert kill.calls == [(second.pid, signal.SIGTERM)]
-
-
-def test_pid_that_is_not_the_watched_process_is_never_signalled(children):
-    clock = FakeClock()
-    kill = Recorder()
-    dog = Watchdog(['detector'], stale_timeout_s=STALE, startup_grace_s=0.0,
-                   kill_grace_s=GRACE, clock=clock, kill=kill)
-    # The pid now belongs to a process started after the one the watchdog saw (a
-    # recycled pid): its start time differs, so it is left alone.
-    child = children()
-    created = psutil.Process(child.pid).create_time()
-    dog.process('detector', child.pid, rss_mb=10.0, create_time=created - 100.0)
-    dog.heartbeat('detector')
-    clock.t += STALE + 0.5
-    assert dog.check() == []
-    level, message, figures = dog.report('detector')
-    assert figures['state'] == 'not_running'
-    assert f'pid {child.pid} is no longer the watched detector process' in message
-    assert any('not signalled' in e for e in dog.drain_events())
-    # A process that ended (the sample before said alive) is not signalled either.
-    gone = children()
-    created = psutil.Process(gone.pid).create_time()
-    dog.process('detector', gone.pid, rss_mb=10.0, create_time=created)
-    dog.heartbeat('detector')
-    gone.proc.kill()
-    gone.proc.wait()
-    clock.t += STALE + 0.5
-    assert dog.check() == []
-    assert kill.calls == []
-    assert child.status() not in ('gone', psutil.STATUS_ZOMBIE)
-
-
-def test_pid_recycled_during_termination_gets_no_sigkill(children):
-    clock = FakeClock()
-    kill = Recorder()
-    identity = {}
-    dog = Watchdog(['detector'], stale_timeout_s=STALE, startup_grace_s=0.0,
-                   kill_grace_s=GRACE, clock=clock, kill=kill,
-                   identify=lambda pid: identity.get(pid))
-    child = children(STUBBORN)
-    child.wait_ready()  # SIGTERM is ignored from now on
-    identity[child.pid] = 500.0
-    dog.process('detector', child.pid, rss_mb=10.0)
-    dog.heartbeat('detector')
-    clock.t += STALE + 0.5
-    assert [a.what for a in dog.check()] == ['SIGTERM']
-    identity[child.pid] = 900.0  # between two checks the pid came to name another process
-    clock.t += GRACE + 0.1
-    assert dog.check() == []
-    assert kill.calls == [(child.pid, signal.SIGTERM)]
-    assert child.status() not in ('gone', psutil.STATUS_ZOMBIE)
-    assert any('now names another process' in e for e in dog.drain_events())
-
-
-def test_zombie_is_reported_never_signalled(children):
-    kill = Recorder()
-    dog = Watchdog(['servo'], stale_timeout_s=STALE, startup_grace_s=0.0, kill=kill)
-    child = children('pass')  # exits at once; not reaped, so it stays a zombie
-    deadline = time.monotonic() + 10.0
-    while child.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert child.status() == psutil.STATUS_ZOMBIE
-    sample(dog, 'servo', child)
-    dog.check()
-    level, message, figures = dog.report('servo')
-    assert (level, figures['state']) == (ERROR, 'zombie')
-    assert 'cannot be killed' in message and 'must reap it' in message
-    assert kill.calls == []
-
-
 # ----------------------------------------------------------------- decisions alone
 def fake_dog(specs, **kwargs):
-    clock = FakeClock()
-    kill = Recorder(real=False)
+    clock = FakeClock(1000.0)
+    kill = KillRecorder(real=False)
     kwargs.setdefault('stale_timeout_s', 2.0)
     kwargs.setdefault('startup_grace_s', 5.0)
     dog = Watchdog(specs, clock=clock, kill=kill, is_alive=lambda pid: pid not in kill.dead,
@@ -454,7 +56,7 @@ def test_silent_input_excuses_a_silent_output():
     dog.check()
     assert dog.state('detector') == 'ok'
     for _ in range(10):  # images stop (camera unplugged): the detector has nothing to do
-        clock.t += 1.0
+        clock.now += 1.0
         dog.heartbeat('detector')
         dog.heartbeat('camera')
         dog.check()
@@ -462,14 +64,14 @@ def test_silent_input_excuses_a_silent_output():
     assert kill.calls == [(100, signal.SIGTERM)]  # the camera itself produced nothing
 
     dog.process('camera', 101)  # the camera came back; images flow again
-    clock.t += 0.5
+    clock.now += 0.5
     for _ in range(3):
         dog.output('camera')
         dog.heartbeat('camera')
         dog.heartbeat('detector')
         dog.check()
         assert dog.state('detector') == 'ok'  # given stale_timeout_s from the input's return
-        clock.t += 0.9
+        clock.now += 0.9
     dog.output('camera')
     dog.heartbeat('detector')
     dog.check()
@@ -483,19 +85,19 @@ def test_start_up_grace_and_healthy_once():
     dog.process('servo', 300)
     dog.check()
     assert dog.state('servo') == 'starting'
-    clock.t += 4.75
+    clock.now += 4.75
     dog.check()
     assert dog.state('servo') == 'starting'  # silent, but within its start-up grace
     dog.heartbeat('servo')
     dog.output('servo')  # seen healthy: from now on stale_timeout_s applies
-    clock.t += 0.25
+    clock.now += 0.25
     dog.check()
     assert dog.state('servo') == 'ok'
-    clock.t += 1.75
+    clock.now += 1.75
     dog.output('servo')
     dog.check()
     assert dog.state('servo') == 'ok'
-    clock.t += 0.5  # the heartbeat is now 2.25 s old
+    clock.now += 0.5  # the heartbeat is now 2.25 s old
     dog.check()
     assert dog.state('servo') == 'terminating'
     assert 'no status for 2.' in dog.report('servo')[1]
@@ -506,7 +108,7 @@ def test_node_never_seen_and_heartbeat_only_node():
     dog, clock, kill = fake_dog([WatchSpec('worker')])
     dog.check()
     assert dog.report('worker')[:2] == (OK, 'waiting for the process')
-    clock.t += 10.0
+    clock.now += 10.0
     dog.check()
     assert dog.report('worker')[0] == 1 and dog.state('worker') == 'not_running'
     dog.process('worker', 400)
@@ -521,18 +123,18 @@ def test_node_never_seen_and_heartbeat_only_node():
 
 
 def test_refused_signal_is_reported_not_raised():
-    clock = FakeClock()
-    kill = Recorder(real=False, error=PermissionError(1, 'Operation not permitted'))
+    clock = FakeClock(1000.0)
+    kill = KillRecorder(real=False, error=PermissionError(1, 'Operation not permitted'))
     dog = Watchdog(['servo'], stale_timeout_s=1.0, startup_grace_s=0.0, clock=clock,
                    kill=kill, is_alive=lambda pid: True, identify=lambda pid: 1.0)
     dog.process('servo', 500)
     dog.heartbeat('servo')
     dog.output('servo')
-    clock.t += 2.0
+    clock.now += 2.0
     assert dog.check() == []
     level, message, _ = dog.report('servo')
     assert level == ERROR and 'SIGTERM to pid 500 failed (PermissionError' in message
-    clock.t += 1.0
+    clock.now += 1.0
     dog.check()
     assert len([e for e in dog.drain_events() if 'failed' in e]) == 1
     assert dog.restarts_last_hour('servo') == 0
