@@ -15,7 +15,7 @@ import cv2
 import pytest
 
 from face_tracker_ros.common.params import defaults
-from face_tracker_ros.detector import backends, models
+from face_tracker_ros.detector import backends, haar, models
 from face_tracker_ros.detector.node import PARAMS
 from face_tracker_ros.detector.tracking import choose_backend, ConfigError
 
@@ -46,7 +46,7 @@ def distro_opencv(monkeypatch, tmp_path):
     for name in (backends.DEFAULT_HAAR_CASCADE, backends.PROFILE_HAAR_CASCADE):
         shutil.copy(os.path.join(os.path.dirname(bundled), name), share / name)
     monkeypatch.setattr(cv2, 'data', _NoData(), raising=False)
-    monkeypatch.setattr(backends, 'CASCADE_DIRS', (str(tmp_path / 'none'), str(share)))
+    monkeypatch.setattr(haar, 'CASCADE_DIRS', (str(tmp_path / 'none'), str(share)))
     return share
 
 
@@ -58,7 +58,7 @@ def test_cascades_are_found_where_distributions_install_them(distro_opencv):
 
 def test_no_cascade_names_the_package_and_the_parameter(monkeypatch, tmp_path):
     monkeypatch.setattr(cv2, 'data', _NoData(), raising=False)
-    monkeypatch.setattr(backends, 'CASCADE_DIRS', (str(tmp_path),))
+    monkeypatch.setattr(haar, 'CASCADE_DIRS', (str(tmp_path),))
     with pytest.raises(RuntimeError) as info:
         backends.HaarBackend()
     message = str(info.value)
