@@ -2,8 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """Tests of the servo's status and refusal bookkeeping, without ROS, on a fake clock."""
 
-import subprocess
-import sys
 
 from face_tracker_ros.common.params import Tuner, validate_all
 from face_tracker_ros.common.status import ERROR, OK, WARN
@@ -52,14 +50,6 @@ def make(clock, **stats):
                          protocol='ascii', slow_reply_warn_s=config.slow_reply_warn_s,
                          startup_grace_s=5.0, clock=clock)
     return controller, status
-
-
-def test_the_params_and_status_modules_import_no_ros():
-    code = ('import sys, face_tracker_ros.servo.params, face_tracker_ros.servo.status; '
-            "print([m for m in sys.modules if m.startswith(('rclpy', 'rosidl'))])")
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.strip() == '[]'
 
 
 def test_config_from_the_defaults_is_typed_and_homes_at_the_centre_pulse():
