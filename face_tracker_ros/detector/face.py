@@ -7,6 +7,7 @@ See :mod:`face_tracker_ros.detector.backends` for what a backend promises.
 
 import abc
 import dataclasses
+import inspect
 from typing import List, Optional, Tuple
 
 import cv2
@@ -40,7 +41,7 @@ class Face:
         return self.w * self.h
 
 
-def _size_band(min_size: object, max_size: object) -> Tuple[Optional[float], Optional[float]]:
+def size_band(min_size: object, max_size: object) -> Tuple[Optional[float], Optional[float]]:
     """Return the ``detect`` size limits as floats (None: unlimited), or raise ValueError."""
     limits = []
     for name, value in (('min_size', min_size), ('max_size', max_size)):
@@ -51,12 +52,12 @@ def _size_band(min_size: object, max_size: object) -> Tuple[Optional[float], Opt
     return limits[0], limits[1]
 
 
-def _in_band(width: float, min_size: Optional[float], max_size: Optional[float]) -> bool:
+def in_band(width: float, min_size: Optional[float], max_size: Optional[float]) -> bool:
     """Return True if a face ``width`` pixels wide lies within the size limits."""
     return (min_size is None or width >= min_size) and (max_size is None or width <= max_size)
 
 
-def _as_bgr(image: object) -> Optional[np.ndarray]:
+def as_bgr(image: object) -> Optional[np.ndarray]:
     """Return ``image`` as a 3-channel BGR uint8 array, or None if it is not an image."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.size == 0:
         return None
@@ -74,7 +75,7 @@ def _as_bgr(image: object) -> Optional[np.ndarray]:
     return None
 
 
-def _as_gray(image: object) -> Optional[np.ndarray]:
+def as_gray(image: object) -> Optional[np.ndarray]:
     """Return ``image`` as a single-channel uint8 array, or None if it is not an image."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.size == 0:
         return None
@@ -108,3 +109,26 @@ class FaceDetectorBackend(abc.ABC):
         empty list instead of an exception; a size that is not ``None`` or a
         positive finite number raises ValueError naming it.
         """
+
+
+def takes_size_band(backend: object) -> bool:
+    """Return True if ``backend.detect`` accepts ``min_size`` and ``max_size`` keywords."""
+    try:
+        parameters = inspect.signature(backend.detect).parameters  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return False
+    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return True
+    return all(name in parameters and parameters[name].kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        for name in ('min_size', 'max_size'))
+
+
+def takes_keyword(backend: object, name: str) -> bool:
+    """Return True if ``backend.detect`` takes the keyword argument ``name``."""
+    try:
+        parameters = inspect.signature(backend.detect).parameters  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return False
+    return name in parameters and parameters[name].kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)

@@ -47,14 +47,21 @@ it always gets a region of its own, and :meth:`FaceFinder.search_full` lets the
 caller search the whole frame when a region search did not find it.
 """
 
-import inspect
 import math
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from face_tracker_ros.detector.backends import Face, FaceDetectorBackend, REFIND_SCORE
+from face_tracker_ros.common.checks import is_number
+from face_tracker_ros.detector.face import (
+    Face,
+    FaceDetectorBackend,
+    REFIND_SCORE,
+    takes_keyword,
+    takes_size_band,
+)
+from face_tracker_ros.detector.regions import regions_around
 
 MAX_ROIS = 4
 """How many faces of the previous frame get a region of interest."""
@@ -85,8 +92,6 @@ NEAR_FACE_PX = 128.0
 YUNET_MIN_INPUT_FACE_PX = 10.0
 """About the smallest face YuNet finds, in pixels of its input."""
 
-_Rect = Tuple[int, int, int, int]
-
 
 def _is_image(image: object) -> bool:
     """Return True if ``image`` is a non-empty uint8 mono, BGR or BGRA array."""
@@ -112,13 +117,6 @@ def _resize(image: np.ndarray, scale: float) -> Tuple[np.ndarray, float, float]:
     return small, width / float(new_w), height / float(new_h)
 
 
-def _is_number(value: object) -> bool:
-    """Return True if ``value`` is a real, finite number (not a bool)."""
-    return not isinstance(value, bool) \
-        and isinstance(value, (int, float, np.integer, np.floating)) \
-        and math.isfinite(float(value))
-
-
 def _check_band(value: object) -> Tuple[float, float]:
     """Return ``roi_size_band`` as ``(low, high)`` or raise ValueError naming it."""
     items: Optional[list] = None
@@ -127,7 +125,7 @@ def _check_band(value: object) -> Tuple[float, float]:
             items = list(value)  # type: ignore[call-overload]
         except TypeError:
             items = None
-    if items is None or len(items) != 2 or not all(_is_number(v) for v in items) \
+    if items is None or len(items) != 2 or not all(is_number(v) for v in items) \
             or not 0.1 <= float(items[0]) <= 1.0 <= float(items[1]) <= 10.0:
         raise ValueError(
             'roi_size_band must be two numbers (low, high) with 0.1 <= low <= 1.0 <= high '
@@ -135,39 +133,11 @@ def _check_band(value: object) -> Tuple[float, float]:
     return float(items[0]), float(items[1])
 
 
-def _takes_size_band(backend: object) -> bool:
-    """Return True if ``backend.detect`` accepts ``min_size`` and ``max_size`` keywords."""
-    try:
-        parameters = inspect.signature(backend.detect).parameters  # type: ignore[attr-defined]
-    except (TypeError, ValueError):
-        return False
-    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return True
-    return all(name in parameters and parameters[name].kind in (
-        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        for name in ('min_size', 'max_size'))
-
-
 def _box_overlap(a: Face, b: Face) -> bool:
     """Return True if two face boxes overlap by more than a third of the smaller one."""
     ix = max(0.0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
     iy = max(0.0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
     return ix * iy > min(a.area, b.area) / 3.0
-
-
-def _takes_keyword(backend: object, name: str) -> bool:
-    """Return True if ``backend.detect`` takes the keyword argument ``name``."""
-    try:
-        parameters = inspect.signature(backend.detect).parameters  # type: ignore[attr-defined]
-    except (TypeError, ValueError):
-        return False
-    return name in parameters and parameters[name].kind in (
-        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-
-
-def _overlap(a: _Rect, b: _Rect) -> bool:
-    """Return True if the ``(x0, y0, x1, y1)`` rectangles share any area."""
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 class FaceFinder:
@@ -200,7 +170,7 @@ class FaceFinder:
                 f'got {detect_width!r}')
         if not isinstance(roi_search, (bool, np.bool_)):
             raise ValueError(f'roi_search must be True or False, got {roi_search!r}')
-        if not _is_number(roi_scale) or not 1.5 <= float(roi_scale) <= 10.0:
+        if not is_number(roi_scale) or not 1.5 <= float(roi_scale) <= 10.0:
             raise ValueError(f'roi_scale must be in [1.5, 10.0], got {roi_scale!r}')
         if isinstance(full_search_every, bool) \
                 or not isinstance(full_search_every, (int, np.integer)) \
@@ -208,12 +178,12 @@ class FaceFinder:
             raise ValueError(
                 f'full_search_every must be an integer >= 1, got {full_search_every!r}')
         low, high = ROI_FACE_PX_RANGE
-        if not _is_number(roi_face_px) or not low <= float(roi_face_px) <= high:
+        if not is_number(roi_face_px) or not low <= float(roi_face_px) <= high:
             raise ValueError(
                 f'roi_face_px must be a number of pixels in [{low:g}, {high:g}], '
                 f'got {roi_face_px!r}')
-        if not _is_number(min_face_px) or not (float(min_face_px) == 0.0
-                                               or 8.0 <= float(min_face_px) <= 2000.0):
+        if not is_number(min_face_px) or not (float(min_face_px) == 0.0
+                                              or 8.0 <= float(min_face_px) <= 2000.0):
             raise ValueError(
                 f'min_face_px must be 0 (off) or a number of pixels in [8, 2000], '
                 f'got {min_face_px!r}')
@@ -229,8 +199,8 @@ class FaceFinder:
         self._previous: List[Face] = []
         self._roi_run = 0
         self._since_small = SMALL_SEARCH_EVERY
-        self._sized_detect = _takes_size_band(backend)
-        self._scored_detect = self._sized_detect and _takes_keyword(backend, 'min_score')
+        self._sized_detect = takes_size_band(backend)
+        self._scored_detect = self._sized_detect and takes_keyword(backend, 'min_score')
 
     def reset(self) -> None:
         """Forget the previous faces, so the next call searches the full frame."""
@@ -395,32 +365,7 @@ class FaceFinder:
     def _search_rois(self, image: np.ndarray, seeds: Sequence[Face]) -> List[Face]:
         """Search regions grown around ``seeds`` and return what they contain."""
         height, width = image.shape[:2]
-        # Each group: a region and the smallest and largest face widths it was made for.
-        groups: List[Tuple[_Rect, float, float]] = []
-        for face in seeds:
-            cu, cv = face.center
-            half_w = face.w * self.roi_scale / 2.0
-            half_h = face.h * self.roi_scale / 2.0
-            rect = (max(0, int(cu - half_w)), max(0, int(cv - half_h)),
-                    min(width, int(np.ceil(cu + half_w))), min(height, int(np.ceil(cv + half_h))))
-            if rect[2] - rect[0] < 2 or rect[3] - rect[1] < 2:
-                continue
-            groups.append((rect, face.w, face.w))
-        merged = True
-        while merged:
-            merged = False
-            for i in range(len(groups)):
-                for j in range(i + 1, len(groups)):
-                    (a, a_min, a_max), (b, b_min, b_max) = groups[i], groups[j]
-                    if _overlap(a, b):
-                        union = (min(a[0], b[0]), min(a[1], b[1]),
-                                 max(a[2], b[2]), max(a[3], b[3]))
-                        groups[i] = (union, min(a_min, b_min), max(a_max, b_max))
-                        del groups[j]
-                        merged = True
-                        break
-                if merged:
-                    break
+        groups = regions_around(seeds, width, height, self.roi_scale)
         band_low, band_high = self.roi_size_band
         found: List[Face] = []
         for (x0, y0, x1, y1), smallest, largest in groups:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from face_tracker_ros.common.checks import check_int, check_number
-from face_tracker_ros.detector.face import _as_gray, _size_band, Face, FaceDetectorBackend
+from face_tracker_ros.detector.face import as_gray, Face, FaceDetectorBackend, size_band
 
 DEFAULT_HAAR_CASCADE = 'haarcascade_frontalface_alt2.xml'
 """The frontal cascade used when none is given: on real footage it finds more faces
@@ -136,8 +136,8 @@ class HaarBackend(FaceDetectorBackend):
     def detect(self, image: np.ndarray, min_size: Optional[float] = None,
                max_size: Optional[float] = None) -> List[Face]:
         """Return the faces in ``image``; see :class:`FaceDetectorBackend`."""
-        low, high = _size_band(min_size, max_size)
-        gray = _as_gray(image)
+        low, high = size_band(min_size, max_size)
+        gray = as_gray(image)
         if gray is None:
             return []
         # Window sizes are whole pixels: the band's smallest and largest whole widths.
@@ -167,10 +167,10 @@ class HaarBackend(FaceDetectorBackend):
         box found in a turned image is returned upright, about the same centre.
         """
         faces = self.detect(image, min_size=min_size, max_size=max_size)
-        gray = _as_gray(image)
+        gray = as_gray(image)
         if faces or gray is None or gray.size > PROFILE_MAX_PIXELS:
             return faces
-        low, high = _size_band(min_size, max_size)
+        low, high = size_band(min_size, max_size)
         min_px = max(self.window_px, self.min_size_px if low is None else math.ceil(low))
         max_px = min(gray.shape) if high is None else min(min(gray.shape), math.floor(high))
         if max_px < min_px:

@@ -12,12 +12,12 @@ import numpy as np
 from face_tracker_ros.common.checks import check_int, check_number
 from face_tracker_ros.detector import models
 from face_tracker_ros.detector.face import (
-    _as_bgr,
-    _in_band,
-    _size_band,
+    as_bgr,
     Face,
     FaceDetectorBackend,
+    in_band,
     REFIND_SCORE,
+    size_band,
 )
 from face_tracker_ros.detector.models import sha256_of
 
@@ -118,8 +118,8 @@ class YuNetBackend(FaceDetectorBackend):
         is the confidence a box needs; below :data:`REFIND_SCORE` it has no
         effect.
         """
-        low, high = _size_band(min_size, max_size)
-        bgr = _as_bgr(image)
+        low, high = size_band(min_size, max_size)
+        bgr = as_bgr(image)
         if bgr is None or (low is not None and high is not None and low > high):
             return []
         height, width = bgr.shape[:2]
@@ -142,7 +142,7 @@ class YuNetBackend(FaceDetectorBackend):
             x, y, w, h, score = (float(v) for v in row[[0, 1, 2, 3, 14]])
             if all(math.isfinite(v) for v in (x, y, w, h, score)) and w > 0.0 and h > 0.0 \
                     and x < width and y < height and x + w > 0.0 and y + h > 0.0 \
-                    and _in_band(w, low, high) and score >= threshold:
+                    and in_band(w, low, high) and score >= threshold:
                 faces.append(Face(x, y, w, h, score))
         return faces
 
