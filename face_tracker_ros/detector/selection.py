@@ -37,7 +37,13 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from face_tracker_ros.detector.backends import Face
+from face_tracker_ros.common.checks import (
+    check_choice,
+    check_number,
+    check_positive,
+    is_number,
+)
+from face_tracker_ros.detector.face import Face
 
 POLICIES = ('largest', 'centre', 'longest')
 """How a new target is chosen among the faces in view."""
@@ -62,16 +68,6 @@ def _usable(face: object) -> bool:
     try:
         return all(math.isfinite(v) for v in values) and face.w > 0 and face.h > 0
     except TypeError:
-        return False
-
-
-def _finite_number(value: object) -> bool:
-    """Return True if ``value`` is a real, finite number (not a bool)."""
-    if isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(float(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
         return False
 
 
@@ -120,23 +116,12 @@ class TargetSelector:
     def __init__(self, max_jump: float = 1.0, size_ratio: float = 2.0,
                  switch_after_s: float = 0.0, policy: str = 'largest',
                  min_similarity: float = 0.4) -> None:
-        if not _finite_number(max_jump) or not max_jump > 0.0:
-            raise ValueError(f'max_jump must be a finite number > 0, got {max_jump!r}')
-        if not _finite_number(size_ratio) or not size_ratio >= 1.0:
-            raise ValueError(f'size_ratio must be a finite number >= 1.0, got {size_ratio!r}')
-        if not _finite_number(switch_after_s) or not switch_after_s >= 0.0:
-            raise ValueError(
-                f'switch_after_s must be a finite number of seconds >= 0, got {switch_after_s!r}')
-        if policy not in POLICIES:
-            raise ValueError(f'policy must be one of {", ".join(repr(p) for p in POLICIES)}, '
-                             f'got {policy!r}')
-        if not _finite_number(min_similarity) or not 0.0 <= min_similarity <= 1.0:
-            raise ValueError(f'min_similarity must be in [0, 1], got {min_similarity!r}')
-        self.max_jump = float(max_jump)
-        self.size_ratio = float(size_ratio)
-        self.switch_after_s = float(switch_after_s)
-        self.policy = policy
-        self.min_similarity = float(min_similarity)
+        self.max_jump = check_positive('max_jump', max_jump)
+        self.size_ratio = check_number('size_ratio', size_ratio, low=1.0)
+        self.switch_after_s = check_positive('switch_after_s', switch_after_s, unit='seconds',
+                                             allow_zero=True)
+        self.policy = check_choice('policy', policy, POLICIES)
+        self.min_similarity = check_number('min_similarity', min_similarity, 0.0, 1.0)
         self._tracks: List[_Track] = []
         self._target: Optional[_Track] = None
         self._current: Optional[Face] = None
@@ -223,7 +208,7 @@ class TargetSelector:
     def match(self, faces: Optional[Iterable[Face]], image: Optional[np.ndarray] = None,
               t: Optional[float] = None) -> Optional[Face]:
         """Return the face among ``faces`` that continues the target, or None (no change)."""
-        now = float(t) if _finite_number(t) else (self._frames + 1) / NOMINAL_FPS
+        now = float(t) if is_number(t) else (self._frames + 1) / NOMINAL_FPS
         return self._target_match(self._candidates(faces), image, now)[0]
 
     @staticmethod
@@ -246,7 +231,7 @@ class TargetSelector:
         counts as no faces.
         """
         self._frames += 1
-        now = float(t) if _finite_number(t) else self._frames / NOMINAL_FPS
+        now = float(t) if is_number(t) else self._frames / NOMINAL_FPS
         candidates = self._candidates(faces)
         found, look = self._target_match(candidates, image, now)
         rest = [f for f in candidates if f is not found]

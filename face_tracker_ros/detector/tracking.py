@@ -35,6 +35,7 @@ from typing import Any, Callable, List, Mapping, Optional, Tuple, Union
 import cv2
 import numpy as np
 
+from face_tracker_ros.common.checks import check_number, check_positive
 from face_tracker_ros.detector import models
 from face_tracker_ros.detector.backends import Face, FaceDetectorBackend, make_backend
 from face_tracker_ros.detector.finder import FaceFinder
@@ -153,16 +154,11 @@ class FaceTracker:
 
     def __init__(self, finder: FaceFinder, selector: TargetSelector, bridge_s: float = 0.5,
                  bridge_min_score: float = 0.6) -> None:
-        if not isinstance(bridge_s, (int, float)) or isinstance(bridge_s, bool) \
-                or not math.isfinite(bridge_s) or bridge_s < 0.0:
-            raise ValueError(f'bridge_s must be a number of seconds >= 0, got {bridge_s!r}')
-        if not isinstance(bridge_min_score, (int, float)) or isinstance(bridge_min_score, bool) \
-                or not 0.0 < bridge_min_score <= 1.0:
-            raise ValueError(f'bridge_min_score must be in (0, 1], got {bridge_min_score!r}')
         self.finder = finder
         self.selector = selector
-        self.bridge_s = float(bridge_s)
-        self._bridge = _Bridge(float(bridge_min_score))
+        self.bridge_s = check_positive('bridge_s', bridge_s, unit='seconds', allow_zero=True)
+        self._bridge = _Bridge(check_number('bridge_min_score', bridge_min_score, 0.0, 1.0,
+                                            low_open=True))
         self._last_detected: Optional[float] = None
         self._frames = 0
         self.last_bridged = False
