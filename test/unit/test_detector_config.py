@@ -16,7 +16,7 @@ import pytest
 
 from face_tracker_ros.common.params import defaults
 from face_tracker_ros.detector import backends, haar, models
-from face_tracker_ros.detector.node import PARAMS
+from face_tracker_ros.detector.params import PARAMS
 from face_tracker_ros.detector.tracking import choose_backend, ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

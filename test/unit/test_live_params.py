@@ -19,7 +19,7 @@ from face_tracker_ros.tools.params_doc import node_tables
 
 def _rules():
     from face_tracker_ros.camera.node import RULES as CAMERA
-    from face_tracker_ros.detector.node import RULES as DETECTOR
+    from face_tracker_ros.detector.params import RULES as DETECTOR
     from face_tracker_ros.monitor.node import RULES as DIAGNOSTICS
     from face_tracker_ros.recorder.node import RULES as FLIGHT_RECORDER
     from face_tracker_ros.servo.node import RULES as SERVO

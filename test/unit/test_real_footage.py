@@ -16,7 +16,7 @@ import pytest
 from bench import footage as ft
 from face_tracker_ros.common.params import defaults
 from face_tracker_ros.detector.backends import Face
-from face_tracker_ros.detector.node import PARAMS
+from face_tracker_ros.detector.params import PARAMS
 from face_tracker_ros.detector.tracking import build_tracker
 
 missing = ft.available()
