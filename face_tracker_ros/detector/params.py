@@ -19,79 +19,6 @@ from face_tracker_ros.detector.selection import POLICIES
 DETECTOR_BACKENDS = ('auto', 'haar', 'yunet')
 """Values of the ``backend`` parameter: ``auto`` is YuNet when a model is found, else Haar."""
 
-PARAMS = (
-    Param('backend', 'auto', "Face detector: 'auto' = YuNet when a model is found "
-          '(yunet.model_path, else the per-user and system model directories), else Haar',
-          choices=DETECTOR_BACKENDS, why='the detector model is loaded at start'),
-    Param('haar.cascade_path', '',
-          "Haar cascade XML; empty = OpenCV's haarcascade_frontalface_alt2.xml (from cv2.data "
-          'or the opencv-data package)'),
-    Param('haar.scale_factor', 1.1, 'Haar image pyramid step', min=1.01, max=2.0, live=True),
-    Param('haar.min_neighbors', 3, 'Haar detections needed to accept a face', min=0, max=50,
-          live=True),
-    Param('haar.min_size_px', 20, 'Smallest face Haar looks for, in the searched image',
-          min=8, max=2000, unit='px', live=True),
-    Param('haar.profile', True, "Where the frontal cascade finds nothing, search with OpenCV's "
-          'profile cascade in both directions'),
-    Param('yunet.model_path', '', 'YuNet ONNX model; empty = look in the per-user and system '
-          'model directories (face_tracker_get_model downloads it)'),
-    Param('yunet.sha256', '', 'Expected sha256 of the model; empty = check against known '
-          'releases and warn if unknown'),
-    Param('yunet.score_threshold', 0.7, 'YuNet confidence needed to accept a face',
-          min=0.0, max=1.0, live=True),
-    Param('yunet.nms_threshold', 0.3, 'YuNet non-maximum suppression IoU', min=0.0, max=1.0,
-          live=True),
-    Param('detect_width', 320, 'Full-frame searches run on a copy scaled to this width '
-          '(0 = native size, else at least 32)', min=0, max=7680, unit='px'),
-    Param('roi_search', True, 'Search around the last face first', live=True),
-    Param('roi_scale', 2.5, 'Size of the search window around the last face, in face sizes',
-          min=1.5, max=10.0),
-    Param('roi_face_px', 48.0, 'In a search around the last face, the image is scaled so that '
-          'face is about this wide (smaller is cheaper; below 48 Haar starts to miss)',
-          min=24.0, max=256.0, unit='px'),
-    Param('roi_size_band', [0.7, 1.6], 'Face widths a search around the last face accepts, as '
-          'multiples of its width: [low, high], 0.1 <= low <= 1 <= high <= 10'),
-    Param('min_face_px', 16.0, 'Smallest face a full search finds, in camera pixels: when the '
-          'scaled search finds nothing, small faces are searched at native size; 0 = off',
-          min=0.0, max=2000.0, unit='px'),
-    Param('full_search_every', 15, 'Force a full-frame search every N frames',
-          min=1, max=100000, live=True),
-    Param('selection.max_jump', 1.0, 'Largest move (in face widths) between frames for the '
-          'current face to be kept', min=0.0, min_exclusive=True, max=100.0, live=True),
-    Param('selection.size_ratio', 2.0, 'Largest size change between frames for the current '
-          'face to be kept', min=1.0, max=100.0, live=True),
-    Param('selection.switch_after_s', 1.0, 'The followed face must be gone this long before '
-          'another face is followed', min=0.0, max=60.0, unit='s', live=True),
-    Param('selection.policy', 'largest', 'Which face becomes the target when none is followed',
-          choices=POLICIES, live=True),
-    Param('selection.bridge_s', 3.0, 'While the detector misses the followed face, follow its '
-          'appearance (template) for at most this long; 0 = off', min=0.0, max=10.0, unit='s',
-          live=True),
-    Param('publish_debug_image', False, 'Publish face/debug_image with the faces drawn'),
-    Param('diag.input_timeout_s', 2.0, 'No image for this long is WARN', min=0.1, max=600.0,
-          unit='s', live=True),
-) + COMMON
-
-
-def _detect_width_problem(v):
-    width = v['detect_width']
-    if width == 0 or width >= 32:
-        return None
-    return f"parameter 'detect_width' = {width} is not allowed: 0 (native size) or >= 32"
-
-
-def _size_band_problem(v):
-    band = v['roi_size_band']
-    if len(band) == 2 and 0.1 <= band[0] <= 1.0 <= band[1] <= 10.0:
-        return None
-    return (f"parameter 'roi_size_band' = {list(band)!r} is not allowed: [low, high] with "
-            '0.1 <= low <= 1 <= high <= 10')
-
-
-#: Rules of the detector's parameters the ranges cannot say, checked at start.
-RULES = (Rule(('detect_width',), _detect_width_problem),
-         Rule(('roi_size_band',), _size_band_problem))
-
 
 @dataclasses.dataclass(frozen=True)
 class HaarConfig:
@@ -136,6 +63,87 @@ class SelectionConfig:
     switch_after_s: float = 1.0
     policy: str = 'largest'
     bridge_s: float = 3.0
+
+
+_H, _Y, _F, _S = HaarConfig(), YuNetConfig(), FinderConfig(), SelectionConfig()
+
+PARAMS = (
+    Param('backend', 'auto', "Face detector: 'auto' = YuNet when a model is found "
+          '(yunet.model_path, else the per-user and system model directories), else Haar',
+          choices=DETECTOR_BACKENDS, why='the detector model is loaded at start'),
+    Param('haar.cascade_path', _H.cascade_path,
+          "Haar cascade XML; empty = OpenCV's haarcascade_frontalface_alt2.xml (from cv2.data "
+          'or the opencv-data package)'),
+    Param('haar.scale_factor', _H.scale_factor, 'Haar image pyramid step', min=1.01, max=2.0,
+          live=True),
+    Param('haar.min_neighbors', _H.min_neighbors, 'Haar detections needed to accept a face',
+          min=0, max=50, live=True),
+    Param('haar.min_size_px', _H.min_size_px,
+          'Smallest face Haar looks for, in the searched image', min=8, max=2000, unit='px',
+          live=True),
+    Param('haar.profile', _H.profile, 'Where the frontal cascade finds nothing, search with '
+          "OpenCV's profile cascade in both directions"),
+    Param('yunet.model_path', _Y.model_path, 'YuNet ONNX model; empty = look in the per-user '
+          'and system model directories (face_tracker_get_model downloads it)'),
+    Param('yunet.sha256', _Y.sha256, 'Expected sha256 of the model; empty = check against '
+          'known releases and warn if unknown'),
+    Param('yunet.score_threshold', _Y.score_threshold,
+          'YuNet confidence needed to accept a face', min=0.0, max=1.0, live=True),
+    Param('yunet.nms_threshold', _Y.nms_threshold, 'YuNet non-maximum suppression IoU',
+          min=0.0, max=1.0, live=True),
+    Param('detect_width', _F.detect_width, 'Full-frame searches run on a copy scaled to this '
+          'width (0 = native size, else at least 32)', min=0, max=7680, unit='px'),
+    Param('roi_search', _F.roi_search, 'Search around the last face first', live=True),
+    Param('roi_scale', _F.roi_scale,
+          'Size of the search window around the last face, in face sizes', min=1.5, max=10.0),
+    Param('roi_face_px', _F.roi_face_px, 'In a search around the last face, the image is '
+          'scaled so that face is about this wide (smaller is cheaper; below 48 Haar starts '
+          'to miss)', min=24.0, max=256.0, unit='px'),
+    Param('roi_size_band', list(_F.roi_size_band), 'Face widths a search around the last '
+          'face accepts, as multiples of its width: [low, high], 0.1 <= low <= 1 <= high '
+          '<= 10'),
+    Param('min_face_px', _F.min_face_px, 'Smallest face a full search finds, in camera '
+          'pixels: when the scaled search finds nothing, small faces are searched at native '
+          'size; 0 = off', min=0.0, max=2000.0, unit='px'),
+    Param('full_search_every', _F.full_search_every, 'Force a full-frame search every N '
+          'frames', min=1, max=100000, live=True),
+    Param('selection.max_jump', _S.max_jump, 'Largest move (in face widths) between frames '
+          'for the current face to be kept', min=0.0, min_exclusive=True, max=100.0,
+          live=True),
+    Param('selection.size_ratio', _S.size_ratio, 'Largest size change between frames for '
+          'the current face to be kept', min=1.0, max=100.0, live=True),
+    Param('selection.switch_after_s', _S.switch_after_s, 'The followed face must be gone '
+          'this long before another face is followed', min=0.0, max=60.0, unit='s',
+          live=True),
+    Param('selection.policy', _S.policy,
+          'Which face becomes the target when none is followed', choices=POLICIES, live=True),
+    Param('selection.bridge_s', _S.bridge_s, 'While the detector misses the followed face, '
+          'follow its appearance (template) for at most this long; 0 = off', min=0.0,
+          max=10.0, unit='s', live=True),
+    Param('publish_debug_image', False, 'Publish face/debug_image with the faces drawn'),
+    Param('diag.input_timeout_s', 2.0, 'No image for this long is WARN', min=0.1, max=600.0,
+          unit='s', live=True),
+) + COMMON
+
+
+def _detect_width_problem(v):
+    width = v['detect_width']
+    if width == 0 or width >= 32:
+        return None
+    return f"parameter 'detect_width' = {width} is not allowed: 0 (native size) or >= 32"
+
+
+def _size_band_problem(v):
+    band = v['roi_size_band']
+    if len(band) == 2 and 0.1 <= band[0] <= 1.0 <= band[1] <= 10.0:
+        return None
+    return (f"parameter 'roi_size_band' = {list(band)!r} is not allowed: [low, high] with "
+            '0.1 <= low <= 1 <= high <= 10')
+
+
+#: Rules of the detector's parameters the ranges cannot say, checked at start.
+RULES = (Rule(('detect_width',), _detect_width_problem),
+         Rule(('roi_size_band',), _size_band_problem))
 
 
 @dataclasses.dataclass(frozen=True)
