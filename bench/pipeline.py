@@ -26,6 +26,7 @@ import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from bench.common import log, percentile, ros_env, rounded, summarize, target
+from face_tracker_ros import interface
 
 #: Latencies of frames captured in the first seconds are left out (start-up).
 SETTLE_S = 3.0
@@ -234,7 +235,7 @@ def _make_monitor_node(context, monitor: Monitor):
         return stamp.sec + stamp.nanosec * 1e-9
 
     node.create_subscription(
-        TimeReference, 'servo/command_latency',
+        TimeReference, interface.COMMAND_LATENCY_TOPIC,
         lambda m: monitor.on_command(seconds(m.time_ref), seconds(m.header.stamp)), TRACE_PUB)
 
     # Taken serialized and read without message objects (image_wire), like the nodes do:
@@ -242,12 +243,13 @@ def _make_monitor_node(context, monitor: Monitor):
     def on_truth(data: bytes) -> None:
         truth = read_point_stamped(data)
         monitor.on_truth(truth.stamp_sec + truth.stamp_nanosec * 1e-9, truth.z)
-    node.create_subscription(PointStamped, 'sim/true_target', on_truth, TRACE_PUB, raw=True)
+    node.create_subscription(PointStamped, interface.SIM_TRUE_TARGET_TOPIC, on_truth, TRACE_PUB,
+                             raw=True)
     # Frames processed and faces found come from the detector's own status: a subscriber of
     # face/target in this process would make every publish on the measured hop slower.
     # Only the arrays that hold the detector's status are deserialized.
-    wanted = 'detector: detector'.encode()
-    servo = 'servo: servo'.encode()
+    wanted = interface.DETECTOR_STATUS.encode()
+    servo = interface.SERVO_STATUS.encode()
 
     def on_diagnostics(data: bytes) -> None:
         if wanted not in data and servo not in data:
@@ -255,15 +257,16 @@ def _make_monitor_node(context, monitor: Monitor):
         array = deserialize_message(data, DiagnosticArray)
         stamp = seconds(array.header.stamp) if array.header.stamp.sec else None
         for status in array.status:
-            if status.name == 'detector: detector':
+            if status.name == interface.DETECTOR_STATUS:
                 values = {kv.key: kv.value for kv in status.values}
                 monitor.on_detector_status(values.get('frames_processed', ''),
                                            values.get('detections_total', ''), stamp)
-            elif status.name == 'servo: servo':
+            elif status.name == interface.SERVO_STATUS:
                 with monitor.lock:
                     monitor.servo_status = {kv.key: kv.value for kv in status.values}
 
-    node.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, 50, raw=True)
+    node.create_subscription(DiagnosticArray, interface.DIAGNOSTICS_TOPIC, on_diagnostics, 50,
+                             raw=True)
     return node
 
 

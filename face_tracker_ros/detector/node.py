@@ -29,6 +29,7 @@ from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
+from face_tracker_ros import interface
 from face_tracker_ros.common import qos
 from face_tracker_ros.common.compat import array_to_image, ImageFormatError
 from face_tracker_ros.common.health import NodeHealth
@@ -55,7 +56,7 @@ class DetectorNode(Node):
 
     def __init__(self, **kwargs):
         """Declare parameters, load the backend and subscribe to the camera."""
-        super().__init__('detector', **kwargs)
+        super().__init__(interface.DETECTOR_NODE, **kwargs)
         self.params = declare(self, PARAMS, RULES, apply=self._apply_params)
         self.config = DetectorConfig.from_params(self.params)
         try:
@@ -72,15 +73,18 @@ class DetectorNode(Node):
         self.status = DetectorStatus(choice.name, choice.warning)
         self._pending: Optional[bytes] = None
         self._detect_queued = False
-        self._target_pub = self.create_publisher(PointStamped, 'face/target', qos.TRACE_PUB)
+        self._target_pub = self.create_publisher(PointStamped, interface.TARGET_TOPIC,
+                                                 qos.TRACE_PUB)
         self._debug_pub = None
         if self.config.publish_debug_image:
-            self._debug_pub = self.create_publisher(Image, 'face/debug_image', qos.IMAGE_PUB)
+            self._debug_pub = self.create_publisher(Image, interface.DEBUG_IMAGE_TOPIC,
+                                                    qos.IMAGE_PUB)
         # Taken serialized and decoded here without copying the pixels (image_wire).
-        self.create_subscription(Image, 'camera/image_raw', self._on_image, qos.LATEST_ONLY,
+        self.create_subscription(Image, interface.IMAGE_TOPIC, self._on_image, qos.LATEST_ONLY,
                                  raw=True)
         self.health = NodeHealth(self, hardware_id='none')
-        self.health.add('detector', lambda: self.status.report(self.config.input_timeout_s))
+        self.health.add(interface.DETECTOR_TASK,
+                        lambda: self.status.report(self.config.input_timeout_s))
         self.get_logger().info(f"detector started: backend '{self.config.backend}' "
                                f'({self.backend_name} in use)')
 
@@ -154,7 +158,7 @@ class DetectorNode(Node):
 
 def main(args=None):
     """Run the detector node."""
-    main_for(DetectorNode, 'detector', tune_malloc=True)
+    main_for(DetectorNode, interface.DETECTOR_NODE, tune_malloc=True)
 
 
 if __name__ == '__main__':
