@@ -33,19 +33,15 @@ class RateMeter:
     """
 
     def __init__(self, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic):
-        self._window = check_positive('window_s', window_s, unit='seconds')
-        self._bucket = self._window / BUCKETS
+        #: The window length in seconds.
+        self.window_s = check_positive('window_s', window_s, unit='seconds')
+        self._bucket = self.window_s / BUCKETS
         self._clock = clock
         self._lock = threading.Lock()
         self._start = clock()
         # Each entry is [time of the bucket's first event, events in the bucket].
         self._buckets: Deque[List[float]] = deque()
         self._total = 0
-
-    @property
-    def window_s(self) -> float:
-        """Return the window length in seconds."""
-        return self._window
 
     @property
     def total(self) -> int:
@@ -76,7 +72,7 @@ class RateMeter:
         with self._lock:
             self._trim(now)
             count = sum(entry[1] for entry in self._buckets)
-            span = min(self._window, now - self._start)
+            span = min(self.window_s, now - self._start)
         if count == 0 or span <= 0.0:
             return 0.0
         return count / span
@@ -88,7 +84,7 @@ class RateMeter:
             self._start = self._clock()
 
     def _trim(self, now: float) -> None:
-        horizon = now - self._window
+        horizon = now - self.window_s
         while self._buckets and self._buckets[0][0] < horizon:
             self._buckets.popleft()
 
@@ -101,17 +97,13 @@ class WindowStats:
     """
 
     def __init__(self, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic):
-        self._window = check_positive('window_s', window_s, unit='seconds')
-        self._bucket = self._window / BUCKETS
+        #: The window length in seconds.
+        self.window_s = check_positive('window_s', window_s, unit='seconds')
+        self._bucket = self.window_s / BUCKETS
         self._clock = clock
         self._lock = threading.Lock()
         # Each entry is [time of first sample, count, sum, max].
         self._buckets: Deque[List[float]] = deque()
-
-    @property
-    def window_s(self) -> float:
-        """Return the window length in seconds."""
-        return self._window
 
     def add(self, value: float) -> None:
         """Record one sample taken now."""
@@ -164,7 +156,7 @@ class WindowStats:
             self._buckets.clear()
 
     def _trim(self, now: float) -> None:
-        horizon = now - self._window
+        horizon = now - self.window_s
         while self._buckets and self._buckets[0][0] < horizon:
             self._buckets.popleft()
 

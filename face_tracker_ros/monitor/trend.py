@@ -36,10 +36,13 @@ class LeakTrend:
 
     def __init__(self, window_s: float = 3600.0, min_span_s: float = 600.0,
                  max_samples: int = 4096):
-        self._window = check_positive('window_s', window_s, unit='seconds')
-        self._min_span = check_positive('min_span_s', min_span_s, unit='seconds', allow_zero=True)
-        if self._min_span > self._window:
-            raise ValueError(f'min_span_s must be <= window_s ({self._window}), '
+        #: The window length in seconds.
+        self.window_s = check_positive('window_s', window_s, unit='seconds')
+        #: The span of samples needed before a slope is reported.
+        self.min_span_s = check_positive('min_span_s', min_span_s, unit='seconds',
+                                         allow_zero=True)
+        if self.min_span_s > self.window_s:
+            raise ValueError(f'min_span_s must be <= window_s ({self.window_s}), '
                              f'got {min_span_s!r}')
         self._max_samples = check_int('max_samples', max_samples, low=4)
         # Allocated once at full size: a monitor that grows while it fills its window
@@ -47,16 +50,6 @@ class LeakTrend:
         self._t = np.full(max_samples + 1, 0.0)
         self._y = np.full(max_samples + 1, 0.0)
         self._n = 0
-
-    @property
-    def window_s(self) -> float:
-        """Return the window length in seconds."""
-        return self._window
-
-    @property
-    def min_span_s(self) -> float:
-        """Return the span of samples needed before a slope is reported."""
-        return self._min_span
 
     def __len__(self) -> int:
         """Return the number of samples held."""
@@ -76,7 +69,7 @@ class LeakTrend:
             return
         self._t[n], self._y[n] = t, rss_mb
         n += 1
-        old = int(np.searchsorted(self._t[:n], t - self._window, side='left'))
+        old = int(np.searchsorted(self._t[:n], t - self.window_s, side='left'))
         if old:
             self._t[:n - old] = self._t[old:n]
             self._y[:n - old] = self._y[old:n]
@@ -111,7 +104,7 @@ class LeakTrend:
 
     def _fit(self) -> Optional[Tuple[float, float, float]]:
         """Return (slope in MB/s, fitted RSS at the newest sample, newest t) or None."""
-        if self._n < 2 or self.span_s < self._min_span or self.span_s <= 0.0:
+        if self._n < 2 or self.span_s < self.min_span_s or self.span_s <= 0.0:
             return None
         times, values = self._t[:self._n], self._y[:self._n]
         t = times - times.mean()
