@@ -247,6 +247,9 @@ def test_process_gone_between_find_and_sample_gives_none(spawn):
 def test_sample_reads_a_live_process(spawn):
     name = unique_name('busy')
     proc = spawn(name, code=BUSY)
+    # Sampled before the interpreter has loaded (right after exec) the process holds under
+    # 1 MB: wait until it is up and running its loop, as a node would be when watched.
+    assert wait_for(lambda: psutil.Process(proc.pid).cpu_times().user > 0.05)
     watcher = ProcessWatcher(name)
     first = wait_for(watcher.sample)
     assert first.pid == proc.pid
