@@ -36,6 +36,7 @@ written once: ``duplicates_skipped``
 """
 
 import collections
+import dataclasses
 import logging
 import logging.handlers
 import math
@@ -45,6 +46,7 @@ import threading
 import time
 from typing import Callable, Deque, Iterable, List, Optional, Tuple
 
+from face_tracker_ros.common.counters import Counters
 from face_tracker_ros.interface import DIAGNOSTICS_NODE
 from face_tracker_ros.monitor.logrecovery import (  # noqa: F401 - read_node_log: old imports
     LEVEL_NAMES,
@@ -113,16 +115,29 @@ def _one_line(text: object) -> str:
     return ' '.join(str(text).split())
 
 
+@dataclasses.dataclass
+class _LastRecord:
+    """The last record written, whose identical successors are collapsed."""
+
+    key: Optional[Tuple[str, int, str]] = None  # (node, level, message)
+    stamp: float = 0.0  # the wall stamp of its last repeat
+    written: float = 0.0  # when it was last written (the writer's clock)
+    repeats: int = 0  # repeats not written since
+
+
 class LogFileWriter:
     """Writes log records as prefixed lines to a size-rotated file.
 
-    ``lines_written`` counts lines in the file (repeat summaries included),
-    ``records_dropped_repeats`` the identical records collapsed,
-    ``records_dropped_level`` those below ``min_level``, ``write_errors``
-    the writes the file system refused (the writer keeps going),
-    ``lines_held_back`` the lines waiting to be written again, ``lines_late``
-    those written late, ``lines_lost`` those that did not fit the backlog and
-    ``duplicates_skipped`` the records found already in the file at start.
+    ``counts`` holds its event counts: ``lines_written`` the lines in the file
+    (repeat summaries included), ``records_dropped_repeats`` the identical
+    records collapsed, ``records_dropped_level`` those below ``min_level``,
+    ``lines_late`` the lines written late, ``lines_lost`` those that did not
+    fit the backlog, ``duplicates_skipped`` the records found already in the
+    file at start, ``lines_recovered`` those written by :meth:`recover` and
+    ``reopened`` how often a removed file was opened again.  The properties
+    ``write_errors`` (the writes the file system refused; the writer keeps
+    going) and ``lines_held_back`` (the lines waiting to be written again)
+    complete them.
     ``own_name`` is the node name of the lines the writer adds itself.
     """
 
@@ -163,27 +178,17 @@ class LogFileWriter:
         self._handler.setFormatter(logging.Formatter('%(message)s'))
         self._lock = threading.Lock()
         self._closed = False
-        # The last record written: key (node, level, message), the wall stamp of its last
-        # repeat, when it was last written (clock), and repeats not written since.
-        self._last_key: Optional[Tuple[str, int, str]] = None
-        self._last_stamp = 0.0
-        self._last_written = 0.0
-        self._repeats = 0
-        self.lines_written = 0
-        self.records_dropped_repeats = 0
-        self.records_dropped_level = 0
+        self._last = _LastRecord()
+        self.counts = Counters('lines_written', 'records_dropped_repeats',
+                               'records_dropped_level', 'lines_late', 'lines_lost',
+                               'duplicates_skipped', 'lines_recovered', 'reopened')
         self.own_name = _one_line(own_name) or DIAGNOSTICS_NODE
         self._backlog: Deque[str] = collections.deque()
         self._backlog_max = max(1, int(backlog_lines))
         self._backlog_dropped = 0  # lost from the current backlog, not yet said in the file
         self._next_retry = 0.0
-        self.lines_late = 0
-        self.lines_lost = 0
         self.failing_since: Optional[float] = None  # wall time of the first failed write
         self.last_failure: Optional[float] = None  # wall time of the latest failed write
-        self.duplicates_skipped = 0
-        self.lines_recovered = 0
-        self.reopened = 0
         self._replay = ReplayGuard(self.path)
         self.tail_newest = self._replay.tail_newest
 
@@ -224,25 +229,24 @@ class LogFileWriter:
             if self._closed:
                 return
             if level < self.min_level:
-                self.records_dropped_level += 1
+                self.counts.records_dropped_level += 1
                 return
             if self._replay.is_duplicate(stamp_s, level, node, message):
-                self.duplicates_skipped += 1
+                self.counts.duplicates_skipped += 1
                 return
             key = (node, level, message)
             now = self._clock()
-            if key == self._last_key and now - self._last_written < self.repeat_window_s:
-                self._repeats += 1
-                self._last_stamp = stamp_s
-                self.records_dropped_repeats += 1
+            last = self._last
+            if key == last.key and now - last.written < self.repeat_window_s:
+                last.repeats += 1
+                last.stamp = stamp_s
+                self.counts.records_dropped_repeats += 1
                 return
             self._write_repeats()
             prefix = f'{line_timestamp(stamp_s)} {severity_name(level)} [{node}] '
             lines = message.splitlines() or ['']
             self._emit([prefix + text for text in lines])
-            self._last_key = key
-            self._last_stamp = stamp_s
-            self._last_written = now
+            self._last = _LastRecord(key, stamp_s, now)
 
     def recover(self, records: Iterable[Tuple[float, int, str, str]], start_s: float,
                 end_s: float) -> int:
@@ -253,7 +257,7 @@ class LogFileWriter:
         """
         chosen = sorted(r for r in records if start_s <= r[0] <= end_s)
         with self._lock:
-            before = (self.duplicates_skipped, self.records_dropped_level)
+            before = (self.counts.duplicates_skipped, self.counts.records_dropped_level)
             # Every one of these is checked, and so are later copies from /rosout of any.
             self._replay.checked_until = max(self._replay.checked_until, end_s)
             self._replay.recovering = True
@@ -263,10 +267,10 @@ class LogFileWriter:
         finally:
             self._replay.recovering = False
         with self._lock:
-            skipped = (self.duplicates_skipped - before[0]) + \
-                (self.records_dropped_level - before[1])
+            skipped = (self.counts.duplicates_skipped - before[0]) + \
+                (self.counts.records_dropped_level - before[1])
             written = max(0, len(chosen) - skipped)
-            self.lines_recovered += written
+            self.counts.lines_recovered += written
         return written
 
     def note(self, level: int, message: str) -> None:
@@ -308,7 +312,7 @@ class LogFileWriter:
             self._handler._closed = False
         except OSError:
             return  # the next write fails, is counted and held back
-        self.reopened += 1
+        self.counts.reopened += 1
         self._emit([f'{line_timestamp(time.time())} WARN [{self.own_name}] log file: '
                     f'{self.path} was removed or replaced while it was written; reopened '
                     '(lines written since went to the removed file)'])
@@ -320,7 +324,7 @@ class LogFileWriter:
             if self._closed:
                 return
             self._closed = True
-            self.lines_lost += len(self._backlog)
+            self.counts.lines_lost += len(self._backlog)
             self._backlog.clear()
             try:
                 self._handler.close()
@@ -336,15 +340,16 @@ class LogFileWriter:
         self.close()
 
     def _write_repeats(self) -> None:
-        if self._repeats == 0 or self._last_key is None:
+        last = self._last
+        if last.repeats == 0 or last.key is None:
             return
-        node, level, _ = self._last_key
-        times = 'time' if self._repeats == 1 else 'times'
-        self._emit([f'{line_timestamp(self._last_stamp)} {severity_name(level)} [{node}] '
-                    f'(previous message repeated {self._repeats} {times})'])
-        self._repeats = 0
+        node, level, _ = last.key
+        times = 'time' if last.repeats == 1 else 'times'
+        self._emit([f'{line_timestamp(last.stamp)} {severity_name(level)} [{node}] '
+                    f'(previous message repeated {last.repeats} {times})'])
+        last.repeats = 0
         # The summary stands for the run so far: the next repeat starts a new run.
-        self._last_key = None
+        last.key = None
 
     def _emit(self, lines: List[str]) -> None:
         if self._backlog:
@@ -359,7 +364,7 @@ class LogFileWriter:
                 self._hold(lines)
                 return
             self._backlog.clear()
-            self.lines_late += len(held)
+            self.counts.lines_late += len(held)
             lost = self._backlog_dropped
             self._backlog_dropped = 0
             lost_text = f', {lost} older ones did not fit in memory and are lost' if lost else ''
@@ -378,7 +383,7 @@ class LogFileWriter:
         errors = self._handler.errors_count
         self._handler.handle(record)
         if self._handler.errors_count == errors:
-            self.lines_written += len(lines)
+            self.counts.lines_written += len(lines)
             return True
         self.last_failure = time.time()
         if self.failing_since is None:
@@ -390,4 +395,4 @@ class LogFileWriter:
         while len(self._backlog) > self._backlog_max:
             self._backlog.popleft()
             self._backlog_dropped += 1
-            self.lines_lost += 1
+            self.counts.lines_lost += 1

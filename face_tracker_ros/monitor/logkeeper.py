@@ -129,6 +129,7 @@ class LogKeeper:
         if self.writer is None or self.writer_error:
             return ERROR, f'cannot write {self.log_path}: {self.writer_error}', figures
         writer = self.writer
+        counts = writer.counts
         writer.flush()  # offers held-back lines to the file again
         try:
             size = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -140,18 +141,18 @@ class LogKeeper:
         except OSError:
             free = None
         figures['free_mb'] = None if free is None else free / 1e6
-        figures.update({'lines_written': writer.lines_written,
+        figures.update({'lines_written': counts.lines_written,
                         'size_mb': size / 1e6,
-                        'repeats_collapsed': writer.records_dropped_repeats,
+                        'repeats_collapsed': counts.records_dropped_repeats,
                         'write_errors': writer.write_errors,
                         'lines_held_back': writer.lines_held_back,
-                        'lines_late': writer.lines_late, 'lines_lost': writer.lines_lost,
-                        'duplicates_skipped': writer.duplicates_skipped,
+                        'lines_late': counts.lines_late, 'lines_lost': counts.lines_lost,
+                        'duplicates_skipped': counts.duplicates_skipped,
                         'writer_gaps': self.writer_gaps,
-                        'lines_recovered': writer.lines_recovered,
-                        'reopened': writer.reopened})
-        losses = (f'{writer.write_errors} write errors, {writer.lines_late} lines written '
-                  f'late, {writer.lines_lost} lost')
+                        'lines_recovered': counts.lines_recovered,
+                        'reopened': counts.reopened})
+        losses = (f'{writer.write_errors} write errors, {counts.lines_late} lines written '
+                  f'late, {counts.lines_lost} lost')
         if writer.lines_held_back:
             return ERROR, (f'cannot write {self.log_path}: {writer.last_error}; '
                            f'{writer.lines_held_back} lines held back ({losses})'), figures

@@ -47,7 +47,7 @@ def test_rotation_keeps_backups_plus_current_and_loses_no_line(tmp_path):
     assert numbers[0] > 0
     for name in files:
         assert (path.parent / name).stat().st_size <= 2000
-    assert writer.lines_written == 500
+    assert writer.counts.lines_written == 500
 
 
 def test_line_format_and_iso_timestamps(tmp_path):
@@ -104,7 +104,7 @@ def test_repeats_are_collapsed_with_their_count(tmp_path):
         ('servo', '(previous message repeated 1 time)'),
         ('servo', 'frame late'),
     ]
-    assert writer.records_dropped_repeats == 5
+    assert writer.counts.records_dropped_repeats == 5
 
 
 def test_a_stuck_message_is_written_again_each_window(tmp_path):
@@ -137,7 +137,7 @@ def test_min_level_filters(tmp_path):
         for level in sorted(LEVEL_NAMES):
             writer.write(STAMP, level, 'camera', f'at {level}')
     assert [LINE.match(line).group(2) for line in read_lines(path)] == ['WARN', 'ERROR', 'FATAL']
-    assert writer.records_dropped_level == 2
+    assert writer.counts.records_dropped_level == 2
 
 
 def test_bad_input_never_raises(tmp_path):
@@ -230,7 +230,7 @@ def test_a_full_disk_holds_lines_back_and_writes_them_late_with_a_note(small_dis
     _check_whole_lines(lines)  # no half line was left behind
     # The file's last page may still take a few lines; the rest is held back.
     held = writer.lines_held_back
-    assert held >= 100 and len(lines) - 1 + held == 200 and writer.lines_lost == 0
+    assert held >= 100 and len(lines) - 1 + held == 200 and writer.counts.lines_lost == 0
     assert 'No space left' in writer.last_error
     filler.unlink()
     writer._clock.t += 1.0
@@ -243,7 +243,7 @@ def test_a_full_disk_holds_lines_back_and_writes_them_late_with_a_note(small_dis
     assert f'the {held} lines above were held back since' in lines[-2]
     assert 'No space left on device' in lines[-2] and ' WARN [diagnostics] ' in lines[-2]
     assert lines[-1].endswith('after the disk was freed')
-    assert writer.lines_late == held and writer.lines_held_back == 0
+    assert writer.counts.lines_late == held and writer.lines_held_back == 0
 
 
 def test_lines_beyond_the_backlog_are_counted_lost_and_said(tmp_path, monkeypatch):
@@ -264,7 +264,7 @@ def test_lines_beyond_the_backlog_are_counted_lost_and_said(tmp_path, monkeypatc
     monkeypatch.setattr(os, 'write', write)
     for i in range(25):
         writer.write(STAMP + i, 20, 'detector', f'record {i}')
-    assert writer.lines_held_back == 10 and writer.lines_lost == 15
+    assert writer.lines_held_back == 10 and writer.counts.lines_lost == 15
     full[0] = False
     clock.t += 1.0
     writer.flush()
@@ -296,7 +296,7 @@ def test_a_restarted_writer_skips_records_already_in_the_file(tmp_path):
     assert lines[len(before):] == [
         '2026-03-01T12:00:35.123+00:00 INFO [servo] new after the restart',
         '2026-03-01T12:00:36.123+00:00 INFO [node1] message 1']
-    assert writer.duplicates_skipped == 31
+    assert writer.counts.duplicates_skipped == 31
 
 
 def test_node_log_files_are_read_back_and_recovered_once(tmp_path):
@@ -331,7 +331,7 @@ def test_node_log_files_are_read_back_and_recovered_once(tmp_path):
     assert [line.split('] ', 1)[1] for line in lines] == [
         'line 0', 'line 3', 'line 5', 'line 1', 'failed:', 'Traceback (most recent call last):',
         '  File "x.py", line 1']
-    assert writer.lines_recovered == 2 and writer.duplicates_skipped == 3
+    assert writer.counts.lines_recovered == 2 and writer.counts.duplicates_skipped == 3
 
 
 def test_a_removed_log_file_is_reopened_and_said(tmp_path):
@@ -348,4 +348,4 @@ def test_a_removed_log_file_is_reopened_and_said(tmp_path):
     lines = read_lines(path)
     assert 'was removed or replaced while it was written; reopened' in lines[0]
     assert lines[1].endswith('[camera] after') and len(lines) == 2
-    assert writer.reopened == 1
+    assert writer.counts.reopened == 1
