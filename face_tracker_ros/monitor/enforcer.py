@@ -76,16 +76,14 @@ def always(_pid: int) -> bool:
 
 
 def _pid(value) -> Optional[int]:
-    """Return ``value`` as a pid (a positive int), or None."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if number != value and not isinstance(value, str):
+    """Return ``value`` as a pid (a positive whole number: 12, 12.0, '12'), or None.
+
+    None, bools, 12.5, NaN and what ``as_float`` does not take are not pids.
+    """
+    number = as_float(value)
+    if number is None or not number.is_integer() or number <= 0:
         return None  # 12.5 is not a pid
-    return number if number > 0 else None
+    return int(number)
 
 
 def _flag(value) -> bool:

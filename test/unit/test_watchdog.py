@@ -152,6 +152,8 @@ def test_bad_input_never_raises():
     assert dog.process('camera', -5) is False
     assert dog.process('camera', 12.5) is False
     assert dog.process('camera', True) is False
+    assert dog.process('camera', None, alive=False) is True
+    assert dog.process('camera', '12.0') is True  # a whole number (as text too) is a pid
     assert dog.process('camera', 42, rss_mb='lots', zombie=[]) is True
     assert dog.check(float('nan')) == []
     dog.check()
