@@ -125,7 +125,8 @@ class DetectorNode(Node):
             if problem is not None:
                 # Passed on, it would become a target with a stamp no receiver can use.
                 self.status.bad_stamp()
-                log.warning(f'image skipped: {problem} ({self.status.frames_bad_stamp} so far)',
+                so_far = self.status.counts.frames_bad_stamp
+                log.warning(f'image skipped: {problem} ({so_far} so far)',
                             throttle_duration_sec=5.0)
                 return
             frame = wire_to_array(image)

@@ -13,6 +13,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
+from face_tracker_ros.common.counters import Counters
 from face_tracker_ros.common.stats import RateMeter, WindowStats
 from face_tracker_ros.common.status import OK, STARTUP_GRACE_S, WARN
 from face_tracker_ros.detector.backends import Face
@@ -29,12 +30,8 @@ class DetectorStatus:
         self.backend_name = backend_name
         self.backend_warning = backend_warning
         self._clock = clock
-        self.frames_received = 0
-        self.frames_processed = 0
-        self.frames_rejected = 0
-        self.frames_bad_stamp = 0
-        self.frames_skipped = 0
-        self.detections = 0
+        self.counts = Counters('frames_received', 'frames_processed', 'frames_rejected',
+                               'frames_skipped', 'detections_total', 'frames_bad_stamp')
         self.faces_last_frame = 0
         self.processing_ms_last = 0.0
         self.last_input_age: Optional[float] = None
@@ -47,24 +44,24 @@ class DetectorStatus:
 
     def received(self, skipped: bool) -> None:
         """Count an arriving frame (``skipped``: it replaced one never processed)."""
-        self.frames_received += 1
-        self.frames_skipped += skipped
+        self.counts.frames_received += 1
+        self.counts.frames_skipped += skipped
         self._last_input_time = self._clock()
 
     def rejected(self) -> None:
         """Count a malformed frame."""
-        self.frames_rejected += 1
+        self.counts.frames_rejected += 1
 
     def bad_stamp(self) -> None:
         """Count a frame skipped for a stamp that is not a time."""
-        self.frames_bad_stamp += 1
+        self.counts.frames_bad_stamp += 1
         self._bad_stamp_time = self._clock()
 
     def processed(self, ms: float, faces: int, found: bool, input_age: float) -> None:
         """Count a processed frame: its time, its faces, whether a target was published."""
         self.processing_ms_last = ms
-        self.frames_processed += 1
-        self.detections += found
+        self.counts.frames_processed += 1
+        self.counts.detections_total += found
         self.faces_last_frame = faces
         self._processing_ms.add(ms)
         self._detected.add(1.0 if found else 0.0)
@@ -76,23 +73,21 @@ class DetectorStatus:
         now = self._clock()
         rate = self._processed_rate.rate()
         mean_ms = self._processing_ms.mean
+        counts = self.counts.as_dict()
+        bad_stamp = counts.pop('frames_bad_stamp')  # published last
         figures = {
             'backend': self.backend_name,
             'processing_ms_mean': mean_ms, 'processing_ms_max': self._processing_ms.max,
-            'processing_hz': rate,
-            'frames_received': self.frames_received, 'frames_processed': self.frames_processed,
-            'frames_rejected': self.frames_rejected, 'frames_skipped': self.frames_skipped,
-            'detections_total': self.detections,
+            'processing_hz': rate, **counts,
             'detection_rate': self._detected.mean, 'faces_last_frame': self.faces_last_frame,
-            'input_age_s': self.last_input_age,
+            'input_age_s': self.last_input_age, 'frames_bad_stamp': bad_stamp,
         }
-        figures['frames_bad_stamp'] = self.frames_bad_stamp
         silent = now - (self._last_input_time or self._started)
         if silent > input_timeout_s and now - self._started > STARTUP_GRACE_S:
             return WARN, f'no images for {silent:.1f} s', figures
         if self._bad_stamp_time is not None and now - self._bad_stamp_time < BAD_STAMP_WARN_S:
             return WARN, (f'skipping images whose stamp is not a time '
-                          f'({self.frames_bad_stamp} in all)'), figures
+                          f'({self.counts.frames_bad_stamp} in all)'), figures
         if self._last_input_time is None:
             if self.backend_warning:
                 return WARN, f'waiting for images; {self.backend_warning}', figures
