@@ -29,7 +29,6 @@ from face_tracker_ros.interface import (
 )
 from face_tracker_ros.monitor.peerwatch import PeerWatch
 from face_tracker_ros.monitor.resources import RunScope
-from face_tracker_ros.recorder.bagwriter import resolve_backend
 from face_tracker_ros.recorder.capture import import_message, Recorder, StatusFeed
 from face_tracker_ros.recorder.params import IMAGE_TYPES, PARAMS, RecorderConfig, RULES
 from face_tracker_ros.recorder.policy import TriggerPolicy
@@ -52,12 +51,8 @@ class FlightRecorderNode(Node):
         super().__init__(FLIGHT_RECORDER_NODE, **kwargs)
         self.params = declare(self, PARAMS, RULES, apply=self._apply_params)
         self.config = c = RecorderConfig.from_params(self.params)
-        try:
-            backend = resolve_backend(c.backend)
-        except ValueError as exc:
-            raise ParameterError(f"parameter 'backend': {exc}") from None
         log = self.get_logger()
-        self.recorder = rec = Recorder(c, backend, log)
+        self.recorder = rec = Recorder(c, c.backend, log)
         known = {self._resolve(topic, 'topic_types'): type_name
                  for topic, type_name in c.topic_types.items()}
         self.policy = TriggerPolicy(c.trigger, self._now, rec.new_bag, log.warning,
@@ -93,7 +88,7 @@ class FlightRecorderNode(Node):
         log.info(f'flight recorder started: {len(rec.recorded)} topics '
                  f"({', '.join(rec.recorded)}), waiting for {len(rec.waiting)}; "
                  f'{c.buffer_s:g} s / {c.max_buffer_mb:g} MB in memory; bags '
-                 f'({backend}) in {rec.output_dir}')
+                 f'({c.backend}) in {rec.output_dir}')
 
     def _now(self) -> int:
         return self.get_clock().now().nanoseconds

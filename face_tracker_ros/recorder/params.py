@@ -31,7 +31,7 @@ from face_tracker_ros.interface import (
     TARGET_TOPIC,
 )
 from face_tracker_ros.monitor.params import PeerWatchConfig
-from face_tracker_ros.recorder.bagwriter import BACKENDS, MB
+from face_tracker_ros.recorder.bagwriter import BACKENDS, MB, resolve_backend
 
 DIAGNOSTICS_TYPE = 'diagnostic_msgs/msg/DiagnosticArray'
 LOG_TYPE = 'rcl_interfaces/msg/Log'
@@ -135,9 +135,18 @@ def _topic_types_problem(v: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
+def _backend_problem(v: Mapping[str, Any]) -> Optional[str]:
+    try:
+        resolve_backend(v['backend'])
+    except ValueError as exc:  # 'rosbag2_py' where it cannot be imported
+        return f"parameter 'backend': {exc}"
+    return None
+
+
 #: Rules of the recorder's parameters, checked at start (and for every live change).
 RULES = (Rule(('pre_event_s', 'post_event_s', 'buffer_s'), _window_problem),
-         Rule(('topic_types',), _topic_types_problem))
+         Rule(('topic_types',), _topic_types_problem),
+         Rule(('backend',), _backend_problem))
 
 
 def default_output_dir() -> Path:
@@ -168,7 +177,7 @@ class RecorderConfig:
     output_dir: Path
     max_bags: int
     max_total_mb: float
-    backend: str
+    backend: str  # the bag writer 'auto' stands for here: 'rosbags' or 'rosbag2_py'
     trigger: TriggerConfig
     peer_watch: PeerWatchConfig
 
@@ -195,7 +204,7 @@ class RecorderConfig:
             output_dir=Path(output_dir).expanduser() if output_dir else default_output_dir(),
             max_bags=values['max_bags'],
             max_total_mb=values['max_total_mb'],
-            backend=values['backend'],
+            backend=resolve_backend(values['backend']),
             trigger=TriggerConfig(pre_event_s=values['pre_event_s'],
                                   post_event_s=values['post_event_s'],
                                   cooldown_s=values['cooldown_s'],
