@@ -35,6 +35,7 @@ so pass a monotonic wall clock even under simulated time.
 
 from typing import Dict, List, Optional, Tuple
 
+from face_tracker_ros.common.counters import Counters
 from face_tracker_ros.servo.connection_config import ConnectionConfig
 from face_tracker_ros.servo.events import EventLog, LEVELS  # noqa: F401 - re-exported
 from face_tracker_ros.servo.link import Backoff, SerialLink
@@ -68,12 +69,10 @@ class ServoConnection:
     (``config``) or its fields as keywords.  ``initial_us``: ``(pan_us, tilt_us)``
     sent after the first handshake when no move was requested yet (usually the
     home pulses); None sends nothing.  ValueError names a bad setting.
+    What happened is counted in ``counts`` (the connection's own events),
+    ``replies.counts`` (the replies) and ``link.counts`` (the port).
     """
 
-    replies_ok = _reply_figure('replies_ok')
-    error_replies = _reply_figure('error_replies')
-    garbage_replies = _reply_figure('garbage_replies')
-    invalid_replies = _reply_figure('invalid_replies')
     last_reply_time = _reply_figure('last_reply_time')
     last_positions = _reply_figure('last_positions')
     reply_delay = _reply_figure('reply_delay')
@@ -100,13 +99,9 @@ class ServoConnection:
             self._last_us = self._checked_pulses(initial_us, 'initial_us')
 
         self._state = 'disconnected'
-        self.connects_total = 0
-        self.open_attempts = 0
-        self.open_failures = 0
-        self.commands_sent = 0
-        self.commands_dropped = 0
-        self.resends = 0
-        self.resends_skipped = 0
+        self.counts = Counters('connects_total', 'open_attempts', 'open_failures',
+                               'commands_sent', 'commands_dropped', 'resends',
+                               'resends_skipped')
         self._resend_pacer = ResendPacer()
         self.last_error = ''
         self.last_disconnect_reason = ''
@@ -135,7 +130,7 @@ class ServoConnection:
     @property
     def reconnects(self) -> int:
         """Return the successful handshakes after the first one."""
-        return max(0, self.connects_total - 1)
+        return max(0, self.counts.connects_total - 1)
 
     @property
     def last_commanded_us(self) -> Optional[Tuple[float, float]]:
@@ -166,24 +161,24 @@ class ServoConnection:
         try:
             data = self.protocol.encode_move(pan_us, tilt_us)
         except (ValueError, TypeError) as exc:
-            self.commands_dropped += 1
+            self.counts.commands_dropped += 1
             self.last_error = str(exc)
             self._event('error', 'move rejected: {}'.format(exc), now, 'invalid_move')
             return False
         self._last_us = (float(pan_us), float(tilt_us))
         try:
             if self._state != 'connected':
-                self.commands_dropped += 1
+                self.counts.commands_dropped += 1
                 return False
             if self._write(data, now, self.protocol.acks_moves):
-                self.commands_sent += 1
+                self.counts.commands_sent += 1
                 self.last_command_time = now
                 return True
         except Exception as exc:  # never let a bug escape into the caller's callback
             self._event('error', 'internal error sending a move: {}: {}'.format(
                 type(exc).__name__, exc))
             self._lose(now, 'internal error: {}'.format(exc))
-        self.commands_dropped += 1
+        self.counts.commands_dropped += 1
         return False
 
     def park(self, pan_us: float, tilt_us: float) -> bool:
@@ -233,17 +228,11 @@ class ServoConnection:
             'connected': self._state == 'connected',
             'port': self.link.port,
             'protocol': self.protocol.name,
-            'connects_total': self.connects_total,
+            **self.counts.as_dict(),
             'reconnects': self.reconnects,
-            'open_attempts': self.open_attempts,
-            'open_failures': self.open_failures,
-            'write_errors_total': self.link.write_errors_total,
-            'read_errors_total': self.link.read_errors_total,
-            'commands_sent': self.commands_sent,
-            'commands_dropped': self.commands_dropped,
+            'write_errors_total': self.link.counts.write_errors_total,
+            'read_errors_total': self.link.counts.read_errors_total,
             **self.replies.figures(now),
-            'resends': self.resends,
-            'resends_skipped': self.resends_skipped,
             'last_command_age_s': None if self.last_command_time is None
             else now - self.last_command_time,
             'last_error': self.last_error,
@@ -288,10 +277,10 @@ class ServoConnection:
             self.disconnected_since = now
         if not self.backoff.ready(now):
             return
-        self.open_attempts += 1
+        self.counts.open_attempts += 1
         attempt = self.backoff.attempts + 1
         if not self.link.open():
-            self.open_failures += 1
+            self.counts.open_failures += 1
             self.last_error = self.link.last_error
             self.backoff.failed(now)
             self._event('warning', 'cannot open servo port ({}); attempt {}, next in {:.1f} s'
@@ -351,13 +340,13 @@ class ServoConnection:
         if self._resend_pacer.ready(now):
             self._resend(now, why, key='resend')
         else:
-            self.resends_skipped += 1
+            self.counts.resends_skipped += 1
 
     def _on_connected(self, now: float) -> None:
         self._state = 'connected'
-        self.connects_total += 1
+        self.counts.connects_total += 1
         self.backoff.reset()
-        if self.connects_total > 1 and self.disconnected_since is not None:
+        if self.counts.connects_total > 1 and self.disconnected_since is not None:
             how = 'reconnected after {:.1f} s'.format(max(0.0, now - self.disconnected_since))
         else:
             how = 'connected'
@@ -373,7 +362,7 @@ class ServoConnection:
         pan_us, tilt_us = self._last_us
         if self._write(self.protocol.encode_move(pan_us, tilt_us), now,
                        self.protocol.acks_moves):
-            self.resends += 1
+            self.counts.resends += 1
             self.last_command_time = now
             self._event('info', 'sent pan {:.0f} us, tilt {:.0f} us again ({})'.format(
                 pan_us, tilt_us, why), now, key)

@@ -23,6 +23,7 @@ from typing import Optional
 import serial
 
 from face_tracker_ros.common.checks import check_positive
+from face_tracker_ros.common.counters import Counters
 
 
 def _posix_fd(port) -> Optional[int]:
@@ -84,7 +85,8 @@ class SerialLink:
     name or the simulator's pty link) or a pyserial URL (``loop://``).  A write
     blocks at most ``write_timeout_s``; opening, reading and closing do not
     block.  ``exclusive`` asks for pyserial's advisory lock (see the module
-    docstring).  Not thread-safe: use it from one thread.
+    docstring).  ``counts``: opens, write and read errors, bytes written and read.
+    Not thread-safe: use it from one thread.
     """
 
     def __init__(self, port: str, baudrate: int = 115200, write_timeout_s: float = 0.05,
@@ -99,11 +101,8 @@ class SerialLink:
         self.baudrate = baudrate
         self.write_timeout_s = check_positive('write_timeout_s', write_timeout_s)
         self.exclusive = bool(exclusive)
-        self.opens_total = 0
-        self.write_errors_total = 0
-        self.read_errors_total = 0
-        self.bytes_written_total = 0
-        self.bytes_read_total = 0
+        self.counts = Counters('opens_total', 'write_errors_total', 'read_errors_total',
+                               'bytes_written_total', 'bytes_read_total')
         self.last_error = ''
         self._serial: Optional[serial.SerialBase] = None
 
@@ -131,7 +130,7 @@ class SerialLink:
         except Exception:  # stale input is harmless, the parser copes
             pass
         self._serial = port
-        self.opens_total += 1
+        self.counts.opens_total += 1
         return True
 
     def write(self, data: bytes) -> bool:
@@ -145,14 +144,14 @@ class SerialLink:
             written = port.write(data) if fd is None else self._write_fd(fd, data)
         except Exception as exc:  # unplugged, timed out, driver error
             self._fail('write', exc)
-            self.write_errors_total += 1
+            self.counts.write_errors_total += 1
             return False
         if written is not None and written != len(data):
             self._fail('write', OSError('short write: {} of {} bytes'.format(
                 written, len(data))))
-            self.write_errors_total += 1
+            self.counts.write_errors_total += 1
             return False
-        self.bytes_written_total += len(data)
+        self.counts.bytes_written_total += len(data)
         return True
 
     def _write_fd(self, fd: int, data: bytes) -> int:
@@ -196,9 +195,9 @@ class SerialLink:
             data = bytes(port.read(max_bytes))
         except Exception as exc:  # unplugged or driver error
             self._fail('read', exc)
-            self.read_errors_total += 1
+            self.counts.read_errors_total += 1
             return b''
-        self.bytes_read_total += len(data)
+        self.counts.bytes_read_total += len(data)
         return data
 
     def drain(self, timeout_s: float) -> bool:

@@ -19,6 +19,7 @@ import collections
 import math
 from typing import Deque, Dict, Optional, Tuple
 
+from face_tracker_ros.common.counters import Counters
 from face_tracker_ros.common.stats import WindowStats
 from face_tracker_ros.servo.events import EventLog
 from face_tracker_ros.servo.maestro_protocol import (
@@ -95,7 +96,8 @@ class ReplyMonitor:
 
     More than ``max_garbage`` garbage replies within ``garbage_window_s``
     seconds, with no valid reply between them, are :data:`TOO_MUCH_GARBAGE`:
-    the connection closes the port.  Fewer are only counted.
+    the connection closes the port.  Fewer are only counted.  ``counts``: the
+    valid, error, garbage and invalid replies.
     """
 
     def __init__(self, protocol: str, events: EventLog, max_garbage: int,
@@ -105,10 +107,8 @@ class ReplyMonitor:
         self.max_garbage = max_garbage
         self.garbage_window_s = garbage_window_s
         self._events = events
-        self.replies_ok = 0
-        self.error_replies = 0
-        self.garbage_replies = 0
-        self.invalid_replies = 0
+        self.counts = Counters('replies_ok', 'error_replies', 'garbage_replies',
+                               'invalid_replies')
         self.last_reply_time: Optional[float] = None
         self.last_positions: Optional[Positions] = None
         # How long valid replies took (from the oldest unanswered request), last 5 s.
@@ -130,10 +130,7 @@ class ReplyMonitor:
     def figures(self, now: float) -> Dict[str, object]:
         """Return the counters, ``recent_error_replies`` and the reply ages and delays (s, ms)."""
         return {
-            'replies_ok': self.replies_ok,
-            'error_replies': self.error_replies,
-            'garbage_replies': self.garbage_replies,
-            'invalid_replies': self.invalid_replies,
+            **self.counts.as_dict(),
             'recent_error_replies': self.recent_errors(now),
             'last_reply_age_s': None if self.last_reply_time is None
             else now - self.last_reply_time,
@@ -151,7 +148,7 @@ class ReplyMonitor:
             return self._garbage(reply, now), None, False
         problem, bits = reply_problem(reply, self.protocol)
         if problem is not None:
-            self.invalid_replies += 1
+            self.counts.invalid_replies += 1
             self._events.add('warning', 'invalid reply from the servo controller ignored: '
                              + problem, now, 'invalid')
             return IGNORED, None, False
@@ -161,18 +158,18 @@ class ReplyMonitor:
             self.reply_delay.add(max(0.0, now - awaiting_since))
         self._garbage_times.clear()
         if isinstance(reply, ErrorReply):
-            self.error_replies += 1
+            self.counts.error_replies += 1
             self._error_times.append(now)
             self._events.add('warning', 'servo controller error: {} {}'.format(
                 reply.code, reply.text).rstrip(), now, 'error_reply')
         else:
-            self.replies_ok += 1
+            self.counts.replies_ok += 1
         if isinstance(reply, Positions):
             self.last_positions = reply
         return VALID, bits, isinstance(reply, Pong) or bits is not None
 
     def _garbage(self, reply: Garbage, now: float) -> str:
-        self.garbage_replies += 1
+        self.counts.garbage_replies += 1
         self._events.add('warning', 'unexpected bytes from the servo controller: {!r}'.format(
             bytes(reply.data[:32])), now, 'garbage')
         times = self._garbage_times

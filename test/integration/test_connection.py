@@ -17,7 +17,6 @@ import tty
 import pytest
 
 from face_tracker_ros.servo import protocols
-from face_tracker_ros.servo.calibration import AxisCalibration
 from face_tracker_ros.servo.connection import (
     REASON_GARBAGE,
     REASON_HANDSHAKE,
@@ -25,7 +24,7 @@ from face_tracker_ros.servo.connection import (
 )
 from face_tracker_ros.servo.link import Backoff, SerialLink
 from face_tracker_ros.sim.controller import SimServoController
-from face_tracker_ros.sim.firmware import SimFirmware
+from face_tracker_ros.sim.firmware import FirmwareConfig, SimFirmware
 from face_tracker_ros.sim.servo_model import PanTiltModel, ServoAxisModel
 
 US_PER_RAD = 2000.0 / math.pi
@@ -151,16 +150,16 @@ def test_unplug_drops_commands_and_resumes_the_last_position(sim_factory, protoc
     driver.move(1600, 1400)
     sim.inject('disconnect', 0.6)
     assert driver.run(lambda: not driver.connected(), timeout_s=2.0, move=(1600, 1400))
-    dropped = driver.conn.commands_dropped
+    dropped = driver.conn.counts.commands_dropped
     results = [driver.move(1750, 1250) for _ in range(5)]
     assert results == [False] * 5
-    assert driver.conn.commands_dropped == dropped + 5
+    assert driver.conn.counts.commands_dropped == dropped + 5
     assert driver.conn.stats(time.monotonic())['disconnected_since'] is not None
     # Only poll from now on: the position must come back by itself.
     assert driver.run(driver.connected, timeout_s=3.0)
     assert driver.run(lambda: pulse_target(sim) == (1750, 1250), timeout_s=2.0)
-    assert driver.conn.connects_total == 2 and driver.conn.reconnects == 1
-    assert sim.disconnects_total == 1
+    assert driver.conn.counts.connects_total == 2 and driver.conn.reconnects == 1
+    assert sim.counts.disconnects_total == 1
     assert any('disconnected' in m for m in driver.messages('warning'))
     assert any('reconnected' in m for m in driver.messages('info'))
     assert driver.max_call_s < MAX_CALL_S
@@ -174,7 +173,7 @@ def test_garbage_replies_force_a_reconnect(sim_factory, protocol):
     sim.inject('garbage', 0.6)
     assert driver.run(lambda: not driver.connected(), timeout_s=2.0, move=(1550, 1450))
     assert driver.conn.last_disconnect_reason == REASON_GARBAGE
-    assert driver.conn.garbage_replies > driver.conn.config.max_garbage
+    assert driver.conn.replies.counts.garbage_replies > driver.conn.config.max_garbage
     assert driver.run(lambda: driver.connected() and not sim.active_faults(), timeout_s=3.0,
                       move=(1550, 1450))
     assert driver.conn.reconnects >= 1
@@ -201,12 +200,12 @@ def test_slow_replies_within_the_timeout_are_tolerated(sim_factory, protocol):
     """Replies late by less than reply_timeout_s keep the connection up."""
     sim = sim_factory(protocol)
     driver = connect(sim, protocol)
-    replies = driver.conn.replies_ok
+    replies = driver.conn.replies.counts.replies_ok
     sim.inject('slow', 0.8, 0.1)
     driver.run(lambda: False, timeout_s=1.0, move=(1480, 1520))
-    assert driver.conn.connects_total == 1 and driver.connected()
-    assert driver.conn.replies_ok > replies
-    assert sim.replies_delayed_total > 0
+    assert driver.conn.counts.connects_total == 1 and driver.connected()
+    assert driver.conn.replies.counts.replies_ok > replies
+    assert sim.counts.replies_delayed_total > 0
 
 
 # Against a scripted peer on a raw pty -----------------------------------------
@@ -221,7 +220,7 @@ class Peer:
         os.set_blocking(self.master, False)
         self.path = os.ttyname(self.slave)
         model = PanTiltModel(ServoAxisModel(-1.4, 1.4, 3.0), ServoAxisModel(-0.8, 0.8, 3.0))
-        self.firmware = SimFirmware(protocol, model, AxisCalibration(), AxisCalibration())
+        self.firmware = SimFirmware(FirmwareConfig(protocol), model)
         self.received = b''
         self.answer = True
 
@@ -290,9 +289,9 @@ def test_random_bytes_are_counted_and_survived(peer_factory, protocol):
         driver.poll()
         driver.move(1500, 1500)
         peer.serve()
-    conn = driver.conn
-    assert conn.garbage_replies + conn.invalid_replies + conn.error_replies > 0
-    assert driver.run(lambda: driver.connected() and conn.replies_ok > 2, timeout_s=3.0,
+    replies = driver.conn.replies.counts
+    assert replies.garbage_replies + replies.invalid_replies + replies.error_replies > 0
+    assert driver.run(lambda: driver.connected() and replies.replies_ok > 2, timeout_s=3.0,
                       move=(1500, 1500), serve=peer.serve)
     assert driver.max_call_s < MAX_CALL_S
 
@@ -305,10 +304,10 @@ def test_out_of_range_and_error_replies_are_counted_not_fatal(peer_factory):
               b'BOGUS\r\nPOS 1510 1490\r\n')
     conn = driver.conn
     assert driver.run(lambda: conn.last_positions is not None, timeout_s=2.0)
-    assert conn.invalid_replies == 1 and conn.garbage_replies == 2
-    assert conn.error_replies == 1
+    assert conn.replies.counts.invalid_replies == 1 and conn.replies.counts.garbage_replies == 2
+    assert conn.replies.counts.error_replies == 1
     assert (conn.last_positions.pan_us, conn.last_positions.tilt_us) == (1510.0, 1490.0)
-    assert driver.connected() and conn.connects_total == 1
+    assert driver.connected() and conn.counts.connects_total == 1
     warnings = ' '.join(driver.messages('warning'))
     assert '99999' in warnings and 'RANGE' in warnings and 'nan' in warnings
     assert 'BOGUS' not in warnings  # a second garbage warning within event_throttle_s
@@ -327,12 +326,13 @@ def test_maestro_error_bits_resend_the_targets(peer_factory):
     peer.received = b''
     peer.send(b'\x10\x00')
     assert driver.run(lambda: peer.serve() or move in peer.received, timeout_s=2.0)
-    assert driver.conn.error_replies == 1 and driver.conn.resends == 1
+    assert driver.conn.replies.counts.error_replies == 1 and driver.conn.counts.resends == 1
     assert driver.run(lambda: peer.serve() or peer.received.endswith(b'\xa1'), timeout_s=2.0)
     peer.received = b''
     peer.send(b'\xff\xff')  # bits 9..15 are not defined: a corrupt answer
-    driver.run(lambda: driver.conn.invalid_replies == 1, timeout_s=2.0)
-    assert driver.conn.invalid_replies == 1 and driver.conn.error_replies == 1
+    replies = driver.conn.replies.counts
+    driver.run(lambda: replies.invalid_replies == 1, timeout_s=2.0)
+    assert replies.invalid_replies == 1 and replies.error_replies == 1
     assert not peer.wait_for(b'never', timeout_s=0.05) and move not in peer.received
 
 
@@ -344,7 +344,7 @@ def test_unanswered_handshake_closes_and_backs_off(peer_factory):
                            protocols.make_protocol('ascii'),
                            Backoff(initial_s=1.0, max_s=4.0), **FAST)
     conn.poll(100.0)
-    assert conn.state == 'handshaking' and conn.open_attempts == 1
+    assert conn.state == 'handshaking' and conn.counts.open_attempts == 1
     assert peer.wait_for(b'PING\n')
     conn.poll(100.35)  # reply_timeout_s passed: the handshake is repeated
     assert peer.wait_for(b'PING\n' * 2)
@@ -352,11 +352,11 @@ def test_unanswered_handshake_closes_and_backs_off(peer_factory):
     assert conn.state == 'disconnected'
     assert conn.last_disconnect_reason == REASON_HANDSHAKE
     conn.poll(101.5)
-    assert conn.open_attempts == 1  # still backing off
+    assert conn.counts.open_attempts == 1  # still backing off
     conn.poll(101.7)
-    assert conn.state == 'handshaking' and conn.open_attempts == 2
+    assert conn.state == 'handshaking' and conn.counts.open_attempts == 2
     assert peer.wait_for(b'PING\n' * 3)
-    assert conn.connects_total == 0
+    assert conn.counts.connects_total == 0
     conn.close()
 
 
@@ -371,8 +371,9 @@ def test_missing_port_retries_with_backoff_forever_and_throttles_events(tmp_path
         assert conn.send_move(1500, 1500, t) is False
     assert conn.state == 'disconnected'
     # 0.5 + 1 + 2 + 2 + ... within 60 s: about 30 attempts, not 1200.
-    assert 25 <= conn.open_attempts <= 35 and conn.open_failures == conn.open_attempts
-    assert conn.commands_dropped == 1200 and conn.commands_sent == 0
+    counts = conn.counts
+    assert 25 <= counts.open_attempts <= 35 and counts.open_failures == counts.open_attempts
+    assert counts.commands_dropped == 1200 and counts.commands_sent == 0
     events = conn.drain_events()
     assert 1 <= len(events) <= 7
     assert all(level == 'warning' and 'ttyNone' in m for level, m in events)
@@ -388,7 +389,7 @@ def test_commands_while_disconnected_are_not_queued(peer_factory, tmp_path):
     for us in range(1400, 1600, 10):
         driver.poll()
         driver.move(us, 1500)
-    assert driver.conn.commands_dropped == 20 and driver.conn.commands_sent == 0
+    assert driver.conn.counts.commands_dropped == 20 and driver.conn.counts.commands_sent == 0
     link_path.symlink_to(peer.path)
     assert driver.run(driver.connected, serve=peer.serve, timeout_s=3.0)
     assert peer.wait_for(b'PING\nMOVE 1590 1500\n')
@@ -402,7 +403,7 @@ def test_a_hung_port_times_out_writes_without_blocking(peer_factory):
         if not driver.move(1500, 1500):
             break
     conn = driver.conn
-    assert conn.state == 'disconnected' and conn.link.write_errors_total == 1
+    assert conn.state == 'disconnected' and conn.link.counts.write_errors_total == 1
     assert 'timeout' in conn.last_disconnect_reason.lower()
     assert driver.max_call_s < MAX_CALL_S
 
@@ -416,9 +417,9 @@ def test_park_sends_the_home_pulse_once_and_does_not_reconnect(peer_factory):
     assert driver.conn.park(1500.0, 1500.0) is True
     assert driver.conn.state == 'disconnected' and not driver.conn.link.is_open
     assert peer.wait_for(b'MOVE 1500 1500\n')
-    attempts = driver.conn.open_attempts
+    attempts = driver.conn.counts.open_attempts
     assert driver.conn.park(1500.0, 1500.0) is False
-    assert driver.conn.open_attempts == attempts and not driver.conn.link.is_open
+    assert driver.conn.counts.open_attempts == attempts and not driver.conn.link.is_open
     events = driver.conn.drain_events()
     assert any('parked' in m for _, m in events)
     assert any('not parked' in m for _, m in events)
@@ -429,8 +430,8 @@ def test_a_second_exclusive_connection_cannot_take_the_port(peer_factory):
     peer = peer_factory('ascii')
     first = connect_peer(peer, 'ascii')
     second = Driver(peer.path, 'ascii')
-    second.run(lambda: second.conn.open_failures >= 2, timeout_s=2.0)
-    assert second.conn.open_failures >= 2 and second.conn.state == 'disconnected'
+    second.run(lambda: second.conn.counts.open_failures >= 2, timeout_s=2.0)
+    assert second.conn.counts.open_failures >= 2 and second.conn.state == 'disconnected'
     assert 'lock' in second.conn.last_error
     assert first.connected()
 
@@ -516,10 +517,11 @@ def test_an_error_reply_storm_on_an_ascii_link_writes_nothing_extra(peer_factory
     conn = driver.conn
     peer.serve()
     moves = peer.received.count(b'MOVE')
-    assert sent[0] > 1000 and conn.error_replies > 200, (sent[0], conn.error_replies)
-    assert conn.resends == 0  # nothing is sent again for an ERR line
+    error_replies = conn.replies.counts.error_replies
+    assert sent[0] > 1000 and error_replies > 200, (sent[0], error_replies)
+    assert conn.counts.resends == 0  # nothing is sent again for an ERR line
     assert moves <= requested + 1, (moves, requested)
-    assert conn.connects_total == 1 and driver.connected()
+    assert conn.counts.connects_total == 1 and driver.connected()
     assert conn.stats(time.monotonic())['recent_error_replies'] > 200
     # Logged throttled: one line for the errors (event_throttle_s is 10 s), no "again" lines.
     errors = [m for m in driver.messages() if 'servo controller error' in m]
@@ -550,9 +552,10 @@ def test_maestro_error_bits_again_and_again_resend_with_backoff(peer_factory):
     driver.run(lambda: False, timeout_s=2.0, serve=serve)
     conn = driver.conn
     resent = peer.received.count(move)
-    assert conn.error_replies >= 10, conn.error_replies
-    assert 2 <= conn.resends <= 6 and resent == conn.resends, (conn.resends, resent)
-    assert conn.resends_skipped >= conn.error_replies - conn.resends - 1
+    errors, counts = conn.replies.counts.error_replies, conn.counts
+    assert errors >= 10, errors
+    assert 2 <= counts.resends <= 6 and resent == counts.resends, (counts.resends, resent)
+    assert counts.resends_skipped >= errors - counts.resends - 1
     again = [m for m in driver.messages() if 'again (after Maestro' in m]
     assert len(again) == 1, again
     assert driver.connected()

@@ -111,7 +111,7 @@ def test_a_serial_write_delayed_by_a_busy_cpu_is_not_a_timeout(monkeypatch):
         monkeypatch.setattr(os, 'write', late_write)
         assert link.write(b'MOVE 1500 1500\n'), link.last_error
         monkeypatch.setattr(os, 'write', real_write)
-        assert link.write_errors_total == 0 and link.is_open
+        assert link.counts.write_errors_total == 0 and link.is_open
         os.set_blocking(master, False)
         assert os.read(master, 100) == b'MOVE 1500 1500\n'
         link.close()

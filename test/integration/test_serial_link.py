@@ -55,7 +55,7 @@ def test_write_and_read_on_a_pty(pty):
     fds, path = pty
     link = SerialLink(path)
     assert link.open()
-    assert link.is_open and link.opens_total == 1
+    assert link.is_open and link.counts.opens_total == 1
     assert link.read_available() == b''
     assert link.write(b'PING\n')
     assert read_master(fds['master'], 5) == b'PING\n'
@@ -96,10 +96,10 @@ def test_open_missing_path_returns_false_with_reason(tmp_path):
     assert link.open() is False
     assert not link.is_open
     assert missing in link.last_error
-    assert link.opens_total == 0
+    assert link.counts.opens_total == 0
     assert link.write(b'x') is False
     assert link.read_available() == b''
-    assert link.write_errors_total == 0 and link.read_errors_total == 0
+    assert link.counts.write_errors_total == 0 and link.counts.read_errors_total == 0
 
 
 def test_unplug_during_write_is_reported_not_raised(pty):
@@ -109,11 +109,11 @@ def test_unplug_during_write_is_reported_not_raised(pty):
     assert link.open()
     os.close(fds.pop('master'))
     assert link.write(b'MOVE 1500 1500\n') is False
-    assert link.write_errors_total == 1
+    assert link.counts.write_errors_total == 1
     assert not link.is_open
     assert link.last_error.startswith('write ')
     assert link.write(b'again') is False  # closed: no new error counted
-    assert link.write_errors_total == 1
+    assert link.counts.write_errors_total == 1
 
 
 def test_unplug_during_read_is_reported_not_raised(pty):
@@ -123,10 +123,10 @@ def test_unplug_during_read_is_reported_not_raised(pty):
     assert link.open()
     os.close(fds.pop('master'))
     assert link.read_available() == b''
-    assert link.read_errors_total == 1
+    assert link.counts.read_errors_total == 1
     assert not link.is_open
     assert link.read_available() == b''
-    assert link.read_errors_total == 1
+    assert link.counts.read_errors_total == 1
 
 
 def test_reopen_after_the_device_returns(pty):
@@ -136,7 +136,7 @@ def test_reopen_after_the_device_returns(pty):
     assert link.open()
     link.close()
     assert link.open()
-    assert link.opens_total == 2
+    assert link.counts.opens_total == 2
     link.close()
 
 
@@ -146,7 +146,7 @@ def test_a_write_nobody_drains_times_out_and_closes(pty):
     link = SerialLink(path, write_timeout_s=0.05)
     assert link.open()
     assert link.write(b'x' * (1 << 20)) is False
-    assert link.write_errors_total == 1
+    assert link.counts.write_errors_total == 1
     assert not link.is_open
 
 
@@ -187,7 +187,7 @@ def test_byte_counters_drain_and_a_close_that_keeps_output(pty):
     assert link.open()
     os.write(fds['master'], b'OK\r\n')
     assert read_link(link, 4) == b'OK\r\n'
-    assert link.bytes_written_total == 5 and link.bytes_read_total == 4
+    assert link.counts.bytes_written_total == 5 and link.counts.bytes_read_total == 4
     link.close()
 
 

@@ -209,7 +209,7 @@ def test_link_is_replaced_and_removed(tmp_path):
     assert not os.path.lexists(link_path)
     # The client sees an unplugged device, and nothing raises.
     assert client.link.read_available() == b'' or client.link.write(b'PING\n') is False
-    assert client.link.read_errors_total + client.link.write_errors_total >= 1
+    assert client.link.counts.read_errors_total + client.link.counts.write_errors_total >= 1
     ctrl.stop()  # idempotent
 
 
@@ -369,7 +369,7 @@ def test_stall_stops_reading_until_it_ends(controller_factory):
     start = time.monotonic()
     assert client.link.write(b'\n' * 100000) is False  # blank lines fill the buffer
     assert time.monotonic() - start < 0.5
-    assert client.link.write_errors_total == 1
+    assert client.link.counts.write_errors_total == 1
     assert ctrl.firmware.commands_total == handled
     deadline = time.monotonic() + 3.0
     while ctrl.firmware.commands_total == handled and time.monotonic() < deadline:
