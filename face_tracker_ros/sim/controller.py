@@ -26,8 +26,9 @@ import threading
 import time
 from typing import Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
+from face_tracker_ros.common.counters import Counters
 from face_tracker_ros.servo.calibration import AxisCalibration
-from face_tracker_ros.sim.firmware import SimFirmware
+from face_tracker_ros.sim.firmware import FirmwareConfig, SimFirmware
 from face_tracker_ros.sim.pty_port import close_pty, open_pty, WakePipe
 from face_tracker_ros.sim.serial_faults import (  # noqa: F401 - re-exported
     _FORM,
@@ -70,10 +71,11 @@ class SimServoController:
     (parsed with the parameter name ``faults``).  ``fault_seed`` seeds the
     random garbage (None: a different stream each run).
 
-    Counters: ``disconnects_total`` (simulated unplugs), ``garbage_bytes_total``,
-    ``replies_suppressed_total`` (replies withheld by ``silent``),
-    ``replies_delayed_total`` (reply chunks held back by ``slow``) and
-    ``bytes_dropped_total`` (replies lost because nobody read the port).
+    Counters (:attr:`counts`): ``disconnects_total`` (simulated unplugs),
+    ``garbage_bytes_total``, ``replies_suppressed_total`` (replies withheld by
+    ``silent``), ``replies_delayed_total`` (reply chunks held back by ``slow``),
+    ``bytes_dropped_total`` (replies lost because nobody read the port) and
+    ``storm_lines_total`` (error lines sent by ``error_storm``).
     """
 
     def __init__(self, protocol: str = 'ascii', link_path: Optional[str] = None,
@@ -92,8 +94,8 @@ class SimServoController:
         model = PanTiltModel(
             ServoAxisModel(pan_low, pan_high, max_speed_rad_s),
             ServoAxisModel(tilt_low, tilt_high, max_speed_rad_s))
-        self.firmware = SimFirmware(protocol, model, pan_cal, tilt_cal, pan_channel,
-                                    tilt_channel)
+        self.firmware = SimFirmware(
+            FirmwareConfig(protocol, pan_cal, tilt_cal, pan_channel, tilt_channel), model)
         if isinstance(faults, (str, bytes)):
             raise ValueError('faults ({!r}) must be a list of schedule entries {}'.format(
                 faults, _FORM))
@@ -102,11 +104,9 @@ class SimServoController:
                                         'faults')
         self.link_path = link_path
         self.port_path = ''
-        self.bytes_dropped_total = 0
-        self.disconnects_total = 0
-        self.garbage_bytes_total = 0
-        self.replies_suppressed_total = 0
-        self.replies_delayed_total = 0
+        self.counts = Counters('bytes_dropped_total', 'disconnects_total', 'garbage_bytes_total',
+                               'replies_suppressed_total', 'replies_delayed_total',
+                               'storm_lines_total')
         self.last_error = ''
         self._clock = clock
         self._lock = threading.Lock()
@@ -122,7 +122,6 @@ class SimServoController:
         self._delayed: Deque[Tuple[float, bytes]] = collections.deque()
         self._next_junk = 0.0
         self._next_storm = 0.0
-        self.storm_lines_total = 0
         self._linger_until: Optional[float] = None
         #: Seconds served after the stop request and commands handled meanwhile (last stop).
         self.lingered_s = 0.0
@@ -175,12 +174,12 @@ class SimServoController:
         self.lingered_s, self.linger_commands, self.linger_end = 0.0, 0, ''
         if linger_s > 0.0 and math.isfinite(linger_s) and thread.is_alive():
             began = time.monotonic()
-            commands = self.firmware.commands_total
+            commands = self.firmware.counts.commands_total
             self._linger_until = began + linger_s
             self._wake()
             thread.join(timeout=linger_s + 1.0)
             self.lingered_s = time.monotonic() - began
-            self.linger_commands = self.firmware.commands_total - commands
+            self.linger_commands = self.firmware.counts.commands_total - commands
             if self.linger_end == 'client closed the port' and not self.linger_commands:
                 self.linger_end = 'no client'
         self._stopping.set()
@@ -230,10 +229,10 @@ class SimServoController:
 
     def _junk(self, count: int) -> bytes:
         data = bytearray(self._rng.getrandbits(8) for _ in range(count))
-        if self.firmware.protocol == 'ascii':
+        if self.firmware.config.protocol == 'ascii':
             data[0] |= 0x80  # never a valid line by accident
             data = data.replace(b'\n', b'\x80') + b'\n'
-        self.garbage_bytes_total += len(data)
+        self.counts.garbage_bytes_total += len(data)
         return bytes(data)
 
     # The pty -------------------------------------------------------------------
@@ -299,11 +298,11 @@ class SimServoController:
                     self._next_junk = now + JUNK_PERIOD_S
                 wake_at = min(wake_at, self._next_junk)
             storm = active.get('error_storm')
-            if storm is not None and self.firmware.protocol == 'ascii':
+            if storm is not None and self.firmware.config.protocol == 'ascii':
                 if now >= self._next_storm:
                     lines = max(1, int(round(storm.value * STORM_PERIOD_S)))
                     self._send(master, STORM_LINE * lines)
-                    self.storm_lines_total += lines
+                    self.counts.storm_lines_total += lines
                     self._next_storm = now + STORM_PERIOD_S
                 wake_at = min(wake_at, self._next_storm)
             if 'stall' in active:
@@ -342,7 +341,7 @@ class SimServoController:
     def _reply(self, master: int, reply: bytes, active: Dict[str, SerialFault]) -> None:
         if 'silent' in active:
             if reply:
-                self.replies_suppressed_total += 1
+                self.counts.replies_suppressed_total += 1
             return
         garbage = active.get('garbage')
         if garbage is not None:
@@ -355,7 +354,7 @@ class SimServoController:
             if self._delayed:
                 due = max(due, self._delayed[-1][0])  # replies keep their order
             self._delayed.append((due, reply))
-            self.replies_delayed_total += 1
+            self.counts.replies_delayed_total += 1
             return
         self._send(master, reply)
 
@@ -366,7 +365,7 @@ class SimServoController:
     def _unplug(self) -> None:
         self._close_pty()
         self._delayed.clear()
-        self.disconnects_total += 1
+        self.counts.disconnects_total += 1
         with self._lock:
             self.firmware.reset_input()
 
@@ -387,4 +386,4 @@ class SimServoController:
             self.last_error = 'write: {}'.format(exc)
             written = 0
         # Nobody drains the port: like a real UART, the surplus is lost.
-        self.bytes_dropped_total += len(reply) - written
+        self.counts.bytes_dropped_total += len(reply) - written

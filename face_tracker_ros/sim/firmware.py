@@ -11,10 +11,12 @@ as a pulse (``cal.angle_to_us(angle)``), so it shows the servo still slewing.
 The firmware never advances the model: its owner does, with real or virtual time.
 """
 
+from dataclasses import dataclass
 import math
 import re
 from typing import Callable, Dict, List, Optional
 
+from face_tracker_ros.common.counters import Counters
 from face_tracker_ros.servo import protocols
 from face_tracker_ros.servo.calibration import AxisCalibration
 from face_tracker_ros.sim.servo_model import PanTiltModel
@@ -41,30 +43,43 @@ _MAESTRO_LENGTHS = {
 }
 
 
+@dataclass(frozen=True)
+class FirmwareConfig:
+    """What the emulated firmware is set to, checked when made (ValueError names the bad one).
+
+    ``protocol`` is ``ascii`` or ``maestro``; each axis maps pulses to physical
+    angles through its calibration; the Maestro channels are those of the pan
+    and tilt servos.
+    """
+
+    protocol: str = 'ascii'
+    pan_cal: AxisCalibration = AxisCalibration()
+    tilt_cal: AxisCalibration = AxisCalibration()
+    pan_channel: int = 0
+    tilt_channel: int = 1
+
+    def __post_init__(self) -> None:
+        """Check the protocol name, the channels and both calibrations."""
+        protocols.make_protocol(self.protocol, self.pan_channel, self.tilt_channel)
+        self.pan_cal.validate('pan_cal')
+        self.tilt_cal.validate('tilt_cal')
+
+
 class SimFirmware:
     """Emulated controller firmware for the ``ascii`` or ``maestro`` protocol.
 
-    Counters: ``commands_total`` (complete commands received, valid or not),
-    ``errors_total`` (commands answered with ``ERR``, or Maestro protocol
-    errors) and ``last_command_time`` (time of the latest valid command, from
-    ``now`` or ``clock``; None before the first).
+    Counters (:attr:`counts`): ``commands_total`` (complete commands received,
+    valid or not) and ``errors_total`` (commands answered with ``ERR``, or
+    Maestro protocol errors); ``last_command_time`` is the time of the latest
+    valid command, from ``now`` or ``clock`` (None before the first).
     """
 
-    def __init__(self, protocol: str, model: PanTiltModel, pan_cal: AxisCalibration,
-                 tilt_cal: AxisCalibration, pan_channel: int = 0, tilt_channel: int = 1,
+    def __init__(self, config: FirmwareConfig, model: PanTiltModel,
                  clock: Optional[Callable[[], float]] = None) -> None:
-        """Validate the settings (ValueError names the bad one) and power up."""
-        protocols.make_protocol(protocol, pan_channel, tilt_channel)  # validates name and channels
-        pan_cal.validate('pan_cal')
-        tilt_cal.validate('tilt_cal')
-        self.protocol = protocol
+        """Power up with the (already checked) ``config`` on ``model``."""
+        self.config = config
         self.model = model
-        self.pan_cal = pan_cal
-        self.tilt_cal = tilt_cal
-        self.pan_channel = pan_channel
-        self.tilt_channel = tilt_channel
-        self.commands_total = 0
-        self.errors_total = 0
+        self.counts = Counters('commands_total', 'errors_total')
         self.last_command_time: Optional[float] = None
         self._clock = clock
         self._now: Optional[float] = None
@@ -92,7 +107,7 @@ class SimFirmware:
         if now is None and self._clock is not None:
             now = self._clock()
         self._now = now
-        if self.protocol == 'ascii':
+        if self.config.protocol == 'ascii':
             return self._handle_ascii(bytes(data))
         return self._handle_maestro(bytes(data))
 
@@ -119,9 +134,9 @@ class SimFirmware:
                 reply = 'ERR SYNTAX line too long'
             else:
                 reply = 'ERR SYNTAX non-ASCII or control byte'
-            self.commands_total += 1
+            self.counts.commands_total += 1
             if reply.startswith('ERR '):
-                self.errors_total += 1
+                self.counts.errors_total += 1
             else:
                 self._accepted()
             out.append(reply + '\r\n')
@@ -135,8 +150,8 @@ class SimFirmware:
             for name, us in (('pan_us', pan_us), ('tilt_us', tilt_us)):
                 if not ASCII_MIN_US <= us <= ASCII_MAX_US:
                     return 'ERR RANGE {} not in {}..{}'.format(name, ASCII_MIN_US, ASCII_MAX_US)
-            self._set_target(self.pan_cal, 'pan', pan_us)
-            self._set_target(self.tilt_cal, 'tilt', tilt_us)
+            self._set_target(self.config.pan_cal, 'pan', pan_us)
+            self._set_target(self.config.tilt_cal, 'tilt', tilt_us)
             return 'OK'
         replies = {'PING': 'PONG', 'VERSION': 'VERSION ' + VERSION_TEXT, 'POS?': '', 'HOME': 'OK'}
         if cmd not in replies:
@@ -145,11 +160,11 @@ class SimFirmware:
             return 'ERR SYNTAX {} takes no arguments'.format(cmd)
         if cmd == 'POS?':
             return 'POS {:d} {:d}'.format(
-                int(round(self._position_us(self.pan_cal, 'pan'))),
-                int(round(self._position_us(self.tilt_cal, 'tilt'))))
+                int(round(self._position_us(self.config.pan_cal, 'pan'))),
+                int(round(self._position_us(self.config.tilt_cal, 'tilt'))))
         if cmd == 'HOME':
-            self._set_target(self.pan_cal, 'pan', ASCII_HOME_US)
-            self._set_target(self.tilt_cal, 'tilt', ASCII_HOME_US)
+            self._set_target(self.config.pan_cal, 'pan', ASCII_HOME_US)
+            self._set_target(self.config.tilt_cal, 'tilt', ASCII_HOME_US)
         return replies[cmd]
 
     # Maestro ---------------------------------------------------------------
@@ -174,36 +189,36 @@ class SimFirmware:
         return bytes(out)
 
     def _protocol_error(self) -> None:
-        self.commands_total += 1
-        self.errors_total += 1
+        self.counts.commands_total += 1
+        self.counts.errors_total += 1
         self._error_bits |= MAESTRO_PROTOCOL_ERROR
 
     def _maestro_command(self, packet: bytes) -> bytes:
         command = packet[0]
         if command == protocols.MAESTRO_GET_ERRORS:
             bits, self._error_bits = self._error_bits, 0
-            self.commands_total += 1
+            self.counts.commands_total += 1
             self._accepted()
             return bytes((bits & 0xFF, bits >> 8))
         channel = packet[1]
         if channel > 23:
             self._protocol_error()
             return b''
-        self.commands_total += 1
+        self.counts.commands_total += 1
         self._accepted()
         if command == protocols.MAESTRO_SET_TARGET:
             quarters = packet[2] | (packet[3] << 7)
-            if channel == self.pan_channel and quarters:
-                self._set_target(self.pan_cal, 'pan', quarters / 4.0)
-            elif channel == self.tilt_channel and quarters:
-                self._set_target(self.tilt_cal, 'tilt', quarters / 4.0)
+            if channel == self.config.pan_channel and quarters:
+                self._set_target(self.config.pan_cal, 'pan', quarters / 4.0)
+            elif channel == self.config.tilt_channel and quarters:
+                self._set_target(self.config.tilt_cal, 'tilt', quarters / 4.0)
             else:
                 self._other_targets[channel] = quarters
             return b''
-        if channel == self.pan_channel:
-            quarters = _quarters(self._position_us(self.pan_cal, 'pan'))
-        elif channel == self.tilt_channel:
-            quarters = _quarters(self._position_us(self.tilt_cal, 'tilt'))
+        if channel == self.config.pan_channel:
+            quarters = _quarters(self._position_us(self.config.pan_cal, 'pan'))
+        elif channel == self.config.tilt_channel:
+            quarters = _quarters(self._position_us(self.config.tilt_cal, 'tilt'))
         else:
             quarters = self._other_targets.get(channel, 0)
         return bytes((quarters & 0xFF, (quarters >> 8) & 0xFF))

@@ -23,7 +23,7 @@ from face_tracker_ros.geometry import pixel_to_offset, vertical_fov
 from face_tracker_ros.servo.calibration import AxisCalibration
 from face_tracker_ros.servo.control import AxisGains, PanTiltController, TrackerConfig
 from face_tracker_ros.servo.protocols import make_protocol
-from face_tracker_ros.sim.firmware import SimFirmware
+from face_tracker_ros.sim.firmware import FirmwareConfig, SimFirmware
 from face_tracker_ros.sim.scene import SimScene
 from face_tracker_ros.sim.servo_model import PanTiltModel, ServoAxisModel
 
@@ -100,9 +100,9 @@ class ClosedLoop:
             ServoAxisModel(-c.tilt_travel, c.tilt_travel, c.servo_speed))
         self.host_pan_cal = AxisCalibration(invert=c.invert_pan)
         self.host_tilt_cal = AxisCalibration()
-        self.firmware = SimFirmware(c.protocol, self.model,
-                                    AxisCalibration(invert=c.physical_invert_pan),
-                                    AxisCalibration())
+        self.firmware = SimFirmware(
+            FirmwareConfig(c.protocol, AxisCalibration(invert=c.physical_invert_pan)),
+            self.model)
         self.protocol = make_protocol(c.protocol)
 
     def run(self, duration: float) -> LoopResult:

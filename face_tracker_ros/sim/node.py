@@ -88,8 +88,7 @@ class SimServoNode(Node):
         pan, tilt = self.controller.angles()
         faults = self.controller.active_faults()
         figures = {'port': self.controller.port_path, 'protocol': self.config.protocol,
-                   'commands_total': fw.commands_total, 'errors_total': fw.errors_total,
-                   'pan_rad': pan, 'tilt_rad': tilt,
+                   **fw.counts.as_dict(), 'pan_rad': pan, 'tilt_rad': tilt,
                    'active_faults': ','.join(str(f) for f in faults) or 'none'}
         if faults:
             return WARN, f'simulated {self.config.protocol} controller, injected fault', \

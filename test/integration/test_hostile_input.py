@@ -137,7 +137,7 @@ def test_an_error_reply_storm_does_not_starve_the_servo_node(node_process, ros_n
     commands = rig.track(3.0)
     took = time.monotonic() - started
     joints = len(rig.joints) - joints_before
-    assert sim.storm_lines_total > 3000
+    assert sim.counts.storm_lines_total > 3000
     # Every target still gives one command, joint_states keep their rate (30 Hz with the
     # commands; issue 14 saw 5 Hz), and nothing is re-sent for an ERR line.
     assert commands >= 60, rig.servo.output()

@@ -140,7 +140,7 @@ def test_ascii_bad_commands_get_errors(controller_factory):
     assert client.request(b'\x00\x01\x02\n')[0].code == 'SYNTAX'
     assert client.request(b'VERSION\n') == [Version('face_tracker_ros sim-firmware 1.0')]
     assert ctrl.angles() == (0.0, 0.0)
-    assert ctrl.firmware.errors_total == 4
+    assert ctrl.firmware.counts.errors_total == 4
     client.link.close()
 
 
@@ -255,7 +255,7 @@ def test_error_storm_floods_err_lines_besides_the_replies(controller_factory):
         assert b'PONG' in lines
         storm = lines.count(b'ERR MAESTRO 0x0001')
         assert 100 <= storm <= 1200, storm
-        assert sim.storm_lines_total >= storm
+        assert sim.counts.storm_lines_total >= storm
     finally:
         port.close()
 
@@ -281,13 +281,13 @@ def test_scheduled_silence_acts_without_replying(controller_factory):
     assert client.link.write(b'MOVE 1700 1500\n')
     assert collect(client, 0.1) == []
     deadline = time.monotonic() + 2.0
-    while ctrl.firmware.commands_total < 1 and time.monotonic() < deadline:
+    while ctrl.firmware.counts.commands_total < 1 and time.monotonic() < deadline:
         time.sleep(0.005)
     assert ctrl.model.pan.target == pytest.approx(200.0 / US_PER_RAD)
     while ctrl.active_faults() and time.monotonic() < deadline:
         time.sleep(0.01)
     client.sync()
-    assert ctrl.replies_suppressed_total == 1
+    assert ctrl.counts.replies_suppressed_total == 1
     client.link.close()
 
 
@@ -313,7 +313,7 @@ def test_disconnect_unplugs_and_replugs_at_the_same_path(controller_factory, pro
     assert os.path.realpath(ctrl.port_path).startswith('/dev/pts/')
     again = Client(ctrl.port_path, protocol)
     again.move(1600, 1400)
-    assert ctrl.disconnects_total == 1 and ctrl.active_faults() == []
+    assert ctrl.counts.disconnects_total == 1 and ctrl.active_faults() == []
     again.link.close()
 
 
@@ -330,7 +330,7 @@ def test_garbage_replaces_replies_and_adds_junk(controller_factory, protocol):
     replies = collect(client, 0.1)
     assert replies and all(not isinstance(r, (Ack, Pong, Positions)) for r in replies)
     assert ctrl.model.pan.target == pytest.approx(200.0 / US_PER_RAD)  # the command acted
-    assert ctrl.garbage_bytes_total > 0
+    assert ctrl.counts.garbage_bytes_total > 0
     deadline = time.monotonic() + 2.0
     while ctrl.active_faults() and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -351,7 +351,7 @@ def test_slow_delays_every_reply_in_order(controller_factory):
     replies = collect(client, 0.5)
     assert replies == [Pong(), Version('face_tracker_ros sim-firmware 1.0')]
     assert time.monotonic() - start >= 0.3
-    assert ctrl.replies_delayed_total >= 1
+    assert ctrl.counts.replies_delayed_total >= 1
     ctrl.clear_faults()
     client.sync()
     client.link.close()
@@ -362,7 +362,7 @@ def test_stall_stops_reading_until_it_ends(controller_factory):
     ctrl = controller_factory(protocol='ascii')
     client = Client(ctrl.port_path, 'ascii')
     client.sync()
-    handled = ctrl.firmware.commands_total
+    handled = ctrl.firmware.counts.commands_total
     ctrl.inject('stall', 0.6)
     time.sleep(0.02)  # let the reader thread see the stall before the bytes arrive
     assert client.link.write(b'MOVE 1600 1500\n')
@@ -370,11 +370,11 @@ def test_stall_stops_reading_until_it_ends(controller_factory):
     assert client.link.write(b'\n' * 100000) is False  # blank lines fill the buffer
     assert time.monotonic() - start < 0.5
     assert client.link.counts.write_errors_total == 1
-    assert ctrl.firmware.commands_total == handled
+    assert ctrl.firmware.counts.commands_total == handled
     deadline = time.monotonic() + 3.0
-    while ctrl.firmware.commands_total == handled and time.monotonic() < deadline:
+    while ctrl.firmware.counts.commands_total == handled and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert ctrl.firmware.commands_total == handled + 1  # the MOVE, read after the stall
+    assert ctrl.firmware.counts.commands_total == handled + 1  # the MOVE, read after the stall
     assert ctrl.model.pan.target == pytest.approx(100.0 / US_PER_RAD)
 
 

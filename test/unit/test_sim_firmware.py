@@ -14,7 +14,7 @@ from face_tracker_ros.servo import protocols
 from face_tracker_ros.servo.calibration import AxisCalibration
 from face_tracker_ros.servo.protocols import Positions
 from face_tracker_ros.sim.controller import parse_serial_faults, SimServoController
-from face_tracker_ros.sim.firmware import SimFirmware
+from face_tracker_ros.sim.firmware import FirmwareConfig, SimFirmware
 from face_tracker_ros.sim.servo_model import PanTiltModel, ServoAxisModel
 
 US_PER_RAD = 2000.0 / math.pi
@@ -59,7 +59,7 @@ def test_axis_validation(args, name):
 
 def ascii_firmware(**kwargs):
     """Return an ASCII firmware over a default model."""
-    return SimFirmware('ascii', make_model(), AxisCalibration(), AxisCalibration(), **kwargs)
+    return SimFirmware(FirmwareConfig('ascii'), make_model(), **kwargs)
 
 
 def test_firmware_ascii_replies_are_independent_of_chunking():
@@ -71,13 +71,13 @@ def test_firmware_ascii_replies_are_independent_of_chunking():
                      b'ERR SYNTAX usage: MOVE <pan_us> <tilt_us>\r\n')
     firmware = ascii_firmware()
     assert b''.join(firmware.handle(stream[i:i + 1]) for i in range(len(stream))) == whole
-    assert firmware.commands_total == 7 and firmware.errors_total == 2
+    assert firmware.counts.commands_total == 7 and firmware.counts.errors_total == 2
 
 
 def test_firmware_ascii_move_sets_targets_through_the_calibration():
     """MOVE sets targets via us_to_angle of each axis calibration."""
-    firmware = SimFirmware('ascii', make_model(), AxisCalibration(invert=True),
-                           AxisCalibration(center_us=1400.0))
+    firmware = SimFirmware(FirmwareConfig('ascii', AxisCalibration(invert=True),
+                                          AxisCalibration(center_us=1400.0)), make_model())
     assert firmware.handle(b'MOVE 1800 1600\n', now=5.0) == b'OK\r\n'
     assert firmware.model.pan.target == pytest.approx(-300.0 / US_PER_RAD)
     assert firmware.model.tilt.target == pytest.approx(200.0 / US_PER_RAD)
@@ -99,7 +99,7 @@ def test_firmware_ascii_rejects_bad_input_without_moving(line, reply):
     firmware = ascii_firmware()
     assert firmware.handle(line, now=1.0) == reply
     assert (firmware.model.pan.target, firmware.model.tilt.target) == (0.0, 0.0)
-    assert firmware.errors_total == (1 if reply else 0)
+    assert firmware.counts.errors_total == (1 if reply else 0)
     assert firmware.last_command_time is None
 
 
@@ -112,8 +112,8 @@ def test_firmware_unknown_command_echo_keeps_replies_short():
 def test_firmware_maestro_commands_and_protocol_errors():
     """Maestro targets, positions, off targets and the protocol error bit."""
     clock = FakeClock(1000.0)
-    firmware = SimFirmware('maestro', make_model(), AxisCalibration(), AxisCalibration(),
-                           pan_channel=3, tilt_channel=4, clock=clock)
+    firmware = SimFirmware(FirmwareConfig('maestro', pan_channel=3, tilt_channel=4),
+                           make_model(), clock=clock)
     proto = protocols.make_protocol('maestro', pan_channel=3, tilt_channel=4)
     assert firmware.handle(proto.encode_move(2000, 1250)) == b''
     assert firmware.model.pan.target == pytest.approx(500.0 / US_PER_RAD)
@@ -126,7 +126,7 @@ def test_firmware_maestro_commands_and_protocol_errors():
     assert firmware.model.pan.target == pytest.approx(500.0 / US_PER_RAD)
     # A stray data byte, an unknown command and an interrupted packet are protocol errors.
     assert firmware.handle(b'\x05\xff\x84\x03\x70\xa1') == b'\x10\x00'
-    assert firmware.errors_total == 3
+    assert firmware.counts.errors_total == 3
     assert firmware.handle(b'\xa1') == b'\x00\x00'  # reading the errors clears them
 
 
@@ -187,4 +187,4 @@ def test_firmware_reset_input_drops_a_partial_command():
     assert firmware.handle(b'MOVE 2000') == b''
     firmware.reset_input()
     assert firmware.handle(b'PING\n') == b'PONG\r\n'
-    assert firmware.errors_total == 0
+    assert firmware.counts.errors_total == 0
