@@ -22,6 +22,7 @@ from face_tracker_ros.tools.report.plotting import (
     LEVEL_COLOURS,
     mark_events,
     new_figure,
+    one_axes_plot,
     rate_per_second,
     save_figure,
     stream_gaps,
@@ -109,77 +110,81 @@ def plot_target_error(data: BagData, path: Path, stats: dict) -> Path:
 
 def plot_pan_tilt(data: BagData, path: Path) -> Path:
     """Write pan_tilt.png: commanded and (in simulation) true pan and tilt angles."""
-    fig, (ax,) = new_figure()
-    ax.set_title('Pan and tilt (joint_states: commanded; sim/joint_states: true)')
-    if data.joints['t'] or data.sim_joints['t']:
-        for cols, style, source in ((data.joints, '-', 'commanded'),
-                                    (data.sim_joints, '--', 'true')):
-            if not cols['t']:
-                continue
-            bt, pan, tilt = broken_at_gaps(cols['t'], cols['pan'], cols['tilt'])
-            ax.plot(bt, pan, style, color='#1f77b4', linewidth=1.3, label=f'pan {source}')
-            ax.plot(bt, tilt, style, color='#d62728', linewidth=1.3, label=f'tilt {source}')
-        ax.set_ylabel('angle (rad)\npan + = left, tilt + = down')
-        secondary = ax.secondary_yaxis('right', functions=(np.degrees, np.radians))
-        secondary.set_ylabel('angle (degrees)')
-        mark_events(ax, data)
-    else:
-        draw_no_data(ax, 'no joint_states messages in the bag')
-    return finish(fig, ax, data, path, right=1.08)
+    return one_axes_plot(data, path, 'Pan and tilt (joint_states: commanded; sim/joint_states: '
+                         'true)', lambda ax: _draw_pan_tilt(ax, data),
+                         'no joint_states messages in the bag', right=1.08)
+
+
+def _draw_pan_tilt(ax, data: BagData) -> bool:
+    if not (data.joints['t'] or data.sim_joints['t']):
+        return False
+    for cols, style, source in ((data.joints, '-', 'commanded'),
+                                (data.sim_joints, '--', 'true')):
+        if not cols['t']:
+            continue
+        bt, pan, tilt = broken_at_gaps(cols['t'], cols['pan'], cols['tilt'])
+        ax.plot(bt, pan, style, color='#1f77b4', linewidth=1.3, label=f'pan {source}')
+        ax.plot(bt, tilt, style, color='#d62728', linewidth=1.3, label=f'tilt {source}')
+    ax.set_ylabel('angle (rad)\npan + = left, tilt + = down')
+    secondary = ax.secondary_yaxis('right', functions=(np.degrees, np.radians))
+    secondary.set_ylabel('angle (degrees)')
+    return True
 
 
 def plot_latency(data: BagData, path: Path, stats: dict) -> Path:
     """Write latency.png: capture -> servo command latency with its p50 and p99."""
-    fig, (ax,) = new_figure()
+    return one_axes_plot(data, path, 'Capture -> servo command latency (servo/command_latency)',
+                         lambda ax: _draw_latency(ax, data, stats),
+                         'no servo/command_latency messages in the bag')
+
+
+def _draw_latency(ax, data: BagData, stats: dict) -> bool:
     t = np.asarray(data.latency['t'])
     ms = np.asarray(data.latency['ms'])
-    if t.size:
-        p50, p99 = stats['latency_p50_ms'], stats['latency_p99_ms']
-        ax.set_title(f'Capture -> servo command latency (servo/command_latency): '
-                     f'p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {ms.max():.1f} ms, n {ms.size}')
-        top = max(p99 * 1.5, p50 * 4.0, 1.0)
-        top = min(top, float(ms.max()) * 1.05) if ms.max() > 0 else top
-        inside = ms <= top
-        ax.plot(t[inside], ms[inside], '.', color='#1f77b4', markersize=3,
-                label='one command')
-        if (~inside).any():
-            ax.plot(t[~inside], np.full((~inside).sum(), top * 0.98), '^', color='#d62728',
-                    markersize=6, label=f'above {top:.0f} ms (clipped)')
-        ax.axhline(p50, color='#2ca02c', linewidth=1.5, label=f'p50 {p50:.1f} ms')
-        ax.axhline(p99, color='#ff7f0e', linewidth=1.5, linestyle='--',
-                   label=f'p99 {p99:.1f} ms')
-        ax.set_ylim(min(0.0, float(ms.min())), top)
-        ax.set_ylabel('latency (ms)')
-        mark_events(ax, data)
-    else:
-        draw_no_data(ax, 'no servo/command_latency messages in the bag',
-                     'Capture -> servo command latency (servo/command_latency)')
-    return finish(fig, ax, data, path)
+    if not t.size:
+        return False
+    p50, p99 = stats['latency_p50_ms'], stats['latency_p99_ms']
+    ax.set_title(f'Capture -> servo command latency (servo/command_latency): '
+                 f'p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {ms.max():.1f} ms, n {ms.size}')
+    top = max(p99 * 1.5, p50 * 4.0, 1.0)
+    top = min(top, float(ms.max()) * 1.05) if ms.max() > 0 else top
+    inside = ms <= top
+    ax.plot(t[inside], ms[inside], '.', color='#1f77b4', markersize=3, label='one command')
+    if (~inside).any():
+        ax.plot(t[~inside], np.full((~inside).sum(), top * 0.98), '^', color='#d62728',
+                markersize=6, label=f'above {top:.0f} ms (clipped)')
+    ax.axhline(p50, color='#2ca02c', linewidth=1.5, label=f'p50 {p50:.1f} ms')
+    ax.axhline(p99, color='#ff7f0e', linewidth=1.5, linestyle='--', label=f'p99 {p99:.1f} ms')
+    ax.set_ylim(min(0.0, float(ms.min())), top)
+    ax.set_ylabel('latency (ms)')
+    return True
 
 
 def plot_camera_fps(data: BagData, path: Path) -> Path:
     """Write camera_fps.png: measured camera rate, its configured rate, detector output rate."""
-    fig, (ax,) = new_figure()
-    ax.set_title('Frame rates: camera (status "camera: camera", fps over 5 s) and detector '
-                 '(face/target per second)')
-    if data.fps['t'] or data.target['t']:
-        if data.fps['t']:
-            ax.plot(*broken_at_gaps(data.fps['t'], data.fps['fps']), '-o', color='#1f77b4',
-                    markersize=3, linewidth=1.5, label='camera measured fps')
-            configured = [v for v in data.fps['configured'] if math.isfinite(v)]
-            if configured:
-                ax.plot(data.fps['t'], data.fps['configured'], '--', color='#555555',
-                        linewidth=1.2, label='camera configured fps')
-        if data.target['t']:
-            centres, counts = rate_per_second(data.target['t'], data.duration_s)
-            ax.step(centres, counts, where='mid', color='#ff7f0e', linewidth=1.1,
-                    label='detector results per second')
-        ax.set_ylim(bottom=0.0)
-        ax.set_ylabel('rate (frames per second, Hz)')
-        mark_events(ax, data)
-    else:
-        draw_no_data(ax, 'no camera status (fps) and no face/target messages')
-    return finish(fig, ax, data, path)
+    return one_axes_plot(data, path, 'Frame rates: camera (status "camera: camera", fps over '
+                         '5 s) and detector (face/target per second)',
+                         lambda ax: _draw_camera_fps(ax, data),
+                         'no camera status (fps) and no face/target messages')
+
+
+def _draw_camera_fps(ax, data: BagData) -> bool:
+    if not (data.fps['t'] or data.target['t']):
+        return False
+    if data.fps['t']:
+        ax.plot(*broken_at_gaps(data.fps['t'], data.fps['fps']), '-o', color='#1f77b4',
+                markersize=3, linewidth=1.5, label='camera measured fps')
+        configured = [v for v in data.fps['configured'] if math.isfinite(v)]
+        if configured:
+            ax.plot(data.fps['t'], data.fps['configured'], '--', color='#555555',
+                    linewidth=1.2, label='camera configured fps')
+    if data.target['t']:
+        centres, counts = rate_per_second(data.target['t'], data.duration_s)
+        ax.step(centres, counts, where='mid', color='#ff7f0e', linewidth=1.1,
+                label='detector results per second')
+    ax.set_ylim(bottom=0.0)
+    ax.set_ylabel('rate (frames per second, Hz)')
+    return True
 
 
 def plot_process(data: BagData, path: Path, column: str) -> Path:
@@ -188,9 +193,13 @@ def plot_process(data: BagData, path: Path, column: str) -> Path:
     The memory plot draws each node's anonymous memory (heap, stacks: where a
     leak of its own shows) dashed in the node's colour under its RSS.
     """
-    fig, (ax,) = new_figure()
     what = 'memory (RSS; dashed: its anonymous part)' if column == 'rss' else 'CPU'
-    ax.set_title(f'Process {what} per node (status "diagnostics: process <node>")')
+    return one_axes_plot(data, path, f'Process {what} per node (status "diagnostics: process '
+                         '<node>")', lambda ax: _draw_process(ax, data, column),
+                         'no "diagnostics: process <node>" statuses with figures')
+
+
+def _draw_process(ax, data: BagData, column: str) -> bool:
     drawn = False
     peak = 0.0
     for node, cols in sorted(data.processes.items()):
@@ -205,21 +214,19 @@ def plot_process(data: BagData, path: Path, column: str) -> Path:
                     label=f'{node} anon')
         peak = max(peak, float(np.nanmax(values)))
         drawn = True
-    if drawn:
-        if column == 'rss':
-            ax.set_ylabel('resident memory (MB)')
-            if peak > RSS_WARN_MB / 2:
-                ax.axhline(RSS_WARN_MB, color=LEVEL_COLOURS[WARN], linestyle='--',
-                           label=f'default WARN {RSS_WARN_MB:.0f} MB')
-                ax.axhline(RSS_ERROR_MB, color=LEVEL_COLOURS[ERROR], linestyle='--',
-                           label=f'default ERROR {RSS_ERROR_MB:.0f} MB')
-        else:
-            ax.set_ylabel('CPU (% of one core)')
-        ax.set_ylim(bottom=0.0)
-        mark_events(ax, data)
+    if not drawn:
+        return False
+    if column == 'rss':
+        ax.set_ylabel('resident memory (MB)')
+        if peak > RSS_WARN_MB / 2:
+            ax.axhline(RSS_WARN_MB, color=LEVEL_COLOURS[WARN], linestyle='--',
+                       label=f'default WARN {RSS_WARN_MB:.0f} MB')
+            ax.axhline(RSS_ERROR_MB, color=LEVEL_COLOURS[ERROR], linestyle='--',
+                       label=f'default ERROR {RSS_ERROR_MB:.0f} MB')
     else:
-        draw_no_data(ax, 'no "diagnostics: process <node>" statuses with figures')
-    return finish(fig, ax, data, path)
+        ax.set_ylabel('CPU (% of one core)')
+    ax.set_ylim(bottom=0.0)
+    return True
 
 
 def plot_status_timeline(data: BagData, path: Path) -> Path:

@@ -4,7 +4,7 @@
 
 import math
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import Callable, List, Sequence, Tuple
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -67,6 +67,23 @@ def finish(fig: Figure, ax, data: BagData, path: Path, right: float = 1.005) -> 
     time_axis(ax, data)
     legend_right(ax, right)
     return save_figure(fig, path)
+
+
+def one_axes_plot(data: BagData, path: Path, title: str, draw: Callable[..., bool],
+                  no_data: str, right: float = 1.005) -> Path:
+    """Write a plot of one axes titled ``title`` and return its path.
+
+    ``draw(ax)`` draws the data (it may set a title with figures) and returns
+    whether there was any; the events are marked on it, or the axes say
+    ``no data`` and ``no_data``.  Then :func:`finish` (``right``: the legend's place).
+    """
+    fig, (ax,) = new_figure()
+    ax.set_title(title)
+    if draw(ax):
+        mark_events(ax, data)
+    else:
+        draw_no_data(ax, no_data)
+    return finish(fig, ax, data, path, right)
 
 
 def true_spans(t: Sequence[float], mask: Sequence[bool]) -> List[Tuple[float, float]]:
