@@ -59,9 +59,8 @@ class ServoNode(Node):
             SerialLink(link.port, baudrate=link.baudrate, write_timeout_s=link.write_timeout_s),
             self.protocol, Backoff(initial_s=c.backoff_initial_s, max_s=c.backoff_max_s),
             c.connection, initial_us=c.home_us)
-        self.status = ServoStatus(self.controller, self.conn, port=link.port,
-                                  protocol=c.protocol.name, slow_reply_warn_s=c.slow_reply_warn_s,
-                                  startup_grace_s=STARTUP_GRACE_S, started=started)
+        self.status = ServoStatus(self.controller, self.conn, c, startup_grace_s=STARTUP_GRACE_S,
+                                  started=started)
         self._sent_since_tick = False
         self.health = NodeHealth(self, hardware_id=link.port)
         self.health.add(interface.SERVO_TASK, self.status.report)
@@ -85,7 +84,7 @@ class ServoNode(Node):
         self.controller.config = c.tracker
         self.controller.pan.gains = c.pan_gains
         self.controller.tilt.gains = c.tilt_gains
-        self.status.slow_reply_warn_s = c.slow_reply_warn_s
+        self.status.config = c
         if hasattr(self.protocol, 'pan_center_us'):  # the Maestro's home command
             self.protocol.pan_center_us, self.protocol.tilt_center_us = c.home_us
 

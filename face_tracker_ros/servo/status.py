@@ -24,6 +24,7 @@ from typing import Callable, Deque, Dict, List, Optional, Tuple
 from face_tracker_ros.common.status import ERROR, OK, WARN
 from face_tracker_ros.servo.connection import ServoConnection
 from face_tracker_ros.servo.control import PanTiltController
+from face_tracker_ros.servo.params import ServoConfig
 from face_tracker_ros.servo.replies import ERROR_WINDOW_S
 
 #: Each reason for refusing targets is logged at most this often (seconds), with a count.
@@ -104,21 +105,21 @@ class TargetRefusals:
 class ServoStatus:
     """The ``servo`` status task: the connection, the targets, the tracker, as one report.
 
+    It reports the port, the protocol and ``slow_reply_warn_s`` of
+    :attr:`config`, the node's :class:`~face_tracker_ros.servo.params.ServoConfig`.
     The owner counts into :attr:`targets_received` and
     :attr:`targets_while_disconnected`, sets :attr:`last_command_time` (on
-    ``clock``) and :attr:`last_target_age` (seconds), and keeps
-    :attr:`slow_reply_warn_s` current.
+    ``clock``) and :attr:`last_target_age` (seconds), and sets :attr:`config`
+    again after a live change.
     """
 
-    def __init__(self, controller: PanTiltController, connection: ServoConnection, *,
-                 port: str, protocol: str, slow_reply_warn_s: float, startup_grace_s: float,
+    def __init__(self, controller: PanTiltController, connection: ServoConnection,
+                 config: ServoConfig, *, startup_grace_s: float,
                  clock: Clock = time.monotonic, started: Optional[float] = None) -> None:
         """Report on ``controller`` and ``connection``; ``started`` defaults to now."""
         self.controller = controller
         self.connection = connection
-        self.port = port
-        self.protocol = protocol
-        self.slow_reply_warn_s = slow_reply_warn_s
+        self.config = config
         self.startup_grace_s = startup_grace_s
         self._clock = clock
         self.started = clock() if started is None else started
@@ -146,9 +147,10 @@ class ServoStatus:
         saturated = [axis for axis, c in (('pan', ctl.pan), ('tilt', ctl.tilt)) if c.saturated]
         age = None if self.last_command_time is None else \
             self._clock() - self.last_command_time
+        config = self.config
         link = self.connection.stats(self._clock())
         figures = {
-            'port': self.port, 'protocol': self.protocol,
+            'port': config.link.port, 'protocol': config.protocol.name,
             'connected': link['connected'], 'link_state': link['state'],
             'reconnects': link['reconnects'],
             'write_errors_total': link['write_errors_total'],
@@ -176,7 +178,7 @@ class ServoStatus:
         }
         if link['state'] != 'connected':
             reason = link['last_disconnect_reason'] or link['last_error'] or 'not opened yet'
-            text = f"{link['state']}: {self.port}: {reason}"
+            text = f"{link['state']}: {config.link.port}: {reason}"
             if link['connects_total'] == 0 and \
                     self._clock() - self.started < self.startup_grace_s:
                 # Started together with the controller (or its simulation, or a USB adapter
@@ -184,7 +186,7 @@ class ServoStatus:
                 return WARN, 'starting, ' + text, figures
             return ERROR, text, figures
         delay = link['reply_delay_ms_max']
-        if delay is not None and delay > self.slow_reply_warn_s * 1000.0:
+        if delay is not None and delay > config.slow_reply_warn_s * 1000.0:
             return WARN, f'{ctl.state}, slow controller: replies up to {delay:.0f} ms', figures
         if link['recent_error_replies']:
             return WARN, (f"{ctl.state}, controller errors: {link['recent_error_replies']} "

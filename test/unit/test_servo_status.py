@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Tests of the servo's status and refusal bookkeeping, without ROS, on a fake clock."""
 
+import dataclasses
 
 from face_tracker_ros.common.params import Tuner, validate_all
 from face_tracker_ros.common.status import ERROR, OK, WARN
@@ -46,9 +47,8 @@ class FakeConnection:
 def make(clock, **stats):
     config = ServoConfig.from_params(validate_all(PARAMS, {}, RULES))
     controller = PanTiltController(config.tracker, config.pan_gains, config.tilt_gains)
-    status = ServoStatus(controller, FakeConnection(**stats), port='/dev/ttyUSB0',
-                         protocol='ascii', slow_reply_warn_s=config.slow_reply_warn_s,
-                         startup_grace_s=5.0, clock=clock)
+    status = ServoStatus(controller, FakeConnection(**stats), config, startup_grace_s=5.0,
+                         clock=clock)
     return controller, status
 
 
@@ -117,7 +117,7 @@ def test_slow_replies_and_controller_errors_are_warn():
     clock = Clock()
     _, status = make(clock, reply_delay_ms_max=300.0)
     assert status.report()[:2] == (WARN, 'home, slow controller: replies up to 300 ms')
-    status.slow_reply_warn_s = 0.5
+    status.config = dataclasses.replace(status.config, slow_reply_warn_s=0.5)  # a live change
     assert status.report()[0] == OK
     _, status = make(clock, recent_error_replies=2)
     assert status.report()[:2] == (WARN, 'home, controller errors: 2 in the last 5 s')
