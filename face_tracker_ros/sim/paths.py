@@ -10,8 +10,9 @@ is a pure function of ``(t, seed)``.
 """
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -34,11 +35,29 @@ STEP_PERIOD = 4.0
 STEP_AZ_LIMIT = 0.45
 STEP_EL_LIMIT = 0.2
 STEP_MIN_AZ = 0.1
-# leave_return: out of view during [LEAVE_START + k * LEAVE_PERIOD, ... + LEAVE_DURATION).
-LEAVE_START = 10.0
-LEAVE_DURATION = 3.0
-LEAVE_PERIOD = 20.0
-LEAVE_AZIMUTH = 2.1
+
+
+@dataclass(frozen=True)
+class LeaveSchedule:
+    """When and where a face is away: azimuth +-``azimuth`` rad during leave window k >= 0.
+
+    Window k is ``[start + k * period, start + k * period + duration)`` seconds.
+    """
+
+    start: float
+    duration: float
+    period: float
+    azimuth: float
+
+    def window(self, t: float) -> Optional[int]:
+        """Return k while ``t`` is inside leave window k, else None (the face is in view)."""
+        if t >= self.start and (t - self.start) % self.period < self.duration:
+            return math.floor((t - self.start) / self.period)
+        return None
+
+
+# leave_return: away for 3 s at t = 10 s and every 20 s after, beyond the pan travel.
+LEAVE = LeaveSchedule(start=10.0, duration=3.0, period=20.0, azimuth=2.1)
 
 
 def _seed_word(value: int) -> int:
@@ -128,16 +147,14 @@ class LeaveReturnPath(FacePath):
     @staticmethod
     def away(t: float) -> bool:
         """Return True while the face is out of view (inside a leave window)."""
-        if t < LEAVE_START:
-            return False
-        return (t - LEAVE_START) % LEAVE_PERIOD < LEAVE_DURATION
+        return LEAVE.window(t) is not None
 
     def _position(self, t: float) -> Tuple[float, float]:
         azimuth, elevation = self.drift.position(t)
-        if self.away(t):
-            window = math.floor((t - LEAVE_START) / LEAVE_PERIOD)
+        window = LEAVE.window(t)
+        if window is not None:
             side = self.first_side if window % 2 == 0 else -self.first_side
-            azimuth = side * LEAVE_AZIMUTH
+            azimuth = side * LEAVE.azimuth
         return azimuth, elevation
 
 
