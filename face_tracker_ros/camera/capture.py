@@ -54,7 +54,8 @@ supervisor's in :mod:`~face_tracker_ros.camera.capture_supervisor`; this module 
 state they share, the public interface and the bookkeeping both use.
 """
 
-from dataclasses import dataclass, replace
+import copy
+from dataclasses import dataclass, field, replace
 import logging
 import threading
 import time
@@ -66,16 +67,31 @@ import numpy as np
 from face_tracker_ros.camera.capture_reader import Reader, ReaderSide, SAMPLE_SIZE  # noqa: F401
 from face_tracker_ros.camera.capture_supervisor import SupervisorSide
 from face_tracker_ros.camera.frame_source import FrameSource
-from face_tracker_ros.common.checks import check_int, check_number, check_positive, is_number
+from face_tracker_ros.camera.params import CaptureConfig
+from face_tracker_ros.common.checks import is_number
+from face_tracker_ros.common.counters import Counters
 
 STATES = ('starting', 'streaming', 'reconnecting', 'failed', 'stopped')
 
 SourceFactory = Callable[[], FrameSource]
 
+#: The capture's counts (:attr:`CaptureStats.counts`), in the order its status publishes them.
+COUNTS = ('frames_total', 'read_errors_total', 'consecutive_errors', 'reinit_attempts',
+          'stuck_reads_total', 'frozen_errors_total', 'duplicate_frames_total',
+          'black_frames_total')
+
 
 @dataclass
 class CaptureStats:
-    """A snapshot of the capture thread's counters.
+    """A snapshot of the capture thread's state and counts.
+
+    ``counts`` (:data:`COUNTS`): ``frames_total`` frames delivered,
+    ``read_errors_total`` read errors, ``consecutive_errors`` the current run
+    of them (a delivered frame resets it), ``reinit_attempts`` reopens,
+    ``stuck_reads_total`` reads (and opens) that blocked past their timeout,
+    ``frozen_errors_total`` frames rejected as frozen,
+    ``duplicate_frames_total`` repeated frames dropped, ``black_frames_total``
+    delivered frames whose brightest byte is below ``black_level``.
 
     ``last_frame_time`` is the capture clock (``clock_ns``, wall clock by
     default) in seconds when the last frame was read, or None before the
@@ -83,25 +99,19 @@ class CaptureStats:
     last left ``streaming`` for ``reconnecting`` (or failed to open at
     start), None while frames flow.  ``last_error`` is the last error's
     one-line reason, ``failure_reason`` why the capture gave up (empty unless
-    ``state`` is ``failed``).  ``stuck_reads_total`` counts reads (and opens)
-    that blocked past their timeout, ``frozen_errors_total`` frames rejected
-    as frozen, ``black_frames_total`` delivered frames whose brightest byte is
-    below ``black_level``.
+    ``state`` is ``failed``).
     """
 
-    frames_total: int = 0
-    read_errors_total: int = 0
-    consecutive_errors: int = 0
-    reinit_attempts: int = 0
-    last_frame_time: Optional[float] = None
+    counts: Counters = field(default_factory=lambda: Counters(*COUNTS))
     state: str = 'stopped'
-    stuck_reads_total: int = 0
-    frozen_errors_total: int = 0
-    duplicate_frames_total: int = 0
-    black_frames_total: int = 0
+    last_frame_time: Optional[float] = None
     recovering_since: Optional[float] = None
     failure_reason: str = ''
     last_error: str = ''
+
+    def copy(self) -> 'CaptureStats':
+        """Return a copy that later counting does not change."""
+        return replace(self, counts=copy.copy(self.counts))
 
 
 class CaptureThread(SupervisorSide, ReaderSide):
@@ -120,34 +130,17 @@ class CaptureThread(SupervisorSide, ReaderSide):
     modify the frame in place (the next frame is compared with it).
     ``on_fatal(reason)`` is called once, from a capture thread, when the
     capture gives up (see the module notes); it may call :meth:`stop`.
-    Timeouts of 0 disable their check.
+    ``policy`` is the recovery policy (checked when it was made).
     """
 
     def __init__(self, source: Union[FrameSource, SourceFactory],
                  on_frame: Callable[[np.ndarray, int], None],
-                 max_consecutive_errors: int = 10, reopen_backoff_s: float = 0.5,
-                 reopen_backoff_max_s: float = 5.0,
+                 policy: CaptureConfig,
                  clock_ns: Callable[[], int] = time.time_ns, logger: Any = None,
-                 max_reopen_attempts: int = 0, frame_timeout_s: float = 2.0,
-                 frozen_timeout_s: float = 2.0, max_recovery_s: float = 60.0,
-                 on_fatal: Optional[Callable[[str], None]] = None,
-                 open_timeout_s: float = 10.0, max_stuck_reads: int = 3,
-                 black_level: int = 10) -> None:
-        """Validate the policy; ``max_reopen_attempts`` 0 means retry for ever."""
+                 on_fatal: Optional[Callable[[str], None]] = None) -> None:
+        """Check the callbacks and the source (a factory is called once here)."""
         if not callable(on_frame):
             raise ValueError(f'on_frame must be callable, got {on_frame!r}')
-        check_int('max_consecutive_errors', max_consecutive_errors, low=0)
-        check_positive('reopen_backoff_s', reopen_backoff_s, unit='seconds')
-        check_number('reopen_backoff_max_s', reopen_backoff_max_s, low=reopen_backoff_s,
-                     unit='seconds')
-        check_int('max_reopen_attempts', max_reopen_attempts, low=0)  # 0 = for ever
-        for name, value in (('frame_timeout_s', frame_timeout_s),
-                            ('frozen_timeout_s', frozen_timeout_s),
-                            ('max_recovery_s', max_recovery_s),
-                            ('open_timeout_s', open_timeout_s)):
-            check_positive(name, value, unit='seconds', allow_zero=True)  # 0 = off
-        check_int('max_stuck_reads', max_stuck_reads, low=0)
-        check_int('black_level', black_level, low=0, high=256)  # 0 = do not count black frames
         if on_fatal is not None and not callable(on_fatal):
             raise ValueError(f'on_fatal must be callable or None, got {on_fatal!r}')
         if _is_source(source):
@@ -162,19 +155,10 @@ class CaptureThread(SupervisorSide, ReaderSide):
         self._initial_used = False
         self._on_frame = on_frame
         self._on_fatal = on_fatal
-        self._max_errors = max_consecutive_errors
-        self._backoff_min = float(reopen_backoff_s)
-        self._backoff_max = float(reopen_backoff_max_s)
-        self._max_reopens = max_reopen_attempts
-        self._frame_timeout = float(frame_timeout_s)
-        self._open_timeout = float(open_timeout_s)
-        self._frozen_timeout = float(frozen_timeout_s)
-        self._max_recovery = float(max_recovery_s)
-        self._max_stuck = max_stuck_reads
-        self._black_level = black_level
+        self._policy = policy
         self._clock_ns = clock_ns
         self._log = logger if logger is not None else logging.getLogger(__name__)
-        shortest = min([t for t in (self._frame_timeout, self._open_timeout) if t > 0.0],
+        shortest = min([t for t in (policy.frame_timeout_s, policy.open_timeout_s) if t > 0.0],
                        default=0.25)
         self._tick = min(0.05, max(0.005, shortest / 5.0))
         self._lock = threading.Lock()
@@ -184,7 +168,7 @@ class CaptureThread(SupervisorSide, ReaderSide):
         self._reader: Optional[Reader] = None
         self._abandoned: List[Reader] = []
         self._generation = 0
-        self._backoff = self._backoff_min
+        self._backoff = policy.reopen_backoff_s
         self._failed_reopens = 0
         self._progress = time.monotonic()
         self._fatal = False
@@ -217,11 +201,11 @@ class CaptureThread(SupervisorSide, ReaderSide):
         self._stop_event.clear()
         with self._lock:
             self._stats.state = 'starting'
-            self._stats.consecutive_errors = 0
+            self._stats.counts.consecutive_errors = 0
             self._stats.failure_reason = ''
             self._fatal = False
             self._failed_reopens = 0
-            self._backoff = self._backoff_min
+            self._backoff = self._policy.reopen_backoff_s
             self._progress = time.monotonic()
         self._thread = threading.Thread(target=self._supervise, name='capture', daemon=True)
         self._thread.start()
@@ -253,9 +237,9 @@ class CaptureThread(SupervisorSide, ReaderSide):
                               'call returns')
 
     def stats(self) -> CaptureStats:
-        """Return a consistent copy of the counters (thread-safe)."""
+        """Return a consistent copy of the state and counts (thread-safe)."""
         with self._lock:
-            return replace(self._stats)
+            return self._stats.copy()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -314,17 +298,18 @@ class CaptureThread(SupervisorSide, ReaderSide):
         Returns True when the run of consecutive errors exceeds the limit.
         """
         with self._lock:
-            self._stats.read_errors_total += 1
-            self._stats.consecutive_errors += 1
+            counts = self._stats.counts
+            counts.read_errors_total += 1
+            counts.consecutive_errors += 1
             if frozen:
-                self._stats.frozen_errors_total += 1
+                counts.frozen_errors_total += 1
             self._stats.last_error = reason or message
-            run = self._stats.consecutive_errors
+            run = counts.consecutive_errors
         if tb:
             self._log.error(f'{message} (error {run} in a row):\n{tb}')
         elif message:
             self._log.warning(message)
-        return run > self._max_errors
+        return run > self._policy.max_consecutive_errors
 
     def _stamp_ns(self, source: FrameSource, now_ns: int) -> int:
         """Return the capture stamp of the frame ``source`` just read at ``now_ns``."""

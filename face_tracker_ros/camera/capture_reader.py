@@ -109,18 +109,19 @@ class ReaderSide:
         with self._lock:
             failed = self._failed_reopens
             backoff = self._backoff
-            self._backoff = min(self._backoff * 2.0, self._backoff_max)
-        if self._max_reopens and failed >= self._max_reopens:
+            self._backoff = min(self._backoff * 2.0, self._policy.reopen_backoff_max_s)
+        limit = self._policy.max_reopen_attempts
+        if limit and failed >= limit:
             with self._lock:
                 last = self._stats.last_error or 'none'
             self._fail(f'the camera could not be reopened: {failed} reopen attempts failed in '
-                       f'a row (max_reopen_attempts {self._max_reopens}); last error: {last}')
+                       f'a row (max_reopen_attempts {limit}); last error: {last}')
             return None
         if self._stop_event.wait(backoff):
             return None
         with self._lock:
-            self._stats.reinit_attempts += 1
-            attempt = self._stats.reinit_attempts
+            self._stats.counts.reinit_attempts += 1
+            attempt = self._stats.counts.reinit_attempts
         self._log.info(f'reinitialising the camera (attempt {attempt}, after {backoff:g} s)')
         if self._factory is None:
             return True
@@ -154,7 +155,7 @@ class ReaderSide:
                 with self._lock:
                     if opened:
                         self._failed_reopens = 0
-                        self._stats.consecutive_errors = 0
+                        self._stats.counts.consecutive_errors = 0
                     elif reopen:
                         self._failed_reopens += 1
                 reopen = True
@@ -163,13 +164,14 @@ class ReaderSide:
             outcome = self._read_once(reader)
             if outcome == 'end':
                 return
+            limit = self._policy.max_consecutive_errors
             with self._lock:
-                run = self._stats.consecutive_errors
-                exceeded = run > self._max_errors
+                run = self._stats.counts.consecutive_errors
+                exceeded = run > limit
                 if exceeded:
                     self._set_state_locked('reconnecting')
             if exceeded:
-                self._log.error(f'{run} consecutive camera errors (limit {self._max_errors}): '
+                self._log.error(f'{run} consecutive camera errors (limit {limit}): '
                                 'closing and reopening the camera')
             if exceeded or outcome == 'reopen':
                 self._close(reader.source)
@@ -203,7 +205,7 @@ class ReaderSide:
                 self._stop_event.set()
                 return 'end'
             with self._lock:
-                first = self._stats.consecutive_errors == 0
+                first = self._stats.counts.consecutive_errors == 0
             reason = getattr(source, 'last_error', '') or 'no frame'
             self._count_error(f'camera read failed: {reason}' if first else '',
                               reason=f'camera read failed: {reason}')
@@ -214,16 +216,16 @@ class ReaderSide:
         verdict = self._inspect(source, frame)
         if verdict == 'frozen':
             with self._lock:
-                first = self._stats.consecutive_errors == 0
+                first = self._stats.counts.consecutive_errors == 0
             reason = (f'camera frames frozen: byte-identical for more than '
-                      f'{self._frozen_timeout:g} s')
+                      f'{self._policy.frozen_timeout_s:g} s')
             self._count_error(reason if first else '', reason=reason, frozen=True)
             return 'next'
         if verdict == 'repeat':
             # A repeated buffer carries no new image: publishing it would make the tracker
             # act on a stale view (and drive the head away). Dropped, counted.
             with self._lock:
-                self._stats.duplicate_frames_total += 1
+                self._stats.counts.duplicate_frames_total += 1
             return 'next'
         self._deliver(source, frame, progress=True)
         return 'next'
@@ -247,13 +249,13 @@ class ReaderSide:
         # cost less than numpy's calls when the camera thread wakes for a frame.
         sample = self._samples(frame).tobytes()
         low, high = min(sample), max(sample)
-        if self._black_level and high < self._black_level \
-                and int(frame.max()) < self._black_level:
+        black = self._policy.black_level
+        if black and high < black and int(frame.max()) < black:
             with self._lock:
-                self._stats.black_frames_total += 1
+                self._stats.counts.black_frames_total += 1
             self._prev = None
             return 'fresh'
-        if low == high or self._frozen_timeout <= 0.0 or \
+        if low == high or self._policy.frozen_timeout_s <= 0.0 or \
                 getattr(source, 'repeats_frames', False) is True:
             self._prev = None  # uniform frames (clipped, no noise) are never judged frozen
             return 'fresh'
@@ -266,7 +268,7 @@ class ReaderSide:
         if not same:
             self._same_since = now
             return 'fresh'
-        return 'frozen' if now - self._same_since > self._frozen_timeout else 'repeat'
+        return 'frozen' if now - self._same_since > self._policy.frozen_timeout_s else 'repeat'
 
     def _deliver(self, source: FrameSource, frame: np.ndarray, progress: bool) -> None:
         """Count a frame and pass it to ``on_frame``; a new frame resets backoff and timer."""
@@ -275,9 +277,9 @@ class ReaderSide:
         with self._lock:
             if self._stats.state == 'failed' or self._stop_event.is_set():
                 return
-            self._stats.frames_total += 1
+            self._stats.counts.frames_total += 1
             self._stats.last_frame_time = now_ns / 1e9
-            self._stats.consecutive_errors = 0
+            self._stats.counts.consecutive_errors = 0
             self._stats.state = 'streaming'
             self._stats.recovering_since = None
         try:
@@ -289,4 +291,4 @@ class ReaderSide:
         if progress:
             with self._lock:
                 self._progress = time.monotonic()
-                self._backoff = self._backoff_min
+                self._backoff = self._policy.reopen_backoff_s

@@ -8,7 +8,6 @@ fresh one (with a source factory), a reader that vanished and a capture
 without a new frame for ``max_recovery_s`` end the capture in ``failed``.
 """
 
-from dataclasses import replace
 import math
 import threading
 import time
@@ -63,7 +62,8 @@ class SupervisorSide:
             limit = self._call_limit(reader, what)
             if limit > 0.0 and now - since > limit:
                 self._on_stuck(reader, what, limit)
-        if self._max_recovery > 0.0 and now - progress > self._max_recovery:
+        limit = self._policy.max_recovery_s
+        if limit > 0.0 and now - progress > limit:
             self._fail(self._recovery_reason(now - progress))
 
     def _call_limit(self, reader: Reader, what: str) -> float:
@@ -73,15 +73,15 @@ class SupervisorSide:
         paced source of a low rate (a video file at 0.5 Hz) is never stuck.
         """
         if what != 'read':
-            return self._open_timeout
-        if self._frame_timeout <= 0.0:
+            return self._policy.open_timeout_s
+        if self._policy.frame_timeout_s <= 0.0:
             return 0.0
         try:
             fps = float(getattr(reader.source, 'fps', 0.0) or 0.0)
         except (TypeError, ValueError):
             fps = 0.0
         period = 1.0 / fps if math.isfinite(fps) and fps > 0.0 else 0.0
-        return max(self._frame_timeout, 2.0 * period)
+        return max(self._policy.frame_timeout_s, 2.0 * period)
 
     def _on_stuck(self, reader: Reader, what: str, limit: float) -> None:
         """Count a call blocked past ``limit`` and replace its reader (or wait for it)."""
@@ -91,9 +91,10 @@ class SupervisorSide:
             if reader is not self._reader or reader.busy_since is None or reader.abandoned \
                     or reader.timed_out or self._stop_event.is_set():
                 return  # it returned meanwhile, or was handled already
-            self._stats.stuck_reads_total += 1
-            self._stats.read_errors_total += 1
-            self._stats.consecutive_errors += 1
+            counts = self._stats.counts
+            counts.stuck_reads_total += 1
+            counts.read_errors_total += 1
+            counts.consecutive_errors += 1
             self._stats.last_error = message
             self._set_state_locked('reconnecting')
             if self._factory is None:
@@ -108,9 +109,10 @@ class SupervisorSide:
             self._log.error(f'{message}: it is reopened when the call returns (a source '
                             'factory would let a new reader take over)')
             return
-        if stuck > self._max_stuck:
+        if stuck > self._policy.max_stuck_reads:
             self._fail(f'{stuck} camera reads or opens are blocked and never returned (more '
-                       f'than max_stuck_reads {self._max_stuck}); the driver is hung; last '
+                       f'than max_stuck_reads {self._policy.max_stuck_reads}); the driver is '
+                       f'hung; last '
                        f'error: {message}')
             return
         self._log.error(f'{message}: abandoning that reader ({stuck} stuck) and reopening a '
@@ -119,14 +121,16 @@ class SupervisorSide:
 
     def _recovery_reason(self, idle: float) -> str:
         with self._lock:
-            st = replace(self._stats)
+            st = self._stats.copy()
             reader = self._reader
         source = reader.source if reader is not None and reader.source is not None \
             else self._initial
+        n = st.counts
         return (f'no new camera frame for {idle:.1f} s (max_recovery_s '
-                f'{self._max_recovery:g}) from {self._describe(source)}: state {st.state}, '
-                f'{st.reinit_attempts} reopen attempts, {st.read_errors_total} read errors, '
-                f'{st.stuck_reads_total} blocked calls, {st.frozen_errors_total} frozen '
+                f'{self._policy.max_recovery_s:g}) from {self._describe(source)}: '
+                f'state {st.state}, '
+                f'{n.reinit_attempts} reopen attempts, {n.read_errors_total} read errors, '
+                f'{n.stuck_reads_total} blocked calls, {n.frozen_errors_total} frozen '
                 f"frames; last error: {st.last_error or 'none'}")
 
     def _finish(self) -> None:

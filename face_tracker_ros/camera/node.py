@@ -14,7 +14,6 @@ exits non-zero so launch restarts it.  The simulated camera
 """
 
 import atexit
-from dataclasses import asdict
 import time
 
 from rclpy.node import Node
@@ -57,7 +56,7 @@ class CameraNode(Node):
         self.publisher = FramePublisher(self, config, hfov)
         try:
             self.capture = CaptureThread(
-                factory, self._on_frame, **asdict(config.capture), on_fatal=self._on_fatal,
+                factory, self._on_frame, config.capture, on_fatal=self._on_fatal,
                 logger=_RosLogAdapter(self.get_logger()))
         except ValueError as exc:
             raise ParameterError(str(exc)) from None

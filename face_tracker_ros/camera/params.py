@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from face_tracker_ros.camera.frame_source import DEFAULT_CAMERA_FPS
 from face_tracker_ros.camera.sources import SOURCES
 from face_tracker_ros.camera.v4l2 import fourcc_problem
+from face_tracker_ros.common.checks import check_int, check_number, check_positive
 from face_tracker_ros.common.params import at_most, COMMON, Param, required_when, Rule
 
 #: Why the capture settings are read-only.
@@ -114,7 +115,14 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class CaptureConfig:
-    """The capture thread's recovery policy (see :mod:`face_tracker_ros.camera.capture`)."""
+    """The capture thread's recovery policy (see :mod:`face_tracker_ros.camera.capture`).
+
+    Checked when made (a ValueError names the setting), so the capture trusts
+    it.  The first six are the parameters of the same names (their defaults
+    are the parameters'); the others have no parameter.  Timeouts of 0
+    disable their check; ``max_reopen_attempts`` 0 means retry for ever,
+    ``black_level`` 0 counts no black frames.
+    """
 
     max_consecutive_errors: int
     reopen_backoff_s: float
@@ -122,6 +130,22 @@ class CaptureConfig:
     frame_timeout_s: float
     frozen_timeout_s: float
     max_recovery_s: float
+    max_reopen_attempts: int = 0
+    open_timeout_s: float = 10.0
+    max_stuck_reads: int = 3
+    black_level: int = 10
+
+    def __post_init__(self) -> None:
+        """Raise ValueError naming the first setting out of its range."""
+        check_int('max_consecutive_errors', self.max_consecutive_errors, low=0)
+        check_positive('reopen_backoff_s', self.reopen_backoff_s, unit='seconds')
+        check_number('reopen_backoff_max_s', self.reopen_backoff_max_s,
+                     low=self.reopen_backoff_s, unit='seconds')
+        check_int('max_reopen_attempts', self.max_reopen_attempts, low=0)
+        for name in ('frame_timeout_s', 'frozen_timeout_s', 'max_recovery_s', 'open_timeout_s'):
+            check_positive(name, getattr(self, name), unit='seconds', allow_zero=True)
+        check_int('max_stuck_reads', self.max_stuck_reads, low=0)
+        check_int('black_level', self.black_level, low=0, high=256)
 
 
 @dataclass(frozen=True)

@@ -33,21 +33,16 @@ class CameraReport:
         figures = dict(head)
         figures.update({
             'state': st.state, 'fps': fps, 'fps_configured': wanted, 'frame_age_s': age,
-            'frames_total': st.frames_total, 'read_errors_total': st.read_errors_total,
-            'consecutive_errors': st.consecutive_errors, 'reinit_attempts': st.reinit_attempts,
-            'stuck_reads_total': st.stuck_reads_total,
-            'frozen_errors_total': st.frozen_errors_total,
-            'duplicate_frames_total': st.duplicate_frames_total,
-            'black_frames_total': st.black_frames_total,
+            **st.counts.as_dict(),
             'recovering_s': None if st.recovering_since is None else
             max(0.0, now - st.recovering_since),
             'last_error': st.last_error,
         })
         figures.update(tail)
-        black = st.black_frames_total - self._black_seen
-        self._black_seen = st.black_frames_total
-        errors = st.read_errors_total - self._errors_seen
-        self._errors_seen = st.read_errors_total
+        black = st.counts.black_frames_total - self._black_seen
+        self._black_seen = st.counts.black_frames_total
+        errors = st.counts.read_errors_total - self._errors_seen
+        self._errors_seen = st.counts.read_errors_total
         level, message = self._judge(st, config, age, fps, wanted, warming_up, errors, black,
                                      transport_problem)
         return level, message, figures
@@ -76,7 +71,7 @@ class CameraReport:
                 return OK, 'starting'
             return WARN, 'starting: no frame yet'
         if st.state == 'reconnecting':
-            return ERROR, (f'reconnecting (attempt {st.reinit_attempts}): '
+            return ERROR, (f'reconnecting (attempt {st.counts.reinit_attempts}): '
                            f'{st.last_error or "read errors"}')
         if st.state == 'failed':
             return ERROR, f'failed: {st.failure_reason}'

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Tests of the capture thread: delivery, stamps, recovery, exceptions, stop."""
 
+import dataclasses
 import itertools
 import math
 import re
@@ -13,7 +14,9 @@ import numpy as np
 import pytest
 
 from face_tracker_ros.camera.capture import CaptureThread
+from face_tracker_ros.camera.params import CameraConfig, CaptureConfig, PARAMS
 from face_tracker_ros.camera.sources import FrameSource, SourceError, VideoFileSource
+from face_tracker_ros.common.params import defaults
 from face_tracker_ros.sim.source import SimSource
 
 DEADLINE_S = 10.0
@@ -156,12 +159,24 @@ def threads():
         capture.stop(timeout=5.0)
 
 
+#: The camera node's default recovery policy.
+NODE_POLICY = CameraConfig.from_params(defaults(PARAMS)).capture
+POLICY = {f.name for f in dataclasses.fields(CaptureConfig)}
+
+
+def make(source, on_frame, **kwargs) -> CaptureThread:
+    """Create a capture thread: the node's policy changed by the keywords that are its own."""
+    changes = {name: kwargs.pop(name) for name in POLICY & kwargs.keys()}
+    return CaptureThread(source, on_frame, dataclasses.replace(NODE_POLICY, **changes),
+                         **kwargs)
+
+
 def start(threads, source, on_frame, **kwargs) -> CaptureThread:
     """Create, remember and start a capture thread with fast test backoffs."""
     kwargs.setdefault('logger', ListLogger())
     kwargs.setdefault('reopen_backoff_s', 0.01)
     kwargs.setdefault('reopen_backoff_max_s', 0.04)
-    capture = CaptureThread(source, on_frame, **kwargs)
+    capture = make(source, on_frame, **kwargs)
     threads.append(capture)
     capture.start()
     return capture
@@ -181,8 +196,8 @@ def test_frames_arrive_with_increasing_stamps_and_stop_closes(threads):
     assert all(f.shape == (6, 8, 3) and f.dtype == np.uint8 for f in recorder.frames)
     stats = capture.stats()
     assert stats.state == 'stopped'
-    assert stats.frames_total == len(stamps)
-    assert stats.read_errors_total == 0 and stats.reinit_attempts == 0
+    assert stats.counts.frames_total == len(stamps)
+    assert stats.counts.read_errors_total == 0 and stats.counts.reinit_attempts == 0
     assert stats.last_frame_time is not None
     assert source.close_calls >= 1 and not source.is_open
 
@@ -206,9 +221,9 @@ def test_errors_up_to_the_limit_do_not_reopen(threads):
     capture = start(threads, source, recorder, max_consecutive_errors=5)
     wait_for(lambda: recorder.count() >= 5, 'frames after the failures')
     stats = capture.stats()
-    assert stats.read_errors_total == 5
-    assert stats.consecutive_errors == 0
-    assert stats.reinit_attempts == 0
+    assert stats.counts.read_errors_total == 5
+    assert stats.counts.consecutive_errors == 0
+    assert stats.counts.reinit_attempts == 0
     assert source.open_calls == 1
 
 
@@ -226,16 +241,16 @@ def test_more_errors_than_the_limit_reopen_and_recover(threads):
     source = ScriptedSource(reads=['ok'] * 3 + ['fail'] * 4 + ['raise'] * 2, hook=hook)
     recorder = Recorder()
     logger = ListLogger()
-    capture = CaptureThread(source, recorder, max_consecutive_errors=5, reopen_backoff_s=0.01,
-                            reopen_backoff_max_s=0.04, logger=logger)
+    capture = make(source, recorder, max_consecutive_errors=5, reopen_backoff_s=0.01,
+                   reopen_backoff_max_s=0.04, logger=logger)
     holder['capture'] = capture
     threads.append(capture)
     capture.start()
     wait_for(lambda: recorder.count() >= 8, 'frames after recovery')
     stats = capture.stats()
-    assert stats.reinit_attempts == 1
-    assert stats.read_errors_total == 6
-    assert stats.consecutive_errors == 0
+    assert stats.counts.reinit_attempts == 1
+    assert stats.counts.read_errors_total == 6
+    assert stats.counts.consecutive_errors == 0
     assert stats.state == 'streaming'
     assert states == ['starting', 'streaming', 'reconnecting', 'streaming']
     assert source.open_calls == 2 and source.close_calls >= 1
@@ -253,7 +268,7 @@ def test_failed_open_is_retried_with_backoff(threads):
     capture = start(threads, source, recorder, logger=logger)
     wait_for(lambda: recorder.count() >= 2, 'frames after the camera appears')
     stats = capture.stats()
-    assert stats.reinit_attempts == 3
+    assert stats.counts.reinit_attempts == 3
     assert stats.state == 'streaming'
     assert any('/dev/fake0' in m for m in logger.messages('error'))
 
@@ -266,7 +281,7 @@ def test_reopen_backoff_doubles_up_to_the_cap_and_resets_after_a_frame(threads):
     recorder = Recorder()
     capture = start(threads, source, recorder, logger=logger, max_consecutive_errors=2,
                     reopen_backoff_s=0.01, reopen_backoff_max_s=0.04)
-    wait_for(lambda: capture.stats().reinit_attempts == 6 and recorder.count() >= 3,
+    wait_for(lambda: capture.stats().counts.reinit_attempts == 6 and recorder.count() >= 3,
              'six reopen attempts and frames after them')
     waits = [float(re.search(r'after ([0-9.e-]+) s', m).group(1))
              for m in logger.messages('info') if m.startswith('reinitialising')]
@@ -282,7 +297,7 @@ def test_gives_up_after_max_reopen_attempts(threads):
     wait_for(lambda: not capture.alive, 'the thread to give up')
     stats = capture.stats()
     assert stats.state == 'failed'
-    assert stats.reinit_attempts == 2
+    assert stats.counts.reinit_attempts == 2
     assert source.open_calls == 3
 
 
@@ -294,8 +309,8 @@ def test_exception_in_on_frame_does_not_kill_the_thread(threads):
     wait_for(lambda: recorder.count() >= 5, 'frames after the callback recovered')
     assert capture.alive
     stats = capture.stats()
-    assert stats.read_errors_total == 3
-    assert stats.reinit_attempts == 0
+    assert stats.counts.read_errors_total == 3
+    assert stats.counts.reinit_attempts == 0
     tracebacks = [m for m in logger.messages('error') if 'Traceback' in m]
     assert len(tracebacks) == 3
     assert 'callback failure 1' in tracebacks[0]
@@ -323,7 +338,7 @@ def test_stop_from_inside_on_frame(threads):
         holder['capture'].stop()
 
     source = ScriptedSource()
-    capture = CaptureThread(source, on_frame, logger=ListLogger())
+    capture = make(source, on_frame, logger=ListLogger())
     holder['capture'] = capture
     threads.append(capture)
     capture.start()
@@ -337,7 +352,7 @@ def test_stop_without_start_closes_the_source():
     """stop() on a never-started thread closes the source."""
     source = ScriptedSource()
     source.open()
-    capture = CaptureThread(source, Recorder(), logger=ListLogger())
+    capture = make(source, Recorder(), logger=ListLogger())
     capture.stop()
     assert not source.is_open
     assert capture.stats().state == 'stopped'
@@ -357,7 +372,7 @@ def test_video_file_without_loop_plays_once_then_stops(threads, tmp_path):
     stats = capture.stats()
     assert recorder.count() == 12
     assert stats.state == 'stopped'
-    assert stats.read_errors_total == 0
+    assert stats.counts.read_errors_total == 0
 
 
 def test_sim_source_stamp_is_its_capture_time(threads):
@@ -392,7 +407,7 @@ def test_default_logger_is_standard_logging(threads, caplog):
     """Without a logger the standard logging module gets the messages."""
     source = ScriptedSource(reads=['raise'])
     recorder = Recorder()
-    capture = CaptureThread(source, recorder)
+    capture = make(source, recorder)
     threads.append(capture)
     with caplog.at_level('INFO', logger='face_tracker_ros.camera.capture'):
         capture.start()
@@ -408,9 +423,9 @@ def test_default_logger_is_standard_logging(threads, caplog):
     ({'max_reopen_attempts': -2}, 'max_reopen_attempts'),
 ])
 def test_bad_policy_names_the_parameter(kwargs, name):
-    """Bad recovery settings name the parameter in the ValueError."""
+    """Bad recovery settings name the parameter in the ValueError (when the policy is made)."""
     with pytest.raises(ValueError, match=name):
-        CaptureThread(ScriptedSource(), Recorder(), **kwargs)
+        dataclasses.replace(NODE_POLICY, **kwargs)
 
 
 # -- self-healing: blocked reads, frozen frames, giving up ------------------------------------
@@ -538,7 +553,8 @@ def test_blocked_read_is_abandoned_and_a_new_reader_takes_over(threads):
     logger = ListLogger()
     capture = start(threads, factory, recorder, frame_timeout_s=0.2, logger=logger)
     assert len(made) == 1 and capture.source is made[0]
-    wait_for(lambda: capture.stats().stuck_reads_total == 1 and levels(recorder).count(2) >= 3,
+    wait_for(lambda: capture.stats().counts.stuck_reads_total == 1
+             and levels(recorder).count(2) >= 3,
              'a new reader delivering frames of the second source')
     assert made[0].closed_by == []  # still blocked: nobody closed it under the read
     gate.set()
@@ -550,8 +566,8 @@ def test_blocked_read_is_abandoned_and_a_new_reader_takes_over(threads):
     assert MARKER not in seen
     assert seen[:2] == [1, 1] and set(seen[2:]) == {2}
     stats = capture.stats()
-    assert stats.state == 'streaming' and stats.stuck_reads_total == 1
-    assert stats.read_errors_total == 1 and stats.reinit_attempts == 1
+    assert stats.state == 'streaming' and stats.counts.stuck_reads_total == 1
+    assert stats.counts.read_errors_total == 1 and stats.counts.reinit_attempts == 1
     assert 'blocked' in stats.last_error and stats.recovering_since is None
     assert len(made) == 2 and capture.source is made[1]
     assert any('blocked' in m for m in logger.messages('error'))
@@ -571,7 +587,7 @@ def test_a_low_rate_source_is_not_stuck(threads):
     recorder = Recorder()
     capture = start(threads, SlowRate(), recorder, frame_timeout_s=0.05)
     wait_for(lambda: recorder.count() >= 3, '3 slow frames')
-    assert capture.stats().stuck_reads_total == 0
+    assert capture.stats().counts.stuck_reads_total == 0
 
 
 def test_blocked_open_is_abandoned_too(threads):
@@ -588,7 +604,7 @@ def test_blocked_open_is_abandoned_too(threads):
     capture = start(threads, factory, recorder, open_timeout_s=0.2)
     wait_for(lambda: recorder.count() >= 3, 'frames of the replacement source')
     assert set(levels(recorder)) == {2}
-    assert capture.stats().stuck_reads_total == 1
+    assert capture.stats().counts.stuck_reads_total == 1
     gate.set()
     wait_for(lambda: made[0].closed_by, 'the abandoned open to return and close')
 
@@ -607,7 +623,7 @@ def test_too_many_stuck_readers_fail(threads):
                     on_fatal=fatal.append)
     wait_for(lambda: not capture.alive, 'the capture to give up')
     stats = capture.stats()
-    assert stats.state == 'failed' and stats.stuck_reads_total == 3
+    assert stats.state == 'failed' and stats.counts.stuck_reads_total == 3
     assert 'blocked' in stats.failure_reason and 'max_stuck_reads 2' in stats.failure_reason
     assert fatal == [stats.failure_reason]
     gate.set()
@@ -621,7 +637,7 @@ def test_blocked_read_of_a_plain_source_reopens_when_it_returns(threads):
     source = GatedSource(7, gate, block_at=3)
     recorder = Recorder()
     capture = start(threads, source, recorder, frame_timeout_s=0.1)
-    wait_for(lambda: capture.stats().stuck_reads_total == 1, 'the stuck read to be counted')
+    wait_for(lambda: capture.stats().counts.stuck_reads_total == 1, 'the stuck read to be counted')
     stats = capture.stats()
     assert stats.state == 'reconnecting' and stats.recovering_since is not None
     gate.set()
@@ -638,15 +654,15 @@ def test_frozen_frames_count_as_errors_and_reopen(threads):
     capture = start(threads, source, recorder, frozen_timeout_s=0.1, max_consecutive_errors=3)
     wait_for(lambda: recorder.count() >= 5, 'live frames')
     frozen.set()
-    wait_for(lambda: capture.stats().reinit_attempts >= 1 and source.open_calls >= 2,
+    wait_for(lambda: capture.stats().counts.reinit_attempts >= 1 and source.open_calls >= 2,
              'a reopen caused by frozen frames')
     stats = capture.stats()
-    assert stats.frozen_errors_total >= 4 and 'frozen' in stats.last_error
+    assert stats.counts.frozen_errors_total >= 4 and 'frozen' in stats.last_error
     with recorder._lock:
         frames = list(recorder.frames)
     # Repeats are never delivered (a stale view must not reach the tracker), only counted.
     assert not any(np.array_equal(a, b) for a, b in zip(frames, frames[1:]))
-    assert stats.duplicate_frames_total >= 1
+    assert stats.counts.duplicate_frames_total >= 1
     frozen.clear()
     count = recorder.count()
     wait_for(lambda: recorder.count() >= count + 5 and capture.stats().state == 'streaming',
@@ -662,7 +678,7 @@ def test_frozen_for_ever_fails_after_max_recovery_s(threads):
                     max_consecutive_errors=3, max_recovery_s=0.4, on_fatal=fatal.append)
     wait_for(lambda: not capture.alive, 'the capture to give up')
     stats = capture.stats()
-    assert stats.state == 'failed' and stats.frozen_errors_total > 0
+    assert stats.state == 'failed' and stats.counts.frozen_errors_total > 0
     assert 'frozen' in stats.failure_reason
     assert fatal == [stats.failure_reason]
 
@@ -673,9 +689,9 @@ def test_sources_that_repeat_frames_are_not_frozen(threads):
     frozen.set()
     capture = start(threads, NoiseSource(frozen, repeats_frames=True), Recorder(),
                     frozen_timeout_s=0.02)
-    wait_for(lambda: capture.stats().frames_total >= 100, '100 frames')
+    wait_for(lambda: capture.stats().counts.frames_total >= 100, '100 frames')
     stats = capture.stats()
-    assert stats.frozen_errors_total == 0 and stats.read_errors_total == 0
+    assert stats.counts.frozen_errors_total == 0 and stats.counts.read_errors_total == 0
 
 
 def test_black_frames_are_counted_not_errors(threads):
@@ -683,17 +699,17 @@ def test_black_frames_are_counted_not_errors(threads):
     black = np.zeros((24, 32, 3), np.uint8)
     capture = start(threads, NoiseSource(threading.Event(), image=black), Recorder(),
                     frozen_timeout_s=0.02)
-    wait_for(lambda: capture.stats().frames_total >= 50, '50 black frames')
+    wait_for(lambda: capture.stats().counts.frames_total >= 50, '50 black frames')
     capture.stop()
     stats = capture.stats()
-    assert stats.black_frames_total == stats.frames_total
-    assert stats.read_errors_total == 0 and stats.frozen_errors_total == 0
+    assert stats.counts.black_frames_total == stats.counts.frames_total
+    assert stats.counts.read_errors_total == 0 and stats.counts.frozen_errors_total == 0
     spot = np.zeros((24, 32, 3), np.uint8)
     spot[5, 7, 1] = 200  # not on the sample grid: only the full scan sees it
     capture = start(threads, NoiseSource(threading.Event(), image=spot), Recorder(),
                     frozen_timeout_s=0.02)
-    wait_for(lambda: capture.stats().frames_total >= 50, '50 dark frames')
-    assert capture.stats().black_frames_total == 0
+    wait_for(lambda: capture.stats().counts.frames_total >= 50, '50 dark frames')
+    assert capture.stats().counts.black_frames_total == 0
 
 
 def test_recovering_since_and_last_error_follow_the_recovery(threads):
@@ -702,7 +718,7 @@ def test_recovering_since_and_last_error_follow_the_recovery(threads):
     recorder = Recorder()
     capture = start(threads, source, recorder, max_recovery_s=0.0, reopen_backoff_s=0.05,
                     reopen_backoff_max_s=0.05, clock_ns=lambda: 5_000_000_000)
-    wait_for(lambda: capture.stats().reinit_attempts >= 1, 'a reopen attempt')
+    wait_for(lambda: capture.stats().counts.reinit_attempts >= 1, 'a reopen attempt')
     stats = capture.stats()
     assert stats.state == 'reconnecting' and stats.recovering_since == 5.0
     assert '/dev/fake0' in stats.last_error
@@ -721,7 +737,7 @@ def test_max_recovery_s_fails_with_a_reason_and_calls_on_fatal_once(threads):
     assert stats.state == 'failed'
     reason = stats.failure_reason
     assert 'no new camera frame' in reason and 'max_recovery_s 0.3' in reason
-    assert f'{stats.reinit_attempts} reopen attempts' in reason and '/dev/fake0' in reason
+    assert f'{stats.counts.reinit_attempts} reopen attempts' in reason and '/dev/fake0' in reason
     assert fatal == [reason]
     assert not source.is_open
 
@@ -755,9 +771,9 @@ def test_stop_from_on_fatal_does_not_deadlock(threads):
         """Stop the capture from inside the fatal callback."""
         holder['capture'].stop()
 
-    capture = CaptureThread(ScriptedSource(opens=[False] * 100), Recorder(),
-                            reopen_backoff_s=0.01, reopen_backoff_max_s=0.02,
-                            max_recovery_s=0.1, on_fatal=on_fatal, logger=ListLogger())
+    capture = make(ScriptedSource(opens=[False] * 100), Recorder(),
+                   reopen_backoff_s=0.01, reopen_backoff_max_s=0.02,
+                   max_recovery_s=0.1, on_fatal=on_fatal, logger=ListLogger())
     holder['capture'] = capture
     threads.append(capture)
     capture.start()
@@ -778,7 +794,7 @@ def test_factory_builds_a_fresh_source_for_every_reopen(threads):
     wait_for(lambda: recorder.count() >= 3, 'frames of the second source')
     assert len(made) == 2 and capture.source is made[1]
     assert made[0].close_calls >= 1 and not made[0].is_open
-    assert capture.stats().reinit_attempts == 1
+    assert capture.stats().counts.reinit_attempts == 1
     capture.stop()
     assert not made[1].is_open
 
@@ -796,7 +812,7 @@ def test_a_factory_failing_at_reopen_is_a_failed_attempt(threads):
     recorder = Recorder()
     capture = start(threads, factory, recorder, max_consecutive_errors=1)
     wait_for(lambda: recorder.count() >= 3, 'frames after the factory recovered')
-    assert capture.stats().reinit_attempts == 2 and len(calls) == 3
+    assert capture.stats().counts.reinit_attempts == 2 and len(calls) == 3
 
 
 def test_factory_errors_surface_at_construction():
@@ -805,9 +821,9 @@ def test_factory_errors_surface_at_construction():
         raise ValueError('fps must be > 0, got -1')
 
     with pytest.raises(ValueError, match='fps'):
-        CaptureThread(bad, Recorder())
+        make(bad, Recorder())
     with pytest.raises(ValueError, match='factory'):
-        CaptureThread(lambda: 42, Recorder())
+        make(lambda: 42, Recorder())
 
 
 @pytest.mark.parametrize('kwargs,name', [
@@ -822,10 +838,10 @@ def test_factory_errors_surface_at_construction():
 def test_bad_self_healing_settings_name_the_parameter(kwargs, name):
     """Bad watchdog settings name the parameter in the ValueError."""
     with pytest.raises(ValueError, match=name):
-        CaptureThread(ScriptedSource(), Recorder(), **kwargs)
+        make(ScriptedSource(), Recorder(), **kwargs)
 
 
 def test_a_non_source_is_refused():
     """Something that is neither a source nor a factory is a ValueError naming source."""
     with pytest.raises(ValueError, match='source'):
-        CaptureThread(42, Recorder())
+        make(42, Recorder())

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Tests of the simulated camera's fault injection, alone and under the capture thread."""
 
+import dataclasses
 import threading
 import time
 
@@ -11,7 +12,9 @@ import psutil
 import pytest
 
 from face_tracker_ros.camera.capture import CaptureThread
+from face_tracker_ros.camera.params import CameraConfig, PARAMS
 from face_tracker_ros.camera.sources import SourceError
+from face_tracker_ros.common.params import defaults
 from face_tracker_ros.sim.faults import (
     DEFAULT_VALUES,
     Fault,
@@ -287,11 +290,14 @@ class Run:
             self.schedule)
         self.frames = 0
         self.states = []
-        options = {'max_consecutive_errors': 3, 'reopen_backoff_s': 0.01,
-                   'reopen_backoff_max_s': 0.04, 'frame_timeout_s': 0.15,
-                   'frozen_timeout_s': 0.1, 'logger': _QuietLogger()}
-        options.update(kwargs)
-        self.capture = CaptureThread(self.factory, self._on_frame, **options)
+        policy = {'max_consecutive_errors': 3, 'reopen_backoff_s': 0.01,
+                  'reopen_backoff_max_s': 0.04, 'frame_timeout_s': 0.15,
+                  'frozen_timeout_s': 0.1}
+        policy.update(kwargs)
+        node_policy = CameraConfig.from_params(defaults(PARAMS)).capture
+        self.capture = CaptureThread(self.factory, self._on_frame,
+                                     dataclasses.replace(node_policy, **policy),
+                                     logger=_QuietLogger())
         self.capture.start()
 
     def _on_frame(self, frame, stamp_ns) -> None:
@@ -333,10 +339,10 @@ def test_capture_recovers_from_read_failures(scene, runs):
     """read_fail under the capture thread: errors, reopen, streaming again."""
     run = Run(scene, ['read_fail:0.15:0.3'])
     runs.append(run)
-    wait_for(lambda: run.stats().reinit_attempts >= 1, 'a reopen')
+    wait_for(lambda: run.stats().counts.reinit_attempts >= 1, 'a reopen')
     run.wait_window_over('frames after the read failures')
     stats = run.stats()
-    assert stats.read_errors_total > 3 and 'reconnecting' in run.states
+    assert stats.counts.read_errors_total > 3 and 'reconnecting' in run.states
     assert run.capture.source is not None and run.capture.source.schedule is run.schedule
 
 
@@ -344,8 +350,8 @@ def test_capture_detects_frozen_frames(scene, runs):
     """The kind frozen under the capture thread: frozen errors, reopen, streaming again."""
     run = Run(scene, ['frozen:0.1:0.5'])
     runs.append(run)
-    wait_for(lambda: run.stats().frozen_errors_total >= 4 and run.stats().reinit_attempts >= 1,
-             'frozen errors and a reopen')
+    wait_for(lambda: run.stats().counts.frozen_errors_total >= 4
+             and run.stats().counts.reinit_attempts >= 1, 'frozen errors and a reopen')
     run.wait_window_over('fresh frames after the freeze')
 
 
@@ -353,9 +359,9 @@ def test_capture_counts_black_frames(scene, runs):
     """The kind black under the capture thread: counted, not errors."""
     run = Run(scene, ['black:0.05:0.2'], frame_timeout_s=1.0)  # no stuck reads under load
     runs.append(run)
-    wait_for(lambda: run.stats().black_frames_total >= 5, 'black frames')
+    wait_for(lambda: run.stats().counts.black_frames_total >= 5, 'black frames')
     run.wait_window_over('frames after the black window')
-    assert run.stats().read_errors_total == 0
+    assert run.stats().counts.read_errors_total == 0
 
 
 @pytest.mark.parametrize('entry', ['slow:0.1:0.3:0.3', 'hang:0.1:0.3'])
@@ -363,7 +369,7 @@ def test_capture_replaces_slow_and_hung_reads(scene, runs, entry):
     """The kind slow past frame_timeout_s and hang are blocked reads: replaced, then streaming."""
     run = Run(scene, [entry])
     runs.append(run)
-    wait_for(lambda: run.stats().stuck_reads_total >= 1, 'a blocked read')
+    wait_for(lambda: run.stats().counts.stuck_reads_total >= 1, 'a blocked read')
     run.wait_window_over('frames after the blocked reads')
     stats = run.stats()
     assert stats.state == 'streaming' and stats.failure_reason == ''
@@ -376,7 +382,7 @@ def test_capture_waits_for_a_disappeared_camera(scene, runs):
     wait_for(lambda: 'disappeared' in run.stats().last_error and run.stats().state ==
              'reconnecting', 'failed reopens of the vanished camera')
     run.wait_window_over('frames once the camera is back')
-    assert run.stats().reinit_attempts >= 2
+    assert run.stats().counts.reinit_attempts >= 2
 
 
 def test_capture_of_a_leaking_camera_grows_the_process(scene, runs):
