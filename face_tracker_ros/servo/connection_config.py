@@ -3,8 +3,22 @@
 """The settings of a servo connection, typed and checked once, when they are made."""
 
 import dataclasses
+import functools
+from typing import Any
 
 from face_tracker_ros.common.checks import check_int, check_positive
+
+
+def _seconds(default: float) -> Any:
+    """Declare a setting of seconds > 0 (kept as a float), ``default`` when not given."""
+    return dataclasses.field(default=default, metadata={
+        'check': functools.partial(check_positive, unit='seconds')})
+
+
+def _count(default: int, low: int) -> Any:
+    """Declare an integer setting >= ``low``, ``default`` when not given."""
+    return dataclasses.field(default=default, metadata={
+        'check': functools.partial(check_int, low=low)})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,27 +45,19 @@ class ConnectionConfig:
     * ``max_events`` (200): events kept for the owner between two drains.
     """
 
-    reply_timeout_s: float = 1.0
-    handshake_timeout_s: float = 3.0
-    keepalive_s: float = 1.0
-    max_garbage: int = 5
-    garbage_window_s: float = 2.0
-    event_throttle_s: float = 10.0
-    max_events: int = 200
+    reply_timeout_s: float = _seconds(1.0)
+    handshake_timeout_s: float = _seconds(3.0)
+    keepalive_s: float = _seconds(1.0)
+    max_garbage: int = _count(5, low=0)
+    garbage_window_s: float = _seconds(2.0)
+    event_throttle_s: float = _seconds(10.0)
+    max_events: int = _count(200, low=1)
 
     def __post_init__(self) -> None:
-        """Check every setting; seconds become floats."""
-        self._seconds('reply_timeout_s')
-        self._seconds('handshake_timeout_s')
+        """Check every setting by the check declared with it, then the two timeouts together."""
+        for field in dataclasses.fields(self):
+            value = field.metadata['check'](field.name, getattr(self, field.name))
+            object.__setattr__(self, field.name, value)  # seconds become floats
         if self.handshake_timeout_s < self.reply_timeout_s:
             raise ValueError('handshake_timeout_s ({:g}) must be >= reply_timeout_s ({:g})'
                              .format(self.handshake_timeout_s, self.reply_timeout_s))
-        self._seconds('keepalive_s')
-        check_int('max_garbage', self.max_garbage, low=0)
-        self._seconds('garbage_window_s')
-        self._seconds('event_throttle_s')
-        check_int('max_events', self.max_events, low=1)
-
-    def _seconds(self, name: str) -> None:
-        value = check_positive(name, getattr(self, name), unit='seconds')
-        object.__setattr__(self, name, value)
