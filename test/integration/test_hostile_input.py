@@ -307,10 +307,13 @@ def test_the_log_file_on_a_full_disk_is_error_and_writes_the_lines_late(node_pro
                 except OSError:
                     pass
         _say(node, ros_node, 'while the disk is full, line', 60)
-        assert wait_for(lambda: any(s.level == b'\x02' and 'held back' in s.message
+        # The free-space check may say 'is full' before a line has failed; wait for the
+        # report of the failed write itself, which names the OS error.
+        assert wait_for(lambda: any(s.level == b'\x02' and 'lines held back' in s.message
                                     for s in _log_status(arrays)), 10.0, spin=ros_node.spin), \
             [s.message for s in _log_status(arrays)[-3:]]
-        error = [s for s in _log_status(arrays) if s.level == b'\x02'][-1]
+        error = [s for s in _log_status(arrays)
+                 if s.level == b'\x02' and 'lines held back' in s.message][-1]
         assert 'No space left on device' in error.message
         assert int(_figures(error)['write_errors']) >= 1
         filler.unlink()
