@@ -11,9 +11,11 @@ tests import from this file: ``from conftest import ROOT, wait_for``.
 
 import os
 from pathlib import Path
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -49,6 +51,91 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, spin=None
             return value
         if spin is None:
             time.sleep(interval)
+
+
+def wait_or_fail(predicate, what: str, timeout: float = 10.0, interval: float = 0.002) -> None:
+    """Poll ``predicate`` until it is true; fail the test naming ``what`` after ``timeout``."""
+    if not wait_for(predicate, timeout, interval):
+        pytest.fail(f'timed out waiting for {what}')
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """Mount a 512 KiB tmpfs (needs root); skipped with the reason where it cannot be made."""
+    where = tmp_path / 'disk'
+    where.mkdir()
+    done = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', str(where)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f'cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}')
+    yield where
+    subprocess.run(['umount', '-l', str(where)], capture_output=True)
+
+
+def fill_disk(directory):
+    """Fill the file system of ``directory`` to the last byte; return the filler's path."""
+    filler = directory / 'filler'
+    with open(filler, 'wb', buffering=0) as handle:
+        for size in (65536, 4096, 64, 1):
+            try:
+                while True:
+                    handle.write(b'\0' * size)
+            except OSError:
+                pass
+    return filler
+
+
+class FakeController:
+    """The far end of a pseudo-terminal: records what the servo node sends, answers like firmware.
+
+    ASCII: ``PONG`` to ``PING`` and ``OK`` to every other line; ``binary``: "no error" to each
+    Get Errors byte.  Set ``answer`` false to make it a controller that has gone quiet.
+    """
+
+    def __init__(self, master: int, protocol: str = 'ascii'):
+        self.master = master
+        self.protocol = protocol
+        self.data = b''
+        self.answer = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        pending = b''
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                return
+            self.data += chunk
+            if not self.answer:
+                continue
+            if self.protocol == 'ascii':
+                pending += chunk
+                *lines, pending = pending.split(b'\n')
+                replies = [b'PONG' if line.strip() == b'PING' else b'OK' for line in lines
+                           if line.strip()]
+                if replies:
+                    os.write(self.master, b'\r\n'.join(replies) + b'\r\n')
+            else:
+                count = chunk.count(b'\xa1')  # Get Errors: answer "no error"
+                if count:
+                    os.write(self.master, b'\x00\x00' * count)
+
+    def moves(self, since: int = 0):
+        """Return the (pan_us, tilt_us) of the ASCII MOVEs received after byte ``since``."""
+        return [(int(parts[1]), int(parts[2])) for parts in
+                (line.split() for line in self.data[since:].decode(errors='replace')
+                 .splitlines()) if len(parts) == 3 and parts[0] == 'MOVE']
+
+    def stop(self):
+        """Stop answering and reading."""
+        self._stop.set()
+        self._thread.join(timeout=2.0)
 
 
 class FakeClock:

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The node plan shared by launch and the standalone runner, and the runner's respawn."""
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -116,14 +117,23 @@ def test_transport_profile_is_applied_unless_set_or_disabled():
         'FASTDDS_DEFAULT_PROFILES_FILE'] == 'x'
 
 
+@contextlib.contextmanager
+def supervised(plan, tmp_path):
+    """Run ``plan`` under the standalone supervisor (node output in nodes.log); stop it after."""
+    with open(tmp_path / 'nodes.log', 'w') as log:
+        sup = Supervisor(plan, str(ROOT / 'config' / 'tracker.yaml'), respawn_delay=0.5,
+                         env=transport_env(True), stdout=log)
+        sup.start()
+        try:
+            yield sup
+        finally:
+            sup.stop()
+
+
 def test_supervisor_restarts_a_killed_node(tmp_path):
     plan = make_plan(BringupArgs(use_sim=True, sim_port=str(tmp_path / 'servo'),
                                  log_dir=str(tmp_path / 'logs')))
-    log = open(tmp_path / 'nodes.log', 'w')
-    sup = Supervisor(plan, str(ROOT / 'config' / 'tracker.yaml'), respawn_delay=0.5,
-                     env=transport_env(True), stdout=log)
-    sup.start()
-    try:
+    with supervised(plan, tmp_path) as sup:
         assert wait_for(lambda: len(sup.pids()) == 6, 10.0)
         old = sup.pids()['detector']
         os.kill(old, signal.SIGKILL)
@@ -134,9 +144,6 @@ def test_supervisor_restarts_a_killed_node(tmp_path):
         assert wait_for(restarted, 10.0)
         assert sup.restarts['detector'] == 1
         assert sup.restarts['camera'] == 0
-    finally:
-        sup.stop()
-        log.close()
     assert sup.pids() == {}
 
 
@@ -209,11 +216,7 @@ def test_watchdog_ends_a_frozen_node_and_the_runner_restarts_it(tmp_path):
             spec.parameters.update({'watchdog.stale_timeout_s': stale,
                                     'watchdog.startup_grace_s': 5.0,
                                     'watchdog.kill_grace_s': 1.0, 'sample_period_s': 0.5})
-    log = open(tmp_path / 'nodes.log', 'w')
-    sup = Supervisor(plan, str(ROOT / 'config' / 'tracker.yaml'), respawn_delay=0.5,
-                     env=transport_env(True), stdout=log)
-    sup.start()
-    try:
+    with supervised(plan, tmp_path) as sup:
         assert wait_for(lambda: len(sup.pids()) == 6, 10.0)
         time.sleep(6.0)  # everything seen healthy
         frozen = sup.pids()['detector']
@@ -225,9 +228,6 @@ def test_watchdog_ends_a_frozen_node_and_the_runner_restarts_it(tmp_path):
             return sup.pids().get('detector') not in (None, frozen)
         assert wait_for(replaced, stale + 5.0 + 3.0), (tmp_path / 'nodes.log').read_text()
         assert time.monotonic() - stopped <= stale + 5.0 + 1.0
-    finally:
-        sup.stop()
-        log.close()
     text = (tmp_path / 'logs' / 'face_tracker.log').read_text()
     assert 'watchdog: detector hung' in text
     assert 'SIGKILL' in text  # a stopped process cannot act on SIGTERM
@@ -243,11 +243,7 @@ def test_camera_fault_produces_a_flight_recorder_bag_that_report_renders(tmp_pat
     logs = tmp_path / 'logs'
     plan = make_plan(BringupArgs(use_sim=True, sim_port=str(tmp_path / 'servo'),
                                  log_dir=str(logs)))
-    log = open(tmp_path / 'nodes.log', 'w')
-    sup = Supervisor(plan, str(ROOT / 'config' / 'tracker.yaml'), respawn_delay=0.5,
-                     env=transport_env(True), stdout=log)
-    sup.start()
-    try:
+    with supervised(plan, tmp_path) as sup:
         pub = ros_node('fault_injector').create_publisher(String, SIM_INJECT_FAULT_TOPIC, 10)
         assert wait_for(lambda: pub.get_subscription_count() >= 2, 20.0, spin=ros_node.spin)
         ros_node.spin(8.0)  # tracking, and some history in the recorder
@@ -263,9 +259,6 @@ def test_camera_fault_produces_a_flight_recorder_bag_that_report_renders(tmp_pat
         # The camera needs a moment to reach ERROR (10 failed reads); the bag follows
         # within post_event_s (4 s) of that.
         assert time.monotonic() - injected < 12.0
-    finally:
-        sup.stop()
-        log.close()
     bag = written()[0]
     with AnyReader([bag]) as reader:
         topics = {c.topic for c in reader.connections}

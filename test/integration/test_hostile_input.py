@@ -10,7 +10,7 @@ because the system clock itself cannot be stepped in a test.
 
 import time
 
-from conftest import wait_for
+from conftest import fill_disk, wait_for
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PointStamped
 import pytest
@@ -280,54 +280,36 @@ def _say(node, ros_node, text, count, period=0.02):
 
 
 def test_the_log_file_on_a_full_disk_is_error_and_writes_the_lines_late(node_process,
-                                                                        ros_node, tmp_path):
-    import subprocess
-
-    disk = tmp_path / 'disk'
-    disk.mkdir()
-    done = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', str(disk)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f'cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}')
-    try:
-        arrays = []
-        node = _chatter(ros_node, arrays)
-        writer = _start_writer(node_process, disk / 'logs')
-        assert wait_for(lambda: any(s.level == b'\x00' for s in _log_status(arrays)), 20.0,
-                        spin=ros_node.spin), writer.output()
-        _say(node, ros_node, 'before', 5)
-        assert wait_for(lambda: sum('before' in x for x in _file_lines(disk / 'logs')) == 5,
-                        10.0, spin=ros_node.spin)
-        filler = disk / 'filler'
-        with open(filler, 'wb', buffering=0) as handle:
-            for size in (65536, 4096, 64, 1):
-                try:
-                    while True:
-                        handle.write(b'\0' * size)
-                except OSError:
-                    pass
-        _say(node, ros_node, 'while the disk is full, line', 60)
-        # The free-space check may say 'is full' before a line has failed; wait for the
-        # report of the failed write itself, which names the OS error.
-        assert wait_for(lambda: any(s.level == b'\x02' and 'lines held back' in s.message
-                                    for s in _log_status(arrays)), 10.0, spin=ros_node.spin), \
-            [s.message for s in _log_status(arrays)[-3:]]
-        error = [s for s in _log_status(arrays)
-                 if s.level == b'\x02' and 'lines held back' in s.message][-1]
-        assert 'No space left on device' in error.message
-        assert int(_figures(error)['write_errors']) >= 1
-        filler.unlink()
-        assert wait_for(lambda: any(s.level == b'\x01' and 'again after' in s.message
-                                    for s in _log_status(arrays)), 10.0, spin=ros_node.spin), \
-            [s.message for s in _log_status(arrays)[-3:]]
-        lines = _file_lines(disk / 'logs')
-        full = [x for x in lines if 'while the disk is full' in x]
-        assert [int(x.split()[-1]) for x in full] == list(range(60)), full
-        assert any('lines above were held back since' in x for x in lines)
-        assert 'Traceback' not in writer.output()
-        assert writer.stop() == 0
-    finally:
-        subprocess.run(['umount', '-l', str(disk)], capture_output=True)
+                                                                        ros_node, small_disk):
+    arrays = []
+    node = _chatter(ros_node, arrays)
+    writer = _start_writer(node_process, small_disk / 'logs')
+    assert wait_for(lambda: any(s.level == b'\x00' for s in _log_status(arrays)), 20.0,
+                    spin=ros_node.spin), writer.output()
+    _say(node, ros_node, 'before', 5)
+    assert wait_for(lambda: sum('before' in x for x in _file_lines(small_disk / 'logs')) == 5,
+                    10.0, spin=ros_node.spin)
+    filler = fill_disk(small_disk)
+    _say(node, ros_node, 'while the disk is full, line', 60)
+    # The free-space check may say 'is full' before a line has failed; wait for the
+    # report of the failed write itself, which names the OS error.
+    assert wait_for(lambda: any(s.level == b'\x02' and 'lines held back' in s.message
+                                for s in _log_status(arrays)), 10.0, spin=ros_node.spin), \
+        [s.message for s in _log_status(arrays)[-3:]]
+    error = [s for s in _log_status(arrays)
+             if s.level == b'\x02' and 'lines held back' in s.message][-1]
+    assert 'No space left on device' in error.message
+    assert int(_figures(error)['write_errors']) >= 1
+    filler.unlink()
+    assert wait_for(lambda: any(s.level == b'\x01' and 'again after' in s.message
+                                for s in _log_status(arrays)), 10.0, spin=ros_node.spin), \
+        [s.message for s in _log_status(arrays)[-3:]]
+    lines = _file_lines(small_disk / 'logs')
+    full = [x for x in lines if 'while the disk is full' in x]
+    assert [int(x.split()[-1]) for x in full] == list(range(60)), full
+    assert any('lines above were held back since' in x for x in lines)
+    assert 'Traceback' not in writer.output()
+    assert writer.stop() == 0
 
 
 def test_a_restarted_log_writer_writes_no_line_twice(node_process, ros_node, tmp_path):

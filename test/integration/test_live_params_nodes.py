@@ -8,12 +8,10 @@ test/unit/test_live_params.py.
 
 import math
 import os
-import select
-import threading
 import time
 import tty
 
-from conftest import wait_for
+from conftest import FakeController, wait_for
 import pytest
 
 from face_tracker_ros.common.params import (
@@ -105,44 +103,6 @@ def test_without_post_set_callbacks_changes_apply_in_the_validation_callback(ros
         node.describe_parameter('port').description
 
 
-class _Controller:
-    """The far end of a pseudo-terminal speaking the ASCII protocol; keeps what it got."""
-
-    def __init__(self, master: int):
-        self.master = master
-        self.data = b''
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        pending = b''
-        while not self._stop.is_set():
-            if not select.select([self.master], [], [], 0.05)[0]:
-                continue
-            try:
-                chunk = os.read(self.master, 4096)
-            except OSError:
-                return
-            self.data += chunk
-            pending += chunk
-            *lines, pending = pending.split(b'\n')
-            replies = [b'PONG' if line.strip() == b'PING' else b'OK' for line in lines
-                       if line.strip()]
-            if replies:
-                os.write(self.master, b'\r\n'.join(replies) + b'\r\n')
-
-    def moves(self, since: int = 0):
-        """Return the (pan_us, tilt_us) of the MOVE commands received after byte ``since``."""
-        return [(int(parts[1]), int(parts[2])) for parts in
-                (line.split() for line in self.data[since:].decode(errors='replace')
-                 .splitlines()) if len(parts) == 3 and parts[0] == 'MOVE']
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(timeout=2.0)
-
-
 def test_servo_tuned_live_over_the_parameter_service(node_process, ros_node):
     from geometry_msgs.msg import PointStamped
     from rclpy.parameter_client import AsyncParameterClient
@@ -151,7 +111,7 @@ def test_servo_tuned_live_over_the_parameter_service(node_process, ros_node):
 
     master, slave = os.openpty()
     tty.setraw(master)
-    peer = _Controller(master)
+    peer = FakeController(master)
     servo = node_process('face_tracker_ros.servo.node', 'servo',
                          {'port': os.ttyname(slave), 'protocol': 'ascii'})
     node = ros_node('test_servo_tuner')

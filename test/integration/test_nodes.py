@@ -5,11 +5,10 @@
 import math
 import os
 import select
-import threading
 import time
 import tty
 
-from conftest import wait_for
+from conftest import FakeController, wait_for
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PointStamped
 import numpy as np
@@ -93,53 +92,11 @@ def _read_pty(fd, seconds: float) -> bytes:
     return data
 
 
-class _FakeController:
-    """The far end of a pseudo-terminal: records what the node sends, answers like firmware."""
-
-    def __init__(self, master: int, protocol: str):
-        self.master = master
-        self.protocol = protocol
-        self.data = b''
-        self.answer = True
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        pending = b''
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.master], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(self.master, 4096)
-            except OSError:
-                return
-            self.data += chunk
-            if not self.answer:
-                continue
-            if self.protocol == 'ascii':
-                pending += chunk
-                *lines, pending = pending.split(b'\n')
-                replies = [b'PONG' if line.strip() == b'PING' else b'OK' for line in lines
-                           if line.strip()]
-                if replies:
-                    os.write(self.master, b'\r\n'.join(replies) + b'\r\n')
-            else:
-                count = chunk.count(b'\xa1')  # Get Errors: answer "no error"
-                if count:
-                    os.write(self.master, b'\x00\x00' * count)
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(timeout=2.0)
-
-
 def _drive_servo(node_process, ros_node, protocol, tmp_path, extra=None):
     master, slave = os.openpty()
     tty.setraw(master)
     port = os.ttyname(slave)
-    peer = _FakeController(master, protocol)
+    peer = FakeController(master, protocol)
     params = {'port': port, 'protocol': protocol}
     params.update(extra or {})
     servo = node_process('face_tracker_ros.servo.node', 'servo', params)

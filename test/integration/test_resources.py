@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+from conftest import wait_for
 import psutil
 import pytest
 
@@ -41,15 +42,6 @@ BUSY = 'import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: 
 def unique_name(prefix='fake_node'):
     """Return a node name no other test run on this machine uses."""
     return f'{prefix}_{os.getpid()}_{next(_counter)}'
-
-
-def wait_for(predicate, timeout=10.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 @pytest.fixture

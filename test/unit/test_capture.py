@@ -9,6 +9,7 @@ import re
 import threading
 import time
 
+from conftest import wait_or_fail
 import cv2
 import numpy as np
 import pytest
@@ -20,15 +21,6 @@ from face_tracker_ros.common.params import defaults
 from face_tracker_ros.sim.source import SimSource
 
 DEADLINE_S = 10.0
-
-
-def wait_for(predicate, what: str, deadline_s: float = DEADLINE_S) -> None:
-    """Poll ``predicate`` until it is true; fail naming ``what`` after the deadline."""
-    end = time.monotonic() + deadline_s
-    while not predicate():
-        if time.monotonic() > end:
-            pytest.fail(f'timed out waiting for {what}')
-        time.sleep(0.002)
 
 
 class ListLogger:
@@ -61,7 +53,38 @@ class ListLogger:
             return [m for lv, m in self.records if lv == level]
 
 
-class ScriptedSource(FrameSource):
+class FakeSource(FrameSource):
+    """Base of this file's sources: counts opens and knows whether it is open.
+
+    A subclass's ``_opening()`` runs at each open before the source counts as open; it may
+    raise SourceError (a failed open).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open_calls = 0
+        self._is_open = False
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the source is open."""
+        return self._is_open
+
+    def open(self) -> None:
+        """Count the open; open unless ``_opening`` raises."""
+        self.open_calls += 1
+        self._opening()
+        self._is_open = True
+
+    def _opening(self) -> None:
+        """Run at each open, before the source counts as open."""
+
+    def close(self) -> None:
+        """Mark closed."""
+        self._is_open = False
+
+
+class ScriptedSource(FakeSource):
     """A source that follows a script: reads 'ok' | 'fail' | 'raise', opens True | False.
 
     When the read script is used up every read succeeds.  ``hook(event)`` is
@@ -75,24 +98,15 @@ class ScriptedSource(FrameSource):
         self.reads = list(reads)
         self.opens = list(opens)
         self.hook = hook
-        self.open_calls = 0
         self.close_calls = 0
         self.counter = 0
-        self._is_open = False
 
-    @property
-    def is_open(self) -> bool:
-        """Whether the source is open."""
-        return self._is_open
-
-    def open(self) -> None:
-        """Open, or raise SourceError when the open script says so."""
-        self.open_calls += 1
+    def _opening(self) -> None:
+        """Raise SourceError when the open script says so."""
         if self.hook:
             self.hook('open')
         if self.opens and not self.opens.pop(0):
             raise SourceError('scripted device /dev/fake0 is missing')
-        self._is_open = True
         self.width, self.height, self.fps = 8, 6, 500.0
 
     def read(self):
@@ -112,7 +126,7 @@ class ScriptedSource(FrameSource):
     def close(self) -> None:
         """Count the close."""
         self.close_calls += 1
-        self._is_open = False
+        super().close()
 
     def describe(self) -> str:
         """Return a fixed description."""
@@ -187,7 +201,7 @@ def test_frames_arrive_with_increasing_stamps_and_stop_closes(threads):
     source = ScriptedSource()
     recorder = Recorder()
     capture = start(threads, source, recorder, clock_ns=counting_clock_ns())
-    wait_for(lambda: recorder.count() >= 10, '10 frames')
+    wait_or_fail(lambda: recorder.count() >= 10, '10 frames')
     assert capture.stats().state == 'streaming'
     capture.stop()
     assert not capture.alive
@@ -207,7 +221,7 @@ def test_default_stamps_are_wall_clock_ns(threads):
     recorder = Recorder()
     before = time.time_ns()
     capture = start(threads, ScriptedSource(), recorder)
-    wait_for(lambda: recorder.count() >= 3, '3 frames')
+    wait_or_fail(lambda: recorder.count() >= 3, '3 frames')
     capture.stop()
     after = time.time_ns()
     assert all(before <= s <= after for s in recorder.stamps)
@@ -219,7 +233,7 @@ def test_errors_up_to_the_limit_do_not_reopen(threads):
     source = ScriptedSource(reads=['ok'] + ['fail'] * 5)
     recorder = Recorder()
     capture = start(threads, source, recorder, max_consecutive_errors=5)
-    wait_for(lambda: recorder.count() >= 5, 'frames after the failures')
+    wait_or_fail(lambda: recorder.count() >= 5, 'frames after the failures')
     stats = capture.stats()
     assert stats.counts.read_errors_total == 5
     assert stats.counts.consecutive_errors == 0
@@ -246,7 +260,7 @@ def test_more_errors_than_the_limit_reopen_and_recover(threads):
     holder['capture'] = capture
     threads.append(capture)
     capture.start()
-    wait_for(lambda: recorder.count() >= 8, 'frames after recovery')
+    wait_or_fail(lambda: recorder.count() >= 8, 'frames after recovery')
     stats = capture.stats()
     assert stats.counts.reinit_attempts == 1
     assert stats.counts.read_errors_total == 6
@@ -266,7 +280,7 @@ def test_failed_open_is_retried_with_backoff(threads):
     recorder = Recorder()
     logger = ListLogger()
     capture = start(threads, source, recorder, logger=logger)
-    wait_for(lambda: recorder.count() >= 2, 'frames after the camera appears')
+    wait_or_fail(lambda: recorder.count() >= 2, 'frames after the camera appears')
     stats = capture.stats()
     assert stats.counts.reinit_attempts == 3
     assert stats.state == 'streaming'
@@ -281,8 +295,8 @@ def test_reopen_backoff_doubles_up_to_the_cap_and_resets_after_a_frame(threads):
     recorder = Recorder()
     capture = start(threads, source, recorder, logger=logger, max_consecutive_errors=2,
                     reopen_backoff_s=0.01, reopen_backoff_max_s=0.04)
-    wait_for(lambda: capture.stats().counts.reinit_attempts == 6 and recorder.count() >= 3,
-             'six reopen attempts and frames after them')
+    wait_or_fail(lambda: capture.stats().counts.reinit_attempts == 6 and recorder.count() >= 3,
+                 'six reopen attempts and frames after them')
     waits = [float(re.search(r'after ([0-9.e-]+) s', m).group(1))
              for m in logger.messages('info') if m.startswith('reinitialising')]
     # Start: the open and 3 reopens fail, the 4th works; one frame, then 3 failed reads
@@ -294,7 +308,7 @@ def test_gives_up_after_max_reopen_attempts(threads):
     """With max_reopen_attempts the thread ends in state failed."""
     source = ScriptedSource(opens=[False] * 100)
     capture = start(threads, source, Recorder(), max_reopen_attempts=2)
-    wait_for(lambda: not capture.alive, 'the thread to give up')
+    wait_or_fail(lambda: not capture.alive, 'the thread to give up')
     stats = capture.stats()
     assert stats.state == 'failed'
     assert stats.counts.reinit_attempts == 2
@@ -306,7 +320,7 @@ def test_exception_in_on_frame_does_not_kill_the_thread(threads):
     recorder = Recorder(raise_first=3)
     logger = ListLogger()
     capture = start(threads, ScriptedSource(), recorder, logger=logger)
-    wait_for(lambda: recorder.count() >= 5, 'frames after the callback recovered')
+    wait_or_fail(lambda: recorder.count() >= 5, 'frames after the callback recovered')
     assert capture.alive
     stats = capture.stats()
     assert stats.counts.read_errors_total == 3
@@ -321,7 +335,7 @@ def test_stop_interrupts_a_long_backoff(threads):
     source = ScriptedSource(opens=[False] * 100)
     capture = start(threads, source, Recorder(), reopen_backoff_s=60.0,
                     reopen_backoff_max_s=60.0)
-    wait_for(lambda: capture.stats().state == 'reconnecting', 'reconnecting')
+    wait_or_fail(lambda: capture.stats().state == 'reconnecting', 'reconnecting')
     capture.stop(timeout=5.0)  # the backoff is 60 s: only an interrupted wait ends in time
     assert not capture.alive
     assert capture.stats().state == 'stopped'
@@ -342,7 +356,7 @@ def test_stop_from_inside_on_frame(threads):
     holder['capture'] = capture
     threads.append(capture)
     capture.start()
-    wait_for(lambda: not capture.alive, 'the thread to end')
+    wait_or_fail(lambda: not capture.alive, 'the thread to end')
     assert len(frames) == 1
     assert not source.is_open
     assert capture.stats().state == 'stopped'
@@ -368,7 +382,7 @@ def test_video_file_without_loop_plays_once_then_stops(threads, tmp_path):
     source = VideoFileSource(path, loop=False, realtime=False)
     recorder = Recorder()
     capture = start(threads, source, recorder)
-    wait_for(lambda: not capture.alive, 'the end of the video')
+    wait_or_fail(lambda: not capture.alive, 'the end of the video')
     stats = capture.stats()
     assert recorder.count() == 12
     assert stats.state == 'stopped'
@@ -393,7 +407,7 @@ def test_sim_source_stamp_is_its_capture_time(threads):
         seen.append((stamp_ns, source.last_capture_time, source.last_truth['t']))
 
     capture = start(threads, source, on_frame, clock_ns=counting_clock_ns())
-    wait_for(lambda: len(seen) >= 5, '5 simulated frames')
+    wait_or_fail(lambda: len(seen) >= 5, '5 simulated frames')
     capture.stop()
     for stamp_ns, capture_time, _ in seen:
         assert stamp_ns == round(capture_time * 1e9)
@@ -411,7 +425,7 @@ def test_default_logger_is_standard_logging(threads, caplog):
     threads.append(capture)
     with caplog.at_level('INFO', logger='face_tracker_ros.camera.capture'):
         capture.start()
-        wait_for(lambda: recorder.count() >= 1, 'a frame')
+        wait_or_fail(lambda: recorder.count() >= 1, 'a frame')
         capture.stop()
     assert 'scripted read exception' in caplog.text
 
@@ -433,7 +447,7 @@ def test_bad_policy_names_the_parameter(kwargs, name):
 MARKER = 255  # level of a frame a blocked read returns late: it must never be delivered
 
 
-class GatedSource(FrameSource):
+class GatedSource(FakeSource):
     """Uniform frames of level ``tag``; read number ``block_at`` (or open) waits for ``gate``.
 
     A read released late returns a frame of level MARKER.  ``close`` records
@@ -451,23 +465,14 @@ class GatedSource(FrameSource):
         self.block_open = block_open
         self.opens = list(opens)
         self.reads = 0
-        self.open_calls = 0
         self.closed_by = []
-        self._is_open = False
 
-    @property
-    def is_open(self) -> bool:
-        """Whether the source is open."""
-        return self._is_open
-
-    def open(self) -> None:
-        """Open (after the gate when block_open), or fail when the open script says so."""
-        self.open_calls += 1
+    def _opening(self) -> None:
+        """Wait for the gate when block_open; fail when the open script says so."""
         if self.block_open:
             self.gate.wait(DEADLINE_S)
         if self.opens and not self.opens.pop(0):
             raise SourceError('gated device /dev/fake1 is missing')
-        self._is_open = True
 
     def read(self):
         """Return a frame of level tag, or block at read number block_at."""
@@ -481,14 +486,14 @@ class GatedSource(FrameSource):
     def close(self) -> None:
         """Record which thread closed the source."""
         self.closed_by.append(threading.current_thread().name)
-        self._is_open = False
+        super().close()
 
     def describe(self) -> str:
         """Return the tag."""
         return f'gated source {self.tag}'
 
 
-class NoiseSource(FrameSource):
+class NoiseSource(FakeSource):
     """Random frames like a live sensor; while ``frozen`` is set, copies of the last one."""
 
     kind = 'noise'
@@ -501,18 +506,6 @@ class NoiseSource(FrameSource):
         self.image = image
         self.rng = np.random.default_rng(1)
         self.last = None
-        self.open_calls = 0
-        self._is_open = False
-
-    @property
-    def is_open(self) -> bool:
-        """Whether the source is open."""
-        return self._is_open
-
-    def open(self) -> None:
-        """Count the open."""
-        self.open_calls += 1
-        self._is_open = True
 
     def read(self):
         """Return a new noisy frame, a copy of the last one while frozen, or ``image``."""
@@ -523,10 +516,6 @@ class NoiseSource(FrameSource):
             return self.last.copy()
         self.last = self.rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
         return self.last
-
-    def close(self) -> None:
-        """Mark closed."""
-        self._is_open = False
 
     def describe(self) -> str:
         """Return a fixed description."""
@@ -553,15 +542,15 @@ def test_blocked_read_is_abandoned_and_a_new_reader_takes_over(threads):
     logger = ListLogger()
     capture = start(threads, factory, recorder, frame_timeout_s=0.2, logger=logger)
     assert len(made) == 1 and capture.source is made[0]
-    wait_for(lambda: capture.stats().counts.stuck_reads_total == 1
-             and levels(recorder).count(2) >= 3,
-             'a new reader delivering frames of the second source')
+    wait_or_fail(lambda: capture.stats().counts.stuck_reads_total == 1
+                 and levels(recorder).count(2) >= 3,
+                 'a new reader delivering frames of the second source')
     assert made[0].closed_by == []  # still blocked: nobody closed it under the read
     gate.set()
-    wait_for(lambda: made[0].closed_by, 'the abandoned reader to close its source')
+    wait_or_fail(lambda: made[0].closed_by, 'the abandoned reader to close its source')
     assert made[0].closed_by == ['capture-reader-1']  # closed by its own reader thread
     count = recorder.count()
-    wait_for(lambda: recorder.count() >= count + 5, 'more frames after the release')
+    wait_or_fail(lambda: recorder.count() >= count + 5, 'more frames after the release')
     seen = levels(recorder)
     assert MARKER not in seen
     assert seen[:2] == [1, 1] and set(seen[2:]) == {2}
@@ -586,7 +575,7 @@ def test_a_low_rate_source_is_not_stuck(threads):
 
     recorder = Recorder()
     capture = start(threads, SlowRate(), recorder, frame_timeout_s=0.05)
-    wait_for(lambda: recorder.count() >= 3, '3 slow frames')
+    wait_or_fail(lambda: recorder.count() >= 3, '3 slow frames')
     assert capture.stats().counts.stuck_reads_total == 0
 
 
@@ -602,11 +591,11 @@ def test_blocked_open_is_abandoned_too(threads):
 
     recorder = Recorder()
     capture = start(threads, factory, recorder, open_timeout_s=0.2)
-    wait_for(lambda: recorder.count() >= 3, 'frames of the replacement source')
+    wait_or_fail(lambda: recorder.count() >= 3, 'frames of the replacement source')
     assert set(levels(recorder)) == {2}
     assert capture.stats().counts.stuck_reads_total == 1
     gate.set()
-    wait_for(lambda: made[0].closed_by, 'the abandoned open to return and close')
+    wait_or_fail(lambda: made[0].closed_by, 'the abandoned open to return and close')
 
 
 def test_too_many_stuck_readers_fail(threads):
@@ -621,13 +610,13 @@ def test_too_many_stuck_readers_fail(threads):
 
     capture = start(threads, factory, Recorder(), frame_timeout_s=0.1, max_stuck_reads=2,
                     on_fatal=fatal.append)
-    wait_for(lambda: not capture.alive, 'the capture to give up')
+    wait_or_fail(lambda: not capture.alive, 'the capture to give up')
     stats = capture.stats()
     assert stats.state == 'failed' and stats.counts.stuck_reads_total == 3
     assert 'blocked' in stats.failure_reason and 'max_stuck_reads 2' in stats.failure_reason
     assert fatal == [stats.failure_reason]
     gate.set()
-    wait_for(lambda: all(s.closed_by for s in made), 'every stuck reader to close its source')
+    wait_or_fail(lambda: all(s.closed_by for s in made), 'every stuck reader to close its source')
     assert len(made) == 3
 
 
@@ -637,11 +626,13 @@ def test_blocked_read_of_a_plain_source_reopens_when_it_returns(threads):
     source = GatedSource(7, gate, block_at=3)
     recorder = Recorder()
     capture = start(threads, source, recorder, frame_timeout_s=0.1)
-    wait_for(lambda: capture.stats().counts.stuck_reads_total == 1, 'the stuck read to be counted')
+    wait_or_fail(lambda: capture.stats().counts.stuck_reads_total == 1,
+                 'the stuck read to be counted')
     stats = capture.stats()
     assert stats.state == 'reconnecting' and stats.recovering_since is not None
     gate.set()
-    wait_for(lambda: source.open_calls == 2 and recorder.count() >= 5, 'frames after the reopen')
+    wait_or_fail(lambda: source.open_calls == 2 and recorder.count() >= 5,
+                 'frames after the reopen')
     assert MARKER not in levels(recorder)
     assert capture.stats().state == 'streaming'
 
@@ -652,10 +643,10 @@ def test_frozen_frames_count_as_errors_and_reopen(threads):
     source = NoiseSource(frozen)
     recorder = Recorder()
     capture = start(threads, source, recorder, frozen_timeout_s=0.1, max_consecutive_errors=3)
-    wait_for(lambda: recorder.count() >= 5, 'live frames')
+    wait_or_fail(lambda: recorder.count() >= 5, 'live frames')
     frozen.set()
-    wait_for(lambda: capture.stats().counts.reinit_attempts >= 1 and source.open_calls >= 2,
-             'a reopen caused by frozen frames')
+    wait_or_fail(lambda: capture.stats().counts.reinit_attempts >= 1 and source.open_calls >= 2,
+                 'a reopen caused by frozen frames')
     stats = capture.stats()
     assert stats.counts.frozen_errors_total >= 4 and 'frozen' in stats.last_error
     with recorder._lock:
@@ -665,8 +656,8 @@ def test_frozen_frames_count_as_errors_and_reopen(threads):
     assert stats.counts.duplicate_frames_total >= 1
     frozen.clear()
     count = recorder.count()
-    wait_for(lambda: recorder.count() >= count + 5 and capture.stats().state == 'streaming',
-             'fresh frames after the freeze')
+    wait_or_fail(lambda: recorder.count() >= count + 5 and capture.stats().state == 'streaming',
+                 'fresh frames after the freeze')
 
 
 def test_frozen_for_ever_fails_after_max_recovery_s(threads):
@@ -676,7 +667,7 @@ def test_frozen_for_ever_fails_after_max_recovery_s(threads):
     fatal = []
     capture = start(threads, NoiseSource(frozen), Recorder(), frozen_timeout_s=0.05,
                     max_consecutive_errors=3, max_recovery_s=0.4, on_fatal=fatal.append)
-    wait_for(lambda: not capture.alive, 'the capture to give up')
+    wait_or_fail(lambda: not capture.alive, 'the capture to give up')
     stats = capture.stats()
     assert stats.state == 'failed' and stats.counts.frozen_errors_total > 0
     assert 'frozen' in stats.failure_reason
@@ -689,7 +680,7 @@ def test_sources_that_repeat_frames_are_not_frozen(threads):
     frozen.set()
     capture = start(threads, NoiseSource(frozen, repeats_frames=True), Recorder(),
                     frozen_timeout_s=0.02)
-    wait_for(lambda: capture.stats().counts.frames_total >= 100, '100 frames')
+    wait_or_fail(lambda: capture.stats().counts.frames_total >= 100, '100 frames')
     stats = capture.stats()
     assert stats.counts.frozen_errors_total == 0 and stats.counts.read_errors_total == 0
 
@@ -699,7 +690,7 @@ def test_black_frames_are_counted_not_errors(threads):
     black = np.zeros((24, 32, 3), np.uint8)
     capture = start(threads, NoiseSource(threading.Event(), image=black), Recorder(),
                     frozen_timeout_s=0.02)
-    wait_for(lambda: capture.stats().counts.frames_total >= 50, '50 black frames')
+    wait_or_fail(lambda: capture.stats().counts.frames_total >= 50, '50 black frames')
     capture.stop()
     stats = capture.stats()
     assert stats.counts.black_frames_total == stats.counts.frames_total
@@ -708,7 +699,7 @@ def test_black_frames_are_counted_not_errors(threads):
     spot[5, 7, 1] = 200  # not on the sample grid: only the full scan sees it
     capture = start(threads, NoiseSource(threading.Event(), image=spot), Recorder(),
                     frozen_timeout_s=0.02)
-    wait_for(lambda: capture.stats().counts.frames_total >= 50, '50 dark frames')
+    wait_or_fail(lambda: capture.stats().counts.frames_total >= 50, '50 dark frames')
     assert capture.stats().counts.black_frames_total == 0
 
 
@@ -718,11 +709,11 @@ def test_recovering_since_and_last_error_follow_the_recovery(threads):
     recorder = Recorder()
     capture = start(threads, source, recorder, max_recovery_s=0.0, reopen_backoff_s=0.05,
                     reopen_backoff_max_s=0.05, clock_ns=lambda: 5_000_000_000)
-    wait_for(lambda: capture.stats().counts.reinit_attempts >= 1, 'a reopen attempt')
+    wait_or_fail(lambda: capture.stats().counts.reinit_attempts >= 1, 'a reopen attempt')
     stats = capture.stats()
     assert stats.state == 'reconnecting' and stats.recovering_since == 5.0
     assert '/dev/fake0' in stats.last_error
-    wait_for(lambda: recorder.count() >= 1, 'a frame once the camera opens')
+    wait_or_fail(lambda: recorder.count() >= 1, 'a frame once the camera opens')
     stats = capture.stats()
     assert stats.state == 'streaming' and stats.recovering_since is None
 
@@ -732,7 +723,7 @@ def test_max_recovery_s_fails_with_a_reason_and_calls_on_fatal_once(threads):
     fatal = []
     source = ScriptedSource(opens=[False] * 1000)
     capture = start(threads, source, Recorder(), max_recovery_s=0.3, on_fatal=fatal.append)
-    wait_for(lambda: not capture.alive, 'the capture to give up')
+    wait_or_fail(lambda: not capture.alive, 'the capture to give up')
     stats = capture.stats()
     assert stats.state == 'failed'
     reason = stats.failure_reason
@@ -747,7 +738,7 @@ def test_a_callback_that_always_raises_ends_in_failed(threads):
     fatal = []
     capture = start(threads, ScriptedSource(), Recorder(raise_first=10 ** 9),
                     max_recovery_s=0.3, on_fatal=fatal.append, logger=ListLogger())
-    wait_for(lambda: not capture.alive, 'the capture to give up')
+    wait_or_fail(lambda: not capture.alive, 'the capture to give up')
     assert capture.stats().state == 'failed'
     assert 'frame callback raised' in fatal[0]
 
@@ -757,7 +748,7 @@ def test_max_reopen_attempts_sets_the_reason_and_calls_on_fatal(threads):
     fatal = []
     capture = start(threads, ScriptedSource(opens=[False] * 100), Recorder(),
                     max_reopen_attempts=2, on_fatal=fatal.append)
-    wait_for(lambda: not capture.alive, 'the capture to give up')
+    wait_or_fail(lambda: not capture.alive, 'the capture to give up')
     reason = capture.stats().failure_reason
     assert 'max_reopen_attempts 2' in reason and '/dev/fake0' in reason
     assert fatal == [reason]
@@ -777,7 +768,7 @@ def test_stop_from_on_fatal_does_not_deadlock(threads):
     holder['capture'] = capture
     threads.append(capture)
     capture.start()
-    wait_for(lambda: not capture.alive, 'the capture to end')
+    wait_or_fail(lambda: not capture.alive, 'the capture to end')
     assert capture.stats().state == 'failed'
 
 
@@ -791,7 +782,7 @@ def test_factory_builds_a_fresh_source_for_every_reopen(threads):
 
     recorder = Recorder()
     capture = start(threads, factory, recorder, max_consecutive_errors=2)
-    wait_for(lambda: recorder.count() >= 3, 'frames of the second source')
+    wait_or_fail(lambda: recorder.count() >= 3, 'frames of the second source')
     assert len(made) == 2 and capture.source is made[1]
     assert made[0].close_calls >= 1 and not made[0].is_open
     assert capture.stats().counts.reinit_attempts == 1
@@ -811,7 +802,7 @@ def test_a_factory_failing_at_reopen_is_a_failed_attempt(threads):
 
     recorder = Recorder()
     capture = start(threads, factory, recorder, max_consecutive_errors=1)
-    wait_for(lambda: recorder.count() >= 3, 'frames after the factory recovered')
+    wait_or_fail(lambda: recorder.count() >= 3, 'frames after the factory recovered')
     assert capture.stats().counts.reinit_attempts == 2 and len(calls) == 3
 
 

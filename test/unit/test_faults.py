@@ -6,7 +6,7 @@ import dataclasses
 import threading
 import time
 
-from conftest import FakeClock
+from conftest import FakeClock, wait_or_fail
 import numpy as np
 import psutil
 import pytest
@@ -28,17 +28,7 @@ from face_tracker_ros.sim.faults import (
 from face_tracker_ros.sim.scene import SimScene
 from face_tracker_ros.sim.source import SimSource
 
-DEADLINE_S = 10.0
 WIDTH, HEIGHT = 160, 120
-
-
-def wait_for(predicate, what: str, deadline_s: float = DEADLINE_S) -> None:
-    """Poll ``predicate`` until it is true; fail naming ``what`` after the deadline."""
-    end = time.monotonic() + deadline_s
-    while not predicate():
-        if time.monotonic() > end:
-            pytest.fail(f'timed out waiting for {what}')
-        time.sleep(0.002)
 
 
 @pytest.fixture(scope='module')
@@ -313,9 +303,9 @@ class Run:
     def wait_window_over(self, what: str) -> None:
         """Wait until every fault has ended and fresh frames stream again."""
         end = max(f.end_s for f in self.schedule.faults)
-        wait_for(lambda: self.schedule.elapsed() > end, 'the end of the fault window')
+        wait_or_fail(lambda: self.schedule.elapsed() > end, 'the end of the fault window')
         count = self.frames
-        wait_for(lambda: self.frames >= count + 5 and self.stats().state == 'streaming', what)
+        wait_or_fail(lambda: self.frames >= count + 5 and self.stats().state == 'streaming', what)
 
 
 class _QuietLogger:
@@ -339,7 +329,7 @@ def test_capture_recovers_from_read_failures(scene, runs):
     """read_fail under the capture thread: errors, reopen, streaming again."""
     run = Run(scene, ['read_fail:0.15:0.3'])
     runs.append(run)
-    wait_for(lambda: run.stats().counts.reinit_attempts >= 1, 'a reopen')
+    wait_or_fail(lambda: run.stats().counts.reinit_attempts >= 1, 'a reopen')
     run.wait_window_over('frames after the read failures')
     stats = run.stats()
     assert stats.counts.read_errors_total > 3 and 'reconnecting' in run.states
@@ -350,8 +340,8 @@ def test_capture_detects_frozen_frames(scene, runs):
     """The kind frozen under the capture thread: frozen errors, reopen, streaming again."""
     run = Run(scene, ['frozen:0.1:0.5'])
     runs.append(run)
-    wait_for(lambda: run.stats().counts.frozen_errors_total >= 4
-             and run.stats().counts.reinit_attempts >= 1, 'frozen errors and a reopen')
+    wait_or_fail(lambda: run.stats().counts.frozen_errors_total >= 4
+                 and run.stats().counts.reinit_attempts >= 1, 'frozen errors and a reopen')
     run.wait_window_over('fresh frames after the freeze')
 
 
@@ -359,7 +349,7 @@ def test_capture_counts_black_frames(scene, runs):
     """The kind black under the capture thread: counted, not errors."""
     run = Run(scene, ['black:0.05:0.2'], frame_timeout_s=1.0)  # no stuck reads under load
     runs.append(run)
-    wait_for(lambda: run.stats().counts.black_frames_total >= 5, 'black frames')
+    wait_or_fail(lambda: run.stats().counts.black_frames_total >= 5, 'black frames')
     run.wait_window_over('frames after the black window')
     assert run.stats().counts.read_errors_total == 0
 
@@ -369,7 +359,7 @@ def test_capture_replaces_slow_and_hung_reads(scene, runs, entry):
     """The kind slow past frame_timeout_s and hang are blocked reads: replaced, then streaming."""
     run = Run(scene, [entry])
     runs.append(run)
-    wait_for(lambda: run.stats().counts.stuck_reads_total >= 1, 'a blocked read')
+    wait_or_fail(lambda: run.stats().counts.stuck_reads_total >= 1, 'a blocked read')
     run.wait_window_over('frames after the blocked reads')
     stats = run.stats()
     assert stats.state == 'streaming' and stats.failure_reason == ''
@@ -379,8 +369,8 @@ def test_capture_waits_for_a_disappeared_camera(scene, runs):
     """disappear: reconnecting while gone, reopen attempts counted, streaming when back."""
     run = Run(scene, ['disappear:0.1:0.4'])
     runs.append(run)
-    wait_for(lambda: 'disappeared' in run.stats().last_error and run.stats().state ==
-             'reconnecting', 'failed reopens of the vanished camera')
+    wait_or_fail(lambda: 'disappeared' in run.stats().last_error and run.stats().state ==
+                 'reconnecting', 'failed reopens of the vanished camera')
     run.wait_window_over('frames once the camera is back')
     assert run.stats().counts.reinit_attempts >= 2
 
@@ -391,8 +381,8 @@ def test_capture_of_a_leaking_camera_grows_the_process(scene, runs):
     before = process.memory_info().rss
     run = Run(scene, ['leak:0:0.3:100'], frame_timeout_s=1.0)
     runs.append(run)
-    wait_for(lambda: run.schedule.elapsed() > 0.3 and run.schedule.leaked_bytes >= 25 * MIB,
-             'the leak window to pass')
+    wait_or_fail(lambda: run.schedule.elapsed() > 0.3 and run.schedule.leaked_bytes >= 25 * MIB,
+                 'the leak window to pass')
     grown = process.memory_info().rss - before
     assert grown >= 20 * MIB, f'RSS grew by {grown / MIB:.1f} MiB only'
     assert run.stats().state != 'failed'

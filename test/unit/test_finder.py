@@ -85,6 +85,19 @@ def one_thread():
     cv2.setNumThreads(previous)
 
 
+def follow(finder, frames, truths, max_error_px):
+    """Run ``finder`` over the frames; assert one face near each truth; return (modes, times)."""
+    modes, times = [], []
+    for frame, truth in zip(frames, truths):
+        start = time.perf_counter()
+        faces = finder.find(frame)
+        times.append(time.perf_counter() - start)
+        modes.append(finder.last_mode)
+        assert len(faces) == 1
+        assert nearest_error(faces, truth) < max_error_px
+    return modes, times
+
+
 def test_tracks_a_moving_face_with_roi_searches(haar, sequence, one_thread):
     """Every frame finds the face; after the first frame only ROIs are searched.
 
@@ -93,15 +106,7 @@ def test_tracks_a_moving_face_with_roi_searches(haar, sequence, one_thread):
     printed for the report (not asserted).
     """
     frames, truths = sequence
-    finder = FaceFinder(haar)
-    modes, times = [], []
-    for frame, truth in zip(frames, truths):
-        start = time.perf_counter()
-        faces = finder.find(frame)
-        times.append(time.perf_counter() - start)
-        modes.append(finder.last_mode)
-        assert len(faces) == 1
-        assert nearest_error(faces, truth) < 10
+    modes, times = follow(FaceFinder(haar), frames, truths, max_error_px=10)
     assert modes == ['full'] + ['roi'] * 14 + ['full'] + ['roi'] * 14
     full_times = []
     for frame in frames[::4]:
@@ -356,15 +361,8 @@ def test_invalid_parameters_are_named(haar, kwargs, name):
 def test_tracks_a_moving_face_with_yunet(sequence, one_thread):
     """The strategy works the same with the YuNet backend."""
     frames, truths = sequence
-    finder = FaceFinder(backends.YuNetBackend(MODEL_PATH))
-    modes, times = [], []
-    for frame, truth in zip(frames, truths):
-        start = time.perf_counter()
-        faces = finder.find(frame)
-        times.append(time.perf_counter() - start)
-        modes.append(finder.last_mode)
-        assert len(faces) == 1
-        assert nearest_error(faces, truth) < 15
+    modes, times = follow(FaceFinder(backends.YuNetBackend(MODEL_PATH)), frames, truths,
+                          max_error_px=15)
     assert modes.count('roi') >= 25
     print(f'\nYuNet median per 640x480 frame: FaceFinder (defaults) '
           f'{statistics.median(times) * 1e3:.1f} ms')

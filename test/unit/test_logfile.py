@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import re
 import traceback
 
+from conftest import fill_disk
 import pytest
 
 from face_tracker_ros.monitor.logfile import LEVEL_NAMES, LogFileWriter
@@ -185,34 +186,6 @@ def test_bad_parameters_are_clear_errors(tmp_path, kwargs, name):
 
 # -- losses said, not hidden (issue 14, finding 5) ------------------------------------------------
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """Mount a 256 KiB tmpfs (needs root); skipped with the reason where it cannot be made."""
-    import subprocess
-
-    where = tmp_path / 'disk'
-    where.mkdir()
-    done = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', str(where)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f'cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}')
-    yield where
-    subprocess.run(['umount', '-l', str(where)], capture_output=True)
-
-
-def _fill(directory):
-    """Fill the file system of ``directory``; return the filler's path."""
-    filler = directory / 'filler'
-    with open(filler, 'wb', buffering=0) as handle:
-        for size in (65536, 4096, 64, 1):
-            try:
-                while True:
-                    handle.write(b'\0' * size)
-            except OSError:
-                pass
-    return filler
-
-
 def _check_whole_lines(lines):
     for line in lines:
         assert LINE.match(line), line
@@ -222,7 +195,7 @@ def test_a_full_disk_holds_lines_back_and_writes_them_late_with_a_note(small_dis
     path = small_disk / 'face_tracker.log'
     writer = LogFileWriter(str(path), repeat_window_s=0, clock=FakeClock())
     writer.write(STAMP, 20, 'servo', 'before the disk filled')
-    filler = _fill(small_disk)
+    filler = fill_disk(small_disk)
     for i in range(200):
         writer.write(STAMP + 1 + i, 30, 'camera', f'while full {i:03d} ' + 'x' * 40)
     assert writer.write_errors >= 1
